@@ -1,0 +1,145 @@
+"""What every command shares: options, the unit of work, dates, errors and output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session
+
+from workflow.clock import Clock
+from workflow.config import Settings, get_settings
+from workflow.db import engine_for, ensure_schema, transaction
+from workflow.errors import Conflict, InvalidInput
+
+T = TypeVar("T")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")]
+ActorOpt = Annotated[
+    str | None,
+    typer.Option("--actor", help="Who makes the change (default: IVIG_ACTOR, else the OS user)."),
+]
+
+
+@dataclass
+class Runtime:
+    """Settings, engine and clock of one CLI invocation, made lazily."""
+
+    json_default: bool = False
+
+    @property
+    def settings(self) -> Settings:
+        return get_settings()
+
+    @property
+    def clock(self) -> Clock:
+        return self.settings.clock()
+
+    def engine(self) -> Engine:
+        engine = engine_for(self.settings.database_url)
+        ensure_schema(engine)
+        return engine
+
+    def actor(self, given: str | None) -> str:
+        actor = (given or "").strip() or self.settings.default_actor()
+        if len(actor) > 200:
+            raise InvalidInput("actor: is longer than 200 characters.")
+        return actor
+
+
+RUNTIME = Runtime()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One transaction; a concurrent change or a locked database becomes a clear refusal."""
+    try:
+        with transaction(RUNTIME.engine()) as session:
+            yield session
+    except StaleDataError:
+        raise Conflict(
+            "course: someone else changed this course at the same moment; nothing was saved, "
+            "look at it again and retry."
+        ) from None
+    except OperationalError as exc:
+        if "locked" in str(exc.orig):
+            raise Conflict("database: it stayed locked by another writer; nothing was saved.")
+        raise
+
+
+def run(use_case: Callable[[Session], T]) -> T:
+    with unit_of_work() as session:
+        return use_case(session)
+
+
+def parse_date(value: str, field: str = "date") -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{field}: {value!r} is not a date in the form YYYY-MM-DD.") from None
+
+
+def read_document(path: str) -> Any:
+    """Reads a JSON document from a file, or stdin for '-'."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"file: cannot read {path} ({exc.strerror}).") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"file: {path} is not UTF-8 text.") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"file: {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+        ) from None
+
+
+def describe_validation(exc: ValidationError, *, option_style: bool = False) -> str:
+    """One sentence naming the first bad field, e.g. "baseline.vas: must be at most 10"."""
+    first = exc.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"]) or "document"
+    if option_style:
+        loc = "--" + loc.replace("_", "-")
+    message = first["msg"]
+    kind = first["type"]
+    if kind == "missing":
+        message = "is required"
+    elif kind == "extra_forbidden":
+        message = "is not a known field"
+    elif "input" in first and kind not in ("model_type", "dict_type"):
+        message = f"{message} (got {json.dumps(first['input'], default=str)[:60]})"
+    return f"{loc}: {message}."
+
+
+def validate(model: type[BaseModel], data: Any, *, option_style: bool = False) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(describe_validation(exc, option_style=option_style)) from None
+
+
+def wants_json(flag: bool) -> bool:
+    return flag or RUNTIME.json_default
+
+
+def emit_json(value: BaseModel | Sequence[BaseModel] | dict[str, Any] | list[Any]) -> None:
+    """Prints exactly one JSON document on stdout."""
+    if isinstance(value, BaseModel):
+        text = value.model_dump_json(by_alias=True)
+    elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+        text = TypeAdapter(list[type(value[0])]).dump_json(value, by_alias=True).decode()  # type: ignore[misc]
+    else:
+        text = json.dumps(value, default=str)
+    sys.stdout.write(text + "\n")

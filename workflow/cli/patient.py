@@ -1,0 +1,113 @@
+"""``ivig patient …``: register patients and record diabetes-care measurements."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from workflow.cli import render
+from workflow.cli.common import (
+    RUNTIME,
+    ActorOpt,
+    JsonOpt,
+    emit_json,
+    parse_date,
+    run,
+    validate,
+    wants_json,
+)
+from workflow.schemas import Diabetes, MeasurementRead, PatientIn, Sex
+from workflow.service import patients, queries
+
+app = typer.Typer(help="Register patients and record their measurements.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    mrn: Annotated[str, typer.Option(help="Medical record number (unique).")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    birth_date: Annotated[str, typer.Option(help="YYYY-MM-DD.")],
+    sex: Annotated[Sex, typer.Option(case_sensitive=False)],
+    weight_kg: Annotated[float, typer.Option(help="Body weight in kg.")],
+    height_cm: Annotated[float | None, typer.Option(help="Height in cm.")] = None,
+    diabetes: Annotated[Diabetes, typer.Option(case_sensitive=False)] = Diabetes.NONE,
+    actor: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Register a patient."""
+    data = validate(
+        PatientIn,
+        {
+            "mrn": mrn,
+            "name": name,
+            "birth_date": parse_date(birth_date, "birth-date"),
+            "sex": sex,
+            "weight_kg": weight_kg,
+            "height_cm": height_cm,
+            "diabetes": diabetes,
+        },
+        option_style=True,
+    )
+    by, clock = RUNTIME.actor(actor), RUNTIME.clock
+    result = run(
+        lambda s: queries.patient_read(
+            patients.add_patient(session=s, data=data, by=by, clock=clock)
+        )
+    )
+    if wants_json(json_out):
+        emit_json(result)
+    else:
+        render.patient(result)
+
+
+@app.command("show")
+def show(mrn: str, json_out: JsonOpt = False) -> None:
+    """Show a registered patient."""
+    result = run(lambda s: queries.show_patient(session=s, mrn=mrn))
+    if wants_json(json_out):
+        emit_json(result)
+    else:
+        render.patient(result)
+
+
+@app.command("measure")
+def measure(
+    mrn: str,
+    date: Annotated[str, typer.Option(help="Clinical date of the measurement, YYYY-MM-DD.")],
+    hba1c: Annotated[float | None, typer.Option(help="HbA1c in %.")] = None,
+    monofilament_sites_felt: Annotated[
+        int | None, typer.Option(help="10-g monofilament: sites felt out of 10.")
+    ] = None,
+    actor: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Record diabetes-care measurements (HbA1c, monofilament test)."""
+    on = parse_date(date)
+    by, clock = RUNTIME.actor(actor), RUNTIME.clock
+
+    def use_case(session: Session) -> MeasurementRead:
+        row = patients.measure(
+            session=session,
+            mrn=mrn,
+            on=on,
+            hba1c_percent=hba1c,
+            monofilament_sites_felt=monofilament_sites_felt,
+            by=by,
+            clock=clock,
+        )
+        return MeasurementRead(
+            id=row.id,
+            mrn=mrn,
+            date=row.date,
+            hba1c_percent=row.hba1c_percent,
+            monofilament_sites_felt=row.monofilament_sites_felt,
+            actor=row.actor,
+        )
+
+    result = run(use_case)
+    if wants_json(json_out):
+        emit_json(result)
+    else:
+        render.console.print(f"Measurement {result.id} recorded for {mrn} on {result.date}.")

@@ -1,0 +1,136 @@
+"""Output for people: tables and short summaries (colour only on a terminal).
+
+Severity and status are always spelled out in words, so nothing depends on colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.table import Table
+
+from workflow.schemas import CourseRead, CourseSummary, FollowUpRead, PatientRead
+
+console = Console(highlight=False)
+
+SEVERITY_STYLE = {"block": "bold red", "warn": "yellow", "info": "cyan"}
+OUTCOME_STYLE = {"supported": "green", "not_supported": "bold red", "needs_information": "yellow"}
+
+
+def local(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def patient(p: PatientRead) -> None:
+    height = f", {p.height_cm:g} cm" if p.height_cm else ""
+    console.print(
+        f"Patient [bold]{p.mrn}[/] {p.name}, born {p.birth_date}, {p.sex.value}, "
+        f"{p.weight_kg:g} kg{height}, diabetes: {p.diabetes.value}"
+    )
+
+
+def course(c: CourseRead, zone: ZoneInfo) -> None:
+    rec = c.recommendation
+    lines = [
+        f"[bold]Course {c.id}[/]  patient {c.mrn}  state [bold]{c.state}[/]",
+        f"  {c.indication}"
+        + (f" ({c.indication_detail})" if c.indication_detail else "")
+        + f", CTCAE grade {c.severity_grade}; requested by {c.requested_by} on {c.requested_on}",
+        f"  {c.product}: {c.dose.g_per_kg_per_day:g} g/kg/day x {c.dose.days} days"
+        f" = {c.dose.grams_per_day:g} g/day, {c.dose.total_grams:g} g in all"
+        f" (dosing weight {c.dose.dosing_weight_kg:g} kg, {c.dose.weight_rule}"
+        + (f", {c.dose.rounding}" if c.dose.rounding else "")
+        + ")",
+    ]
+    if c.prior_course_id:
+        lines.append(f"  re-treatment after course {c.prior_course_id}")
+    if c.next_course_id:
+        lines.append(f"  re-treated as course {c.next_course_id}")
+    if c.awaiting_information:
+        lines.append(f"  [yellow]waiting for information:[/] {c.awaiting_information}")
+    if c.suspected_relapse:
+        lines.append(f"  [yellow]suspected relapse:[/] {c.suspected_relapse.get('evidence', '')}")
+    style = OUTCOME_STYLE.get(rec.outcome.value, "")
+    lines.append(
+        f"  Recommendation: [{style}]{rec.outcome.value}[/] "
+        f"(policy {rec.policy_id} v{rec.policy_version}; a reviewer decides)"
+    )
+    for line in lines:
+        console.print(line)
+    for f in rec.findings:
+        sev = SEVERITY_STYLE.get(f.severity.value, "")
+        console.print(f"    [{sev}]{f.severity.value.upper():5}[/] {f.rule}: {f.message}")
+        console.print(f"          source: {f.source}", style="dim")
+        for advice in f.recommendations:
+            console.print(f"          - {advice}")
+    if c.infusions:
+        table = Table(
+            "day", "date", "grams", "by", "override", title="Infusions", title_justify="left"
+        )
+        for i in c.infusions:
+            table.add_row(str(i.day), str(i.date), f"{i.grams:g}", i.actor, i.override_reason or "")
+        console.print(table)
+    if c.assessments:
+        table = Table(
+            "date", "VAS", "MRC sum", "walking m", "by", title="Assessments", title_justify="left"
+        )
+        for a in c.assessments:
+            table.add_row(
+                str(a.date), _num(a.vas), _num(a.mrc_sum), _num(a.walking_distance_m), a.actor
+            )
+        console.print(table)
+    if c.followups:
+        followups(c.followups, title="Follow-ups")
+    table = Table("entered", "date", "change", "by", "why", title="History", title_justify="left")
+    for h in c.history:
+        change = h.trigger if h.from_ == h.to else f"{h.from_ or '-'} -> {h.to}"
+        table.add_row(local(h.at, zone), str(h.date or ""), change, h.actor, h.reason or "")
+    console.print(table)
+    if c.allowed_actions:
+        console.print(f"  next possible: {', '.join(c.allowed_actions)}", style="dim")
+
+
+def _num(value: float | int | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def course_list(rows: Iterable[CourseSummary], zone: ZoneInfo) -> None:
+    table = Table("id", "mrn", "state", "indication", "requested", "flags")
+    count = 0
+    for r in rows:
+        flags = []
+        if r.awaiting_information:
+            flags.append("waiting for information")
+        if r.suspected_relapse:
+            flags.append("suspected relapse")
+        table.add_row(
+            str(r.id), r.mrn, r.state, r.indication, local(r.requested_at, zone), ", ".join(flags)
+        )
+        count += 1
+    console.print(table)
+    console.print(f"{count} course(s)", style="dim")
+
+
+def followups(rows: Iterable[FollowUpRead], title: str | None = None) -> None:
+    table = Table(
+        "id", "due", "kind", "mrn", "course", "status", "overdue", title=title, title_justify="left"
+    )
+    count = 0
+    for r in rows:
+        overdue = f"{r.days_overdue} d" if r.days_overdue else ""
+        table.add_row(
+            str(r.id),
+            str(r.due_date),
+            r.kind,
+            r.mrn,
+            str(r.course_id or "patient"),
+            r.status,
+            overdue,
+        )
+        count += 1
+    console.print(table)
+    if title is None:
+        console.print(f"{count} follow-up(s)", style="dim")

@@ -1,0 +1,72 @@
+"""Settings, read lazily from the environment, failing fast with the variable's name."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workflow.clock import Clock, FixedClock, SystemClock
+from workflow.errors import InvalidInput
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with the variable names users set."""
+
+    model_config = SettingsConfigDict(env_prefix="IVIG_", extra="ignore")
+
+    database_url: str = "sqlite:///ivig.db"
+    timezone: str = "UTC"
+    actor: str | None = None
+    notify: str = ""
+    # For simulation and demonstrations only: pins "now" to this ISO instant.
+    frozen_now: datetime | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def clock(self) -> Clock:
+        if self.frozen_now is not None:
+            instant = self.frozen_now
+            if instant.tzinfo is None:
+                instant = instant.replace(tzinfo=self.zone)
+            return FixedClock(instant, self.zone)
+        return SystemClock(self.zone)
+
+    def default_actor(self) -> str:
+        """``IVIG_ACTOR``, else the operating-system user."""
+        if self.actor:
+            return self.actor
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return os.environ.get("USER", "unknown")
+
+    def notify_urls(self) -> list[str]:
+        return [part.strip() for part in self.notify.split(",") if part.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Reads the environment once; a bad value names its variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "IVIG_" + str(first["loc"][0]).upper() if first["loc"] else "IVIG_*"
+        raise InvalidInput(f"{name}: {first['msg']}.") from None

@@ -1,0 +1,287 @@
+"""The persistent model: SQLAlchemy 2 typed classes.
+
+Instants are stored as timezone-aware UTC (a TypeDecorator makes SQLite, which
+keeps no zone, give them back aware); clinical dates are plain dates.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC instant on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an instant is expected")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10))
+    weight_kg: Mapped[float] = mapped_column(Float)
+    height_cm: Mapped[float | None] = mapped_column(Float)
+    diabetes: Mapped[str] = mapped_column(String(10), default="none")
+    created_at: Mapped[datetime]
+
+    courses: Mapped[list[Course]] = relationship(
+        back_populates="patient", order_by="Course.id", foreign_keys="Course.patient_id"
+    )
+
+
+class Course(Base):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    prior_course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    indication: Mapped[str] = mapped_column(String(40), index=True)
+    indication_detail: Mapped[str | None] = mapped_column(String(500))
+    severity_grade: Mapped[int] = mapped_column(Integer)
+    product: Mapped[str] = mapped_column(String(100))
+    dose_g_per_kg_per_day: Mapped[float] = mapped_column(Float)
+    days: Mapped[int] = mapped_column(Integer)
+    repeat_every_weeks: Mapped[int | None] = mapped_column(Integer)
+    weight_kg: Mapped[float] = mapped_column(Float)
+    # The dose as computed when the request was recorded (policy-dependent, so kept).
+    dosing_weight_kg: Mapped[float] = mapped_column(Float)
+    dosing_weight_rule: Mapped[str] = mapped_column(String(40))
+    rounding_rule: Mapped[str | None] = mapped_column(String(80))
+    grams_per_day: Mapped[float] = mapped_column(Float)
+    total_grams: Mapped[float] = mapped_column(Float)
+    baseline_vas: Mapped[float] = mapped_column(Float)
+    baseline_mrc_sum: Mapped[int | None] = mapped_column(Integer)
+    baseline_walking_distance_m: Mapped[float | None] = mapped_column(Float)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_on: Mapped[date] = mapped_column(Date)
+    requested_at: Mapped[datetime] = mapped_column(index=True)
+    recommendation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    policy_id: Mapped[str] = mapped_column(String(80))
+    policy_version: Mapped[str] = mapped_column(String(40))
+    awaiting_information: Mapped[str | None] = mapped_column(Text)
+    suspected_relapse: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    first_infusion_date: Mapped[date | None] = mapped_column(Date)
+    last_infusion_date: Mapped[date | None] = mapped_column(Date, index=True)
+    relapse_date: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    patient: Mapped[Patient] = relationship(back_populates="courses", foreign_keys=[patient_id])
+    infusions: Mapped[list[Infusion]] = relationship(order_by="Infusion.date")
+    assessments: Mapped[list[Assessment]] = relationship(
+        order_by="(Assessment.date, Assessment.id)"
+    )
+    reviews: Mapped[list[Review]] = relationship(order_by="Review.id")
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(20))
+    reviewer: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    recommendation_outcome: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime]
+
+
+class Infusion(Base):
+    __tablename__ = "infusions"
+    __table_args__ = (UniqueConstraint("course_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    day_number: Mapped[int] = mapped_column(Integer)
+    date: Mapped[date] = mapped_column(Date)
+    grams: Mapped[float] = mapped_column(Float)
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    date: Mapped[date] = mapped_column(Date)
+    vas: Mapped[float | None] = mapped_column(Float)
+    mrc_sum: Mapped[int | None] = mapped_column(Integer)
+    walking_distance_m: Mapped[float | None] = mapped_column(Float)
+    actor: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+
+
+class Measurement(Base):
+    __tablename__ = "measurements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    date: Mapped[date] = mapped_column(Date)
+    hba1c_percent: Mapped[float | None] = mapped_column(Float)
+    monofilament_sites_felt: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+
+
+class Event(Base):
+    """The append-only history: one row per change, course-level or patient-level."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), index=True)
+    trigger: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    clinical_date: Mapped[date | None] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+OPEN_FOLLOWUP = "status IN ('scheduled', 'raised')"
+
+
+class FollowUp(Base):
+    """A follow-up due on a date. The database, not the scheduler, decides what is due."""
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        Index("ix_followups_status_due", "status", "due_date"),
+        Index("ix_followups_course", "course_id"),
+        Index("ix_followups_patient_kind", "patient_id", "kind", "status"),
+        # A patient never has two open follow-ups of a patient-level kind.
+        Index(
+            "uq_followups_open_patient_kind",
+            "patient_id",
+            "kind",
+            unique=True,
+            sqlite_where=text(f"course_id IS NULL AND {OPEN_FOLLOWUP}"),
+            postgresql_where=text(f"course_id IS NULL AND {OPEN_FOLLOWUP}"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"))
+    # The course whose monitoring first called for a patient-level follow-up.
+    origin_course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="scheduled")
+    created_at: Mapped[datetime]
+    raised_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    completed_by: Mapped[str | None] = mapped_column(String(40))
+    closed_at: Mapped[datetime | None]
+
+
+class Reminder(Base):
+    """The outbox: one row per follow-up, channel and kind, written with the claim."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("followup_id", "channel", "kind", name="uq_reminders_followup_channel"),
+        Index("ix_reminders_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"))
+    channel: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20), default="reminder")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class User(Base):
+    """A person who signs in to the web app (passwords hashed, never stored)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    api_token_hash: Mapped[str | None] = mapped_column(String(300), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class AccessLog(Base):
+    """Who viewed which patient's record, and when."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"))
+    what: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]

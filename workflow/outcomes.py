@@ -1,0 +1,54 @@
+"""Response and relapse arithmetic: pure functions over dates and VAS values.
+
+A responder (contract, "Relapse report"): the lowest VAS recorded within 60 days
+after the last infusion is at most 70 % of the baseline VAS, i.e. pain fell by
+30 % or more. The second seed names VAS as the measure of response and relapse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+RESPONSE_WINDOW_DAYS = 60
+DAYS_PER_MONTH = 30.4375
+
+
+@dataclass(frozen=True)
+class Response:
+    """What a course's recorded assessments say about its response."""
+
+    responder: bool
+    lowest_vas: float | None
+    lowest_vas_date: date | None
+    reduction: float | None  # fraction of the baseline, 0.3 = 30 % less pain
+    assessed: bool  # any VAS inside the window at all
+
+
+def response(
+    *,
+    baseline_vas: float,
+    last_infusion: date | None,
+    assessments: Iterable[tuple[date, float | None]],
+    reduction_threshold: float = 0.30,
+    window_days: int = RESPONSE_WINDOW_DAYS,
+) -> Response:
+    """The course's response from its (date, vas) assessments."""
+    if last_infusion is None:
+        return Response(False, None, None, None, False)
+    end = last_infusion + timedelta(days=window_days)
+    in_window = [(d, v) for d, v in assessments if v is not None and last_infusion <= d <= end]
+    if not in_window:
+        return Response(False, None, None, None, False)
+    when, lowest = min(in_window, key=lambda pair: (pair[1], pair[0]))
+    reduction = None if baseline_vas <= 0 else (baseline_vas - lowest) / baseline_vas
+    # Compare as the contract states it (lowest <= 70 % of baseline); the tolerance
+    # keeps 7.0 vs 0.7 * 10 from failing on binary floating point.
+    responder = lowest <= (1 - reduction_threshold) * baseline_vas + 1e-9
+    return Response(responder, lowest, when, reduction, True)
+
+
+def months_between(start: date, end: date) -> float:
+    """Months as the report counts them: days / 30.4375."""
+    return (end - start).days / DAYS_PER_MONTH

@@ -1,0 +1,254 @@
+"""The contract's JSON, in and out, as pydantic models.
+
+``*In`` models validate what users send (unknown fields are refused, so a typo in
+an optional clinical field is never silently dropped); ``*Read`` models are what
+``--json`` and the API print.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Diabetes(StrEnum):
+    NONE = "none"
+    TYPE1 = "type1"
+    TYPE2 = "type2"
+
+
+class Indication(StrEnum):
+    DLRPN = "dlrpn"
+    DIABETIC_SYMMETRIC_POLYNEUROPATHY = "diabetic_symmetric_polyneuropathy"
+    LUMBOSACRAL_PLEXUS_NEURITIS = "lumbosacral_plexus_neuritis"
+    ICI_NEUROPATHY = "ici_neuropathy"
+    OTHER = "other"
+
+
+class SteroidTrial(StrEnum):
+    NOT_TRIED = "not_tried"
+    RESPONDED = "responded"
+    NO_RESPONSE = "no_response"
+
+
+class Outcome(StrEnum):
+    SUPPORTED = "supported"
+    NOT_SUPPORTED = "not_supported"
+    NEEDS_INFORMATION = "needs_information"
+
+
+class Severity(StrEnum):
+    BLOCK = "block"
+    WARN = "warn"
+    INFO = "info"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+NonEmpty = Annotated[str, Field(min_length=1, max_length=500)]
+Vas = Annotated[float, Field(ge=0, le=10)]
+MrcSum = Annotated[int, Field(ge=0, le=60)]
+Walking = Annotated[float, Field(ge=0, le=100_000)]
+WeightKg = Annotated[float, Field(gt=0, le=500)]
+
+
+class PatientIn(_In):
+    mrn: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    birth_date: date
+    sex: Sex
+    weight_kg: WeightKg
+    height_cm: Annotated[float, Field(ge=30, le=272)] | None = None
+    diabetes: Diabetes = Diabetes.NONE
+
+
+class Baseline(_In):
+    vas: Vas
+    mrc_sum: MrcSum | None = None
+    walking_distance_m: Walking | None = None
+
+
+class Steroids(_In):
+    trial: SteroidTrial = SteroidTrial.NOT_TRIED
+    intolerance: list[NonEmpty] = Field(default_factory=list)
+
+
+class Medication(_In):
+    name: NonEmpty
+    mg_per_day: Annotated[float, Field(ge=0, le=100_000)] | None = None
+
+
+class CourseRequestIn(_In):
+    """The request document of ``course request`` and ``course retreat``."""
+
+    mrn: Annotated[str, Field(min_length=1, max_length=64)]
+    indication: Indication
+    indication_detail: Annotated[str, Field(max_length=500)] | None = None
+    severity_grade: Annotated[int, Field(ge=1, le=4)]
+    product: NonEmpty
+    dose_g_per_kg_per_day: Annotated[float, Field(gt=0, le=5)]
+    days: Annotated[int, Field(ge=1, le=10)]
+    repeat_every_weeks: Annotated[int, Field(ge=0, le=520)] | None = None
+    weight_kg: WeightKg
+    baseline: Baseline
+    steroids: Steroids | None = None
+    medications: list[Medication] = Field(default_factory=list)
+    creatinine_clearance_ml_min: Annotated[float, Field(ge=0, le=500)] | None = None
+    hepatic_disease: bool | None = None
+    thromboembolic_risk_factors: list[NonEmpty] = Field(default_factory=list)
+    hba1c_percent: Annotated[float, Field(ge=2, le=25)] | None = None
+    requested_by: NonEmpty
+    # Extension: the clinical date of the request (default: today in the clinic's zone).
+    requested_on: date | None = None
+
+
+class Finding(BaseModel):
+    rule: str
+    severity: Severity
+    message: str
+    source: str
+    recommendations: list[str] = Field(default_factory=list)
+    # Set when the finding exists because something is not recorded (names what);
+    # such findings make the outcome ``needs_information`` rather than ``supported``.
+    missing: str | None = None
+
+
+class Recommendation(BaseModel):
+    outcome: Outcome
+    findings: list[Finding]
+    policy_id: str
+    policy_version: str
+
+
+class DoseRead(BaseModel):
+    g_per_kg_per_day: float
+    days: int
+    grams_per_day: float
+    total_grams: float
+    weight_kg: float
+    dosing_weight_kg: float
+    weight_rule: str
+    rounding: str | None = None
+
+
+class HistoryRead(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: str | None = Field(alias="from")
+    to: str | None
+    trigger: str
+    at: datetime
+    date: date | None
+    actor: str
+    reason: str | None
+
+
+class InfusionRead(BaseModel):
+    id: int
+    day: int
+    date: date
+    grams: float
+    override_reason: str | None
+    actor: str
+
+
+class AssessmentRead(BaseModel):
+    id: int
+    date: date
+    vas: float | None
+    mrc_sum: int | None
+    walking_distance_m: float | None
+    actor: str
+
+
+class MeasurementRead(BaseModel):
+    id: int
+    mrn: str
+    date: date
+    hba1c_percent: float | None
+    monofilament_sites_felt: int | None
+    actor: str
+
+
+class FollowUpRead(BaseModel):
+    id: int
+    kind: str
+    mrn: str
+    course_id: int | None
+    due_date: date
+    status: str
+    days_overdue: int | None = None
+
+
+class ReviewRead(BaseModel):
+    decision: str
+    reviewer: str
+    note: str
+    override_reason: str | None
+    at: datetime
+
+
+class PatientRead(BaseModel):
+    mrn: str
+    name: str
+    birth_date: date
+    sex: Sex
+    weight_kg: float
+    height_cm: float | None
+    diabetes: Diabetes
+    created_at: datetime
+
+
+class CourseSummary(BaseModel):
+    id: int
+    mrn: str
+    state: str
+    indication: str
+    requested_at: datetime
+    awaiting_information: bool = False
+    suspected_relapse: bool = False
+
+
+class CourseRead(BaseModel):
+    id: int
+    mrn: str
+    state: str
+    indication: str
+    indication_detail: str | None
+    severity_grade: int
+    product: str
+    prior_course_id: int | None
+    next_course_id: int | None
+    requested_by: str
+    requested_on: date
+    requested_at: datetime
+    repeat_every_weeks: int | None
+    baseline: dict[str, Any]
+    dose: DoseRead
+    recommendation: Recommendation
+    awaiting_information: str | None
+    suspected_relapse: dict[str, Any] | None
+    last_infusion_date: date | None
+    relapse_date: date | None
+    ended_on: date | None
+    allowed_actions: list[str]
+    reviews: list[ReviewRead]
+    history: list[HistoryRead]
+    infusions: list[InfusionRead]
+    assessments: list[AssessmentRead]
+    followups: list[FollowUpRead]
+
+
+Decision = Literal["approve", "deny"]

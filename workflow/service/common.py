@@ -1,0 +1,129 @@
+"""What every use-case shares: loading rows, date checks, and the history row."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.clock import Clock
+from workflow.errors import InvalidInput, NotFound, TransitionRefused
+from workflow.machine import fire
+from workflow.models import Course, Event, Patient
+
+
+def patient_by_mrn(session: Session, mrn: str, *, lock: bool = False) -> Patient:
+    query = select(Patient).where(Patient.mrn == mrn)
+    if lock:
+        query = query.with_for_update()
+    patient = session.scalars(query).one_or_none()
+    if patient is None:
+        raise NotFound(f"mrn: no patient is registered with MRN {mrn}.")
+    return patient
+
+
+def course_by_id(session: Session, course_id: int, *, lock: bool = True) -> Course:
+    """Loads a course; ``lock`` takes its row lock on PostgreSQL (SQLite locks the file).
+
+    The version column still catches a concurrent change the lock could not.
+    """
+    query = select(Course).where(Course.id == course_id)
+    if lock:
+        query = query.with_for_update()
+    course = session.scalars(query).one_or_none()
+    if course is None:
+        raise NotFound(f"course: there is no course {course_id}.")
+    return course
+
+
+def clinical_date(value: date, *, today: date, field: str = "date") -> date:
+    """A clinical date may lie in the past, never in the future (contract: exit 2)."""
+    if value > today:
+        raise InvalidInput(
+            f"{field}: {value.isoformat()} is in the future (today is {today.isoformat()})."
+        )
+    if value.year < 1900:
+        raise InvalidInput(f"{field}: {value.isoformat()} is before 1900.")
+    return value
+
+
+def not_before(value: date, earliest: date | None, *, field: str, what: str) -> None:
+    if earliest is not None and value < earliest:
+        raise TransitionRefused(
+            f"{field}: {value.isoformat()} is before {what} ({earliest.isoformat()})."
+        )
+
+
+def record(
+    session: Session,
+    *,
+    patient_id: int,
+    trigger: str,
+    by: str,
+    at: datetime,
+    course_id: int | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    on: date | None = None,
+    reason: str | None = None,
+) -> Event:
+    """Appends one history row (who, when, why)."""
+    event = Event(
+        patient_id=patient_id,
+        course_id=course_id,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        clinical_date=on,
+        actor=by,
+        reason=reason,
+        at=at,
+    )
+    session.add(event)
+    return event
+
+
+def transition(
+    session: Session,
+    course: Course,
+    trigger: str,
+    *,
+    by: str,
+    clock: Clock,
+    on: date | None = None,
+    reason: str | None = None,
+) -> Event:
+    """Fires ``trigger`` through the one Machine and writes its history row.
+
+    Touching ``updated_at`` makes every use-case bump the course's version, so two
+    people changing one course at once cannot both succeed.
+    """
+    before, after = fire(course, trigger)
+    now = clock.now()
+    course.updated_at = now
+    return record(
+        session,
+        patient_id=course.patient_id,
+        course_id=course.id,
+        trigger=trigger,
+        from_state=before.value,
+        to_state=after.value,
+        on=on,
+        reason=reason,
+        by=by,
+        at=now,
+    )
+
+
+def required_text(value: str | None, field: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(f"{field}: must not be empty.")
+    if len(text) > 5000:
+        raise InvalidInput(f"{field}: is longer than 5000 characters.")
+    return text
+
+
+def optional_text(value: str | None, field: str) -> str | None:
+    return required_text(value, field) if value is not None and value.strip() else None

@@ -1,0 +1,266 @@
+"""Use-cases from request to review: request, re-treat, review, ask, amend, cancel."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.clock import Clock
+from workflow.dosing import compute_dose
+from workflow.errors import PermissionDenied, TransitionRefused
+from workflow.machine import require
+from workflow.models import Assessment, Course, Patient, Review
+from workflow.outcomes import response
+from workflow.review import Policy, PriorCourse, ReviewContext, evaluate
+from workflow.schemas import CourseRequestIn, Outcome
+from workflow.service.common import (
+    clinical_date,
+    course_by_id,
+    optional_text,
+    patient_by_mrn,
+    record,
+    required_text,
+    transition,
+)
+from workflow.service.followups import cancel_for_course
+from workflow.states import REQUEST_TRIGGER, CourseState
+
+ReviewDecision = Literal["approve", "deny", "info"]
+
+
+def prior_course_context(session: Session, course: Course) -> PriorCourse:
+    """The prior course's response, computed from its recorded assessments."""
+    points = session.execute(
+        select(Assessment.date, Assessment.vas).where(Assessment.course_id == course.id)
+    ).all()
+    result = response(
+        baseline_vas=course.baseline_vas,
+        last_infusion=course.last_infusion_date,
+        assessments=[(d, v) for d, v in points],
+    )
+    return PriorCourse(
+        id=course.id,
+        indication=course.indication,
+        responder=result.responder,
+        assessed=result.assessed,
+        lowest_vas=result.lowest_vas,
+        baseline_vas=course.baseline_vas,
+        last_infusion_date=course.last_infusion_date,
+    )
+
+
+def _apply_request(
+    course: Course,
+    data: CourseRequestIn,
+    *,
+    patient: Patient,
+    policy: Policy,
+    prior: PriorCourse | None,
+) -> None:
+    """Copies the request document, its dose and its recommendation onto the course."""
+    dose = compute_dose(
+        weight_kg=data.weight_kg,
+        g_per_kg_per_day=data.dose_g_per_kg_per_day,
+        days=data.days,
+        height_cm=patient.height_cm,
+        sex=patient.sex,
+        product=data.product,
+        policy=policy,
+    )
+    context = ReviewContext(
+        sex=patient.sex, height_cm=patient.height_cm, diabetes=patient.diabetes, prior=prior
+    )
+    recommendation = evaluate(data, context, policy)
+    course.indication = data.indication.value
+    course.indication_detail = data.indication_detail
+    course.severity_grade = data.severity_grade
+    course.product = data.product
+    course.dose_g_per_kg_per_day = data.dose_g_per_kg_per_day
+    course.days = data.days
+    course.repeat_every_weeks = data.repeat_every_weeks
+    course.weight_kg = data.weight_kg
+    course.dosing_weight_kg = dose.dosing_weight_kg
+    course.dosing_weight_rule = dose.weight_rule
+    course.rounding_rule = dose.rounding
+    course.grams_per_day = dose.grams_per_day
+    course.total_grams = dose.total_grams
+    course.baseline_vas = data.baseline.vas
+    course.baseline_mrc_sum = data.baseline.mrc_sum
+    course.baseline_walking_distance_m = data.baseline.walking_distance_m
+    course.request = data.model_dump(mode="json", exclude_none=True)
+    course.requested_by = data.requested_by
+    course.recommendation = recommendation.model_dump(mode="json")
+    course.policy_id = recommendation.policy_id
+    course.policy_version = recommendation.policy_version
+
+
+def request_course(
+    *,
+    session: Session,
+    data: CourseRequestIn,
+    by: str,
+    clock: Clock,
+    policy: Policy,
+    prior: Course | None = None,
+) -> Course:
+    """Records a request in state ``requested`` with its dose and recommendation."""
+    today = clock.today()
+    requested_on = clinical_date(data.requested_on or today, today=today, field="requested_on")
+    patient = patient_by_mrn(session, data.mrn)
+    if prior is not None and prior.patient_id != patient.id:
+        raise TransitionRefused(
+            f"mrn: course {prior.id} belongs to another patient; a re-treatment must be "
+            "requested for the same patient."
+        )
+    now = clock.now()
+    course = Course(
+        patient_id=patient.id,
+        prior_course_id=prior.id if prior is not None else None,
+        state=CourseState.REQUESTED.value,
+        requested_on=requested_on,
+        requested_at=now,
+        updated_at=now,
+    )
+    context = prior_course_context(session, prior) if prior is not None else None
+    _apply_request(course, data, patient=patient, policy=policy, prior=context)
+    session.add(course)
+    session.flush()
+    record(
+        session,
+        patient_id=patient.id,
+        course_id=course.id,
+        trigger=REQUEST_TRIGGER,
+        to_state=CourseState.REQUESTED.value,
+        on=requested_on,
+        reason=f"requested by {data.requested_by}; recommendation "
+        f"{course.recommendation['outcome']}"
+        + (f"; re-treatment after course {prior.id}" if prior is not None else ""),
+        by=by,
+        at=now,
+    )
+    return course
+
+
+def retreat(
+    *,
+    session: Session,
+    course_id: int,
+    data: CourseRequestIn,
+    by: str,
+    clock: Clock,
+    policy: Policy,
+) -> Course:
+    """From ``relapsed``: the old course becomes ``retreated``, a linked new request is made."""
+    old = course_by_id(session, course_id)
+    transition(
+        session,
+        old,
+        "retreat",
+        by=by,
+        clock=clock,
+        on=data.requested_on or clock.today(),
+        reason="re-treatment requested",
+    )
+    return request_course(session=session, data=data, by=by, clock=clock, policy=policy, prior=old)
+
+
+def _same_person(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def review(
+    *,
+    session: Session,
+    course_id: int,
+    decision: ReviewDecision,
+    reviewer: str,
+    note: str,
+    override_reason: str | None,
+    by: str,
+    clock: Clock,
+) -> Course:
+    """A human decision on a request; the software only recommends.
+
+    Approving against a recommendation that is not ``supported`` needs an override
+    reason; nobody reviews their own request.
+    """
+    reviewer = required_text(reviewer, "reviewer")
+    note = required_text(note, "note")
+    override = optional_text(override_reason, "override-reason")
+    course = course_by_id(session, course_id)
+    trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
+    require(course, trigger)
+    if _same_person(reviewer, course.requested_by):
+        raise PermissionDenied(
+            f"reviewer: {reviewer} requested course {course.id} and may not review it."
+        )
+    outcome = course.recommendation["outcome"]
+    if decision == "approve" and outcome != Outcome.SUPPORTED.value and override is None:
+        blocking = [f["rule"] for f in course.recommendation["findings"] if f["severity"] != "info"]
+        raise TransitionRefused(
+            f"override-reason: the recommendation is {outcome} ({', '.join(blocking)}); "
+            "approving it needs --override-reason."
+        )
+    reason = note if override is None else f"{note} (override: {override})"
+    transition(session, course, trigger, by=by, clock=clock, on=clock.today(), reason=reason)
+    course.awaiting_information = note if decision == "info" else None
+    session.add(
+        Review(
+            course_id=course.id,
+            decision=decision,
+            reviewer=reviewer,
+            note=note,
+            override_reason=override,
+            recommendation_outcome=outcome,
+            at=clock.now(),
+        )
+    )
+    return course
+
+
+def amend(
+    *,
+    session: Session,
+    course_id: int,
+    data: CourseRequestIn,
+    note: str | None,
+    by: str,
+    clock: Clock,
+    policy: Policy,
+) -> Course:
+    """The requester answers a question or corrects a request still ``requested``.
+
+    The recommendation is judged again on the amended document.
+    """
+    course = course_by_id(session, course_id)
+    transition(
+        session,
+        course,
+        "amend_request",
+        by=by,
+        clock=clock,
+        on=clock.today(),
+        reason=optional_text(note, "note") or "request amended",
+    )
+    patient = session.get_one(Patient, course.patient_id)
+    if data.mrn != patient.mrn:
+        raise TransitionRefused(
+            f"mrn: course {course.id} is for another patient; it cannot be amended to {data.mrn}."
+        )
+    prior = course_by_id(session, course.prior_course_id) if course.prior_course_id else None
+    context = prior_course_context(session, prior) if prior is not None else None
+    _apply_request(course, data, patient=patient, policy=policy, prior=context)
+    course.awaiting_information = None
+    return course
+
+
+def cancel(*, session: Session, course_id: int, reason: str, by: str, clock: Clock) -> Course:
+    """Withdraws a course before infusions start."""
+    reason = required_text(reason, "reason")
+    course = course_by_id(session, course_id)
+    transition(session, course, "cancel", by=by, clock=clock, on=clock.today(), reason=reason)
+    course.ended_on = clock.today()
+    cancel_for_course(session, course=course, clock=clock)
+    return course

@@ -1,0 +1,137 @@
+"""Follow-up rows: made, completed and cancelled inside the transaction that causes it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.clock import Clock
+from workflow.followups import (
+    COMPLETION_WINDOW_DAYS,
+    OPEN_STATUSES,
+    Level,
+    Status,
+    first_due_date,
+    next_due_date,
+    plan_for,
+    satisfied_kinds,
+)
+from workflow.models import Course, FollowUp, Patient
+
+
+def has_diabetes(patient: Patient) -> bool:
+    return patient.diabetes not in (None, "", "none")
+
+
+def schedule_for_course(
+    session: Session, *, course: Course, patient: Patient, last_infusion: date, clock: Clock
+) -> list[FollowUp]:
+    """Creates the plan's follow-ups as the course enters monitoring.
+
+    Patient-level kinds are created only when the patient has none open, so a
+    second course never doubles the HbA1c or monofilament reminders.
+    """
+    now = clock.now()
+    open_patient_kinds = set(
+        session.scalars(
+            select(FollowUp.kind).where(
+                FollowUp.patient_id == patient.id,
+                FollowUp.course_id.is_(None),
+                FollowUp.status.in_(OPEN_STATUSES),
+            )
+        )
+    )
+    made: list[FollowUp] = []
+    for kind in plan_for(has_diabetes=has_diabetes(patient)):
+        if kind.level is Level.PATIENT and kind.kind in open_patient_kinds:
+            continue
+        made.append(
+            FollowUp(
+                patient_id=patient.id,
+                course_id=course.id if kind.level is Level.COURSE else None,
+                origin_course_id=course.id,
+                kind=kind.kind,
+                due_date=first_due_date(kind, last_infusion),
+                status=Status.SCHEDULED.value,
+                created_at=now,
+            )
+        )
+    session.add_all(made)
+    return made
+
+
+def cancel_for_course(session: Session, *, course: Course, clock: Clock) -> int:
+    """Cancels the course's own open follow-ups (closed, discontinued or cancelled course)."""
+    rows = session.scalars(
+        select(FollowUp).where(FollowUp.course_id == course.id, FollowUp.status.in_(OPEN_STATUSES))
+    ).all()
+    for row in rows:
+        row.status = Status.CANCELLED.value
+        row.closed_at = clock.now()
+    return len(rows)
+
+
+def complete_with_assessment(
+    session: Session, *, course: Course, on: date, fields: set[str], ref: str, clock: Clock
+) -> list[FollowUp]:
+    """An assessment completes the course's open follow-ups it satisfies, due within 7 days."""
+    kinds = [k.kind for k in satisfied_kinds(fields, Level.COURSE)]
+    if not kinds:
+        return []
+    rows = session.scalars(
+        select(FollowUp).where(
+            FollowUp.course_id == course.id,
+            FollowUp.kind.in_(kinds),
+            FollowUp.status.in_(OPEN_STATUSES),
+            FollowUp.due_date <= on + timedelta(days=COMPLETION_WINDOW_DAYS),
+        )
+    ).all()
+    for row in rows:
+        _complete(row, on=on, ref=ref, clock=clock)
+    return list(rows)
+
+
+def complete_with_measurement(
+    session: Session, *, patient: Patient, on: date, fields: set[str], ref: str, clock: Clock
+) -> list[FollowUp]:
+    """A measurement completes the patient's open follow-ups it satisfies, due within 7 days,
+    and schedules the next one from the measurement date."""
+    completed: list[FollowUp] = []
+    for kind in satisfied_kinds(fields, Level.PATIENT):
+        rows = session.scalars(
+            select(FollowUp).where(
+                FollowUp.patient_id == patient.id,
+                FollowUp.course_id.is_(None),
+                FollowUp.kind == kind.kind,
+                FollowUp.status.in_(OPEN_STATUSES),
+                FollowUp.due_date <= on + timedelta(days=COMPLETION_WINDOW_DAYS),
+            )
+        ).all()
+        for row in rows:
+            _complete(row, on=on, ref=ref, clock=clock)
+            completed.append(row)
+        due = next_due_date(kind, on)
+        if rows and due is not None and has_diabetes(patient):
+            # Flush first: the partial unique index allows one open row per kind.
+            session.flush()
+            session.add(
+                FollowUp(
+                    patient_id=patient.id,
+                    course_id=None,
+                    origin_course_id=rows[0].origin_course_id,
+                    kind=kind.kind,
+                    due_date=due,
+                    status=Status.SCHEDULED.value,
+                    created_at=clock.now(),
+                )
+            )
+    return completed
+
+
+def _complete(row: FollowUp, *, on: date, ref: str, clock: Clock) -> None:
+    row.status = Status.DONE.value
+    row.completed_on = on
+    row.completed_by = ref
+    row.closed_at = clock.now()

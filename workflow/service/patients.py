@@ -1,0 +1,91 @@
+"""Use-cases on patients: registration and diabetes-care measurements."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from workflow.clock import Clock
+from workflow.errors import Conflict, InvalidInput
+from workflow.models import Measurement, Patient
+from workflow.schemas import PatientIn
+from workflow.service.common import clinical_date, patient_by_mrn, record
+from workflow.service.followups import complete_with_measurement
+
+
+def add_patient(*, session: Session, data: PatientIn, by: str, clock: Clock) -> Patient:
+    """Registers a patient; a duplicate MRN is refused."""
+    clinical_date(data.birth_date, today=clock.today(), field="birth_date")
+    if session.scalar(select(Patient.id).where(Patient.mrn == data.mrn)) is not None:
+        raise Conflict(f"mrn: a patient with MRN {data.mrn} is already registered.")
+    now = clock.now()
+    patient = Patient(
+        mrn=data.mrn,
+        name=data.name,
+        birth_date=data.birth_date,
+        sex=data.sex.value,
+        weight_kg=data.weight_kg,
+        height_cm=data.height_cm,
+        diabetes=data.diabetes.value,
+        created_at=now,
+    )
+    session.add(patient)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"mrn: a patient with MRN {data.mrn} is already registered.") from None
+    record(session, patient_id=patient.id, trigger="register", by=by, at=now)
+    return patient
+
+
+def measure(
+    *,
+    session: Session,
+    mrn: str,
+    on: date,
+    hba1c_percent: float | None,
+    monofilament_sites_felt: int | None,
+    by: str,
+    clock: Clock,
+) -> Measurement:
+    """Records HbA1c and/or the monofilament test; completes the follow-ups they satisfy."""
+    clinical_date(on, today=clock.today())
+    if hba1c_percent is None and monofilament_sites_felt is None:
+        raise InvalidInput("measurement: give --hba1c or --monofilament-sites-felt (or both).")
+    if hba1c_percent is not None and not 2 <= hba1c_percent <= 25:
+        raise InvalidInput(f"hba1c: {hba1c_percent} % is outside 2-25 %.")
+    if monofilament_sites_felt is not None and not 0 <= monofilament_sites_felt <= 10:
+        raise InvalidInput(
+            f"monofilament-sites-felt: {monofilament_sites_felt} is outside 0-10 sites."
+        )
+    patient = patient_by_mrn(session, mrn, lock=True)
+    now = clock.now()
+    row = Measurement(
+        patient_id=patient.id,
+        date=on,
+        hba1c_percent=hba1c_percent,
+        monofilament_sites_felt=monofilament_sites_felt,
+        actor=by,
+        recorded_at=now,
+    )
+    session.add(row)
+    session.flush()
+    fields = {
+        name
+        for name, value in (
+            ("hba1c_percent", hba1c_percent),
+            ("monofilament_sites_felt", monofilament_sites_felt),
+        )
+        if value is not None
+    }
+    done = complete_with_measurement(
+        session, patient=patient, on=on, fields=fields, ref=f"measurement:{row.id}", clock=clock
+    )
+    reason = ", ".join(sorted(fields))
+    if done:
+        reason += "; completes follow-up " + ", ".join(str(f.id) for f in done)
+    record(session, patient_id=patient.id, trigger="measure", on=on, reason=reason, by=by, at=now)
+    return row

@@ -1,0 +1,234 @@
+"""Read-side use-cases: what ``course show``, ``course list`` and ``followups list`` print."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow.errors import InvalidInput
+from workflow.followups import KINDS, Status
+from workflow.models import Course, Event, FollowUp, Patient
+from workflow.schemas import (
+    AssessmentRead,
+    CourseRead,
+    CourseSummary,
+    DoseRead,
+    FollowUpRead,
+    HistoryRead,
+    InfusionRead,
+    PatientRead,
+    Recommendation,
+    ReviewRead,
+)
+from workflow.service.common import course_by_id, patient_by_mrn
+from workflow.states import CourseState, allowed_triggers
+
+
+def patient_read(patient: Patient) -> PatientRead:
+    return PatientRead.model_validate(patient, from_attributes=True)
+
+
+def show_patient(*, session: Session, mrn: str) -> PatientRead:
+    return patient_read(patient_by_mrn(session, mrn))
+
+
+def _dose(course: Course) -> DoseRead:
+    return DoseRead(
+        g_per_kg_per_day=course.dose_g_per_kg_per_day,
+        days=course.days,
+        grams_per_day=course.grams_per_day,
+        total_grams=course.total_grams,
+        weight_kg=course.weight_kg,
+        dosing_weight_kg=course.dosing_weight_kg,
+        weight_rule=course.dosing_weight_rule,
+        rounding=course.rounding_rule,
+    )
+
+
+def _history(session: Session, course_id: int) -> list[HistoryRead]:
+    events = session.scalars(
+        select(Event).where(Event.course_id == course_id).order_by(Event.id)
+    ).all()
+    return [
+        HistoryRead(
+            from_=e.from_state,
+            to=e.to_state,
+            trigger=e.trigger,
+            at=e.at,
+            date=e.clinical_date,
+            actor=e.actor,
+            reason=e.reason,
+        )
+        for e in events
+    ]
+
+
+def followup_read(row: FollowUp, mrn: str, today: date | None = None) -> FollowUpRead:
+    overdue = None
+    if today is not None and row.status in (Status.SCHEDULED, Status.RAISED):
+        overdue = max((today - row.due_date).days, 0)
+    return FollowUpRead(
+        id=row.id,
+        kind=row.kind,
+        mrn=mrn,
+        course_id=row.course_id,
+        due_date=row.due_date,
+        status=row.status,
+        days_overdue=overdue,
+    )
+
+
+def course_read(session: Session, course: Course, *, today: date | None = None) -> CourseRead:
+    """The whole course as ``course show`` prints it."""
+    mrn = session.get_one(Patient, course.patient_id).mrn
+    next_id = session.scalar(select(Course.id).where(Course.prior_course_id == course.id))
+    followups = session.scalars(
+        select(FollowUp)
+        .where(
+            (FollowUp.course_id == course.id)
+            | ((FollowUp.course_id.is_(None)) & (FollowUp.origin_course_id == course.id))
+        )
+        .order_by(FollowUp.due_date, FollowUp.id)
+    ).all()
+    request = course.request
+    return CourseRead(
+        id=course.id,
+        mrn=mrn,
+        state=course.state,
+        indication=course.indication,
+        indication_detail=course.indication_detail,
+        severity_grade=course.severity_grade,
+        product=course.product,
+        prior_course_id=course.prior_course_id,
+        next_course_id=next_id,
+        requested_by=course.requested_by,
+        requested_on=course.requested_on,
+        requested_at=course.requested_at,
+        repeat_every_weeks=course.repeat_every_weeks,
+        baseline=dict(request.get("baseline", {})),
+        dose=_dose(course),
+        recommendation=Recommendation.model_validate(course.recommendation),
+        awaiting_information=course.awaiting_information,
+        suspected_relapse=course.suspected_relapse,
+        last_infusion_date=course.last_infusion_date,
+        relapse_date=course.relapse_date,
+        ended_on=course.ended_on,
+        allowed_actions=list(allowed_triggers(CourseState(course.state))),
+        reviews=[
+            ReviewRead(
+                decision=r.decision,
+                reviewer=r.reviewer,
+                note=r.note,
+                override_reason=r.override_reason,
+                at=r.at,
+            )
+            for r in course.reviews
+        ],
+        history=_history(session, course.id),
+        infusions=[
+            InfusionRead(
+                id=i.id,
+                day=i.day_number,
+                date=i.date,
+                grams=i.grams,
+                override_reason=i.override_reason,
+                actor=i.actor,
+            )
+            for i in course.infusions
+        ],
+        assessments=[
+            AssessmentRead(
+                id=a.id,
+                date=a.date,
+                vas=a.vas,
+                mrc_sum=a.mrc_sum,
+                walking_distance_m=a.walking_distance_m,
+                actor=a.actor,
+            )
+            for a in course.assessments
+        ],
+        followups=[followup_read(f, mrn, today) for f in followups],
+    )
+
+
+def show_course(*, session: Session, course_id: int, today: date | None = None) -> CourseRead:
+    return course_read(session, course_by_id(session, course_id, lock=False), today=today)
+
+
+def _state(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return CourseState(value).value
+    except ValueError:
+        names = ", ".join(s.value for s in CourseState)
+        raise InvalidInput(f"state: {value!r} is not a course state ({names}).") from None
+
+
+def list_courses(
+    *, session: Session, mrn: str | None = None, state: str | None = None, limit: int | None = None
+) -> list[CourseSummary]:
+    """Courses, newest first."""
+    wanted = _state(state)
+    query = (
+        select(Course, Patient.mrn)
+        .join(Patient, Patient.id == Course.patient_id)
+        .order_by(Course.requested_at.desc(), Course.id.desc())
+    )
+    if mrn is not None:
+        patient_by_mrn(session, mrn)
+        query = query.where(Patient.mrn == mrn)
+    if wanted is not None:
+        query = query.where(Course.state == wanted)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        CourseSummary(
+            id=c.id,
+            mrn=m,
+            state=c.state,
+            indication=c.indication,
+            requested_at=c.requested_at,
+            awaiting_information=c.awaiting_information is not None,
+            suspected_relapse=c.suspected_relapse is not None,
+        )
+        for c, m in session.execute(query)
+    ]
+
+
+def list_followups(
+    *,
+    session: Session,
+    mrn: str | None = None,
+    course_id: int | None = None,
+    status: str | None = None,
+    due_before: date | None = None,
+    kind: str | None = None,
+    today: date | None = None,
+) -> list[FollowUpRead]:
+    """The worklist: follow-ups sorted by due date (then id)."""
+    query = (
+        select(FollowUp, Patient.mrn)
+        .join(Patient, Patient.id == FollowUp.patient_id)
+        .order_by(FollowUp.due_date, FollowUp.id)
+    )
+    if status is not None:
+        if status not in {s.value for s in Status}:
+            names = ", ".join(s.value for s in Status)
+            raise InvalidInput(f"status: {status!r} is not a follow-up status ({names}).")
+        query = query.where(FollowUp.status == status)
+    if kind is not None:
+        if kind not in KINDS:
+            raise InvalidInput(f"kind: {kind!r} is not a follow-up kind ({', '.join(KINDS)}).")
+        query = query.where(FollowUp.kind == kind)
+    if mrn is not None:
+        patient_by_mrn(session, mrn)
+        query = query.where(Patient.mrn == mrn)
+    if course_id is not None:
+        course_by_id(session, course_id, lock=False)
+        query = query.where(FollowUp.course_id == course_id)
+    if due_before is not None:
+        query = query.where(FollowUp.due_date < due_before)
+    return [followup_read(f, m, today) for f, m in session.execute(query)]
