@@ -53,6 +53,8 @@ def _pg_reason() -> str | None:
 def pg_database() -> Iterator[str]:
     """A database of this run's own on the PostgreSQL server, migrated once."""
     reason = _pg_reason()
+    if reason and os.environ.get("IVIG_REQUIRE_POSTGRES"):
+        pytest.fail(f"{reason} (IVIG_REQUIRE_POSTGRES is set)")
     if reason:
         pytest.skip(reason)
     name = f"ivig_test_{uuid.uuid4().hex[:12]}"

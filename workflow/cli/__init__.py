@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli import course, db, followups, patient
+from workflow.cli import course, db, demo, followups, patient, report
 from workflow.cli.common import RUNTIME
 from workflow.errors import IvigError
 
@@ -28,6 +28,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(patient.app, name="patient")
 app.add_typer(course.app, name="course")
 app.add_typer(followups.app, name="followups")
+app.add_typer(report.app, name="report")
+app.add_typer(demo.app, name="demo")
 
 
 @app.callback()

@@ -15,8 +15,8 @@ import typer
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from workflow.clock import Clock
 from workflow.config import Settings, get_settings
@@ -74,7 +74,9 @@ def unit_of_work() -> Iterator[Session]:
         ) from None
     except OperationalError as exc:
         if "locked" in str(exc.orig):
-            raise Conflict("database: it stayed locked by another writer; nothing was saved.")
+            raise Conflict(
+                "database: it stayed locked by another writer; nothing was saved."
+            ) from None
         raise
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
@@ -30,6 +31,13 @@ app = typer.Typer(help="Request, review, infuse and follow an IVIG course.", no_
 
 FileOpt = Annotated[str, typer.Option("--file", help="The request document (JSON); - for stdin.")]
 DateOpt = Annotated[str, typer.Option("--date", help="Clinical date, YYYY-MM-DD.")]
+WhenOpt = Annotated[
+    str | None, typer.Option("--date", help="Clinical date, YYYY-MM-DD (default: today).")
+]
+
+
+def _on(value: str | None) -> date | None:
+    return parse_date(value) if value is not None else None
 
 
 class Decision(StrEnum):
@@ -51,12 +59,15 @@ def _print(result: CourseRead, json_out: bool) -> None:
         render.course(result, RUNTIME.settings.zone)
 
 
-def _change(action: Callable[[Session], Course], json_out: bool) -> None:
-    """Runs one use-case and prints the course as ``course show`` would, from the same
-    transaction, so what is printed is exactly what was committed."""
+def _change(action: Callable[[Session], Course], json_out: bool, *, whole: bool = False) -> None:
+    """Runs one use-case and prints the course (JSON: as ``course show``), read in the
+    same transaction, so what is printed is exactly what was committed."""
     today = RUNTIME.clock.today()
     result = run(lambda s: queries.course_read(s, action(s), today=today))
-    _print(result, json_out)
+    if whole or wants_json(json_out):
+        _print(result, json_out)
+    else:
+        render.change(result, RUNTIME.settings.zone)
 
 
 def _request_document(path: str) -> CourseRequestIn:
@@ -76,6 +87,7 @@ def request(file: FileOpt, actor: ActorOpt = None, json_out: JsonOpt = False) ->
     _change(
         lambda s: courses.request_course(session=s, data=data, by=by, clock=clock, policy=policy),
         json_out,
+        whole=True,
     )
 
 
@@ -98,7 +110,9 @@ _FLAGS = {"awaiting_information", "suspected_relapse"}
 
 
 @app.command("show")
-def show(course_id: Annotated[int, typer.Argument(metavar="ID")], json_out: JsonOpt = False) -> None:
+def show(
+    course_id: Annotated[int, typer.Argument(metavar="ID")], json_out: JsonOpt = False
+) -> None:
     """Show a course: dose, recommendation, history, infusions, assessments, follow-ups."""
     _show(course_id, json_out)
 
@@ -115,11 +129,12 @@ def review(
     override_reason: Annotated[
         str | None, typer.Option(help="Needed to approve against the recommendation.")
     ] = None,
+    date: WhenOpt = None,
     actor: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Decide on a request: approve, deny, or ask for information."""
-    by, clock = RUNTIME.actor(actor), RUNTIME.clock
+    on, by, clock = _on(date), RUNTIME.actor(actor), RUNTIME.clock
     _change(
         lambda s: courses.review(
             session=s,
@@ -128,6 +143,7 @@ def review(
             reviewer=reviewer,
             note=note,
             override_reason=override_reason,
+            on=on,
             by=by,
             clock=clock,
         ),
@@ -261,6 +277,7 @@ def retreat(
             session=s, course_id=course_id, data=data, by=by, clock=clock, policy=policy
         ),
         json_out,
+        whole=True,
     )
 
 
@@ -283,12 +300,15 @@ def close(
 def cancel(
     course_id: Annotated[int, typer.Argument(metavar="ID")],
     reason: Annotated[str, typer.Option(help="Why the request is withdrawn.")],
+    date: WhenOpt = None,
     actor: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Cancel a course before infusions start."""
-    by, clock = RUNTIME.actor(actor), RUNTIME.clock
+    on, by, clock = _on(date), RUNTIME.actor(actor), RUNTIME.clock
     _change(
-        lambda s: courses.cancel(session=s, course_id=course_id, reason=reason, by=by, clock=clock),
+        lambda s: courses.cancel(
+            session=s, course_id=course_id, reason=reason, on=on, by=by, clock=clock
+        ),
         json_out,
     )

@@ -21,7 +21,7 @@ OUTCOME_STYLE = {"supported": "green", "not_supported": "bold red", "needs_infor
 
 
 def local(instant: datetime, zone: ZoneInfo) -> str:
-    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def patient(p: PatientRead) -> None:
@@ -89,6 +89,22 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
         change = h.trigger if h.from_ == h.to else f"{h.from_ or '-'} -> {h.to}"
         table.add_row(local(h.at, zone), str(h.date or ""), change, h.actor, h.reason or "")
     console.print(table)
+    if c.allowed_actions:
+        console.print(f"  next possible: {', '.join(c.allowed_actions)}", style="dim")
+
+
+def change(c: CourseRead, zone: ZoneInfo) -> None:
+    """After a change: the course in one line, what just happened, and what may follow."""
+    last = c.history[-1]
+    moved = last.trigger if last.from_ == last.to else f"{last.from_} -> {last.to}"
+    console.print(
+        f"[bold]Course {c.id}[/] ({c.mrn}, {c.indication}) is now [bold]{c.state}[/]: {moved}"
+        + (f" on {last.date}" if last.date else "")
+        + (f" - {last.reason}" if last.reason else "")
+    )
+    open_followups = [f for f in c.followups if f.status in ("scheduled", "raised")]
+    if open_followups and last.to == "monitoring" and last.from_ != "monitoring":
+        followups(open_followups, title="Follow-ups planned")
     if c.allowed_actions:
         console.print(f"  next possible: {', '.join(c.allowed_actions)}", style="dim")
 

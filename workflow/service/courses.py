@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from sqlalchemy import select
@@ -180,12 +181,14 @@ def review(
     override_reason: str | None,
     by: str,
     clock: Clock,
+    on: date | None = None,
 ) -> Course:
     """A human decision on a request; the software only recommends.
 
     Approving against a recommendation that is not ``supported`` needs an override
     reason; nobody reviews their own request.
     """
+    on = clinical_date(on or clock.today(), today=clock.today())
     reviewer = required_text(reviewer, "reviewer")
     note = required_text(note, "note")
     override = optional_text(override_reason, "override-reason")
@@ -204,7 +207,7 @@ def review(
             "approving it needs --override-reason."
         )
     reason = note if override is None else f"{note} (override: {override})"
-    transition(session, course, trigger, by=by, clock=clock, on=clock.today(), reason=reason)
+    transition(session, course, trigger, by=by, clock=clock, on=on, reason=reason)
     course.awaiting_information = note if decision == "info" else None
     session.add(
         Review(
@@ -256,11 +259,20 @@ def amend(
     return course
 
 
-def cancel(*, session: Session, course_id: int, reason: str, by: str, clock: Clock) -> Course:
+def cancel(
+    *,
+    session: Session,
+    course_id: int,
+    reason: str,
+    by: str,
+    clock: Clock,
+    on: date | None = None,
+) -> Course:
     """Withdraws a course before infusions start."""
+    on = clinical_date(on or clock.today(), today=clock.today())
     reason = required_text(reason, "reason")
     course = course_by_id(session, course_id)
-    transition(session, course, "cancel", by=by, clock=clock, on=clock.today(), reason=reason)
-    course.ended_on = clock.today()
+    transition(session, course, "cancel", by=by, clock=clock, on=on, reason=reason)
+    course.ended_on = on
     cancel_for_course(session, course=course, clock=clock)
     return course

@@ -23,7 +23,7 @@ from workflow.schemas import (
     ReviewRead,
 )
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.states import CourseState, allowed_triggers
+from workflow.states import CourseState, allowed_actions
 
 
 def patient_read(patient: Patient) -> PatientRead:
@@ -115,7 +115,7 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         last_infusion_date=course.last_infusion_date,
         relapse_date=course.relapse_date,
         ended_on=course.ended_on,
-        allowed_actions=list(allowed_triggers(CourseState(course.state))),
+        allowed_actions=list(allowed_actions(CourseState(course.state))),
         reviews=[
             ReviewRead(
                 decision=r.decision,

@@ -1,0 +1,22 @@
+"""The migrations produce exactly the models' schema, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from workflow.db import current_revision, engine_for, head_revision, upgrade
+from workflow.models import Base
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    engine = engine_for(db_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_upgrade_is_safe_to_run_again(db_url: str) -> None:
+    engine = engine_for(db_url)
+    assert current_revision(engine) == head_revision()
+    assert upgrade(engine) == (head_revision(), head_revision())

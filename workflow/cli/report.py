@@ -1,0 +1,155 @@
+"""``ivig report …``: programme-level figures over many courses (read only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, run, wants_json
+from workflow.cli.render import console
+from workflow.errors import InvalidInput
+from workflow.reports.completeness import CompletenessReport, completeness_report
+from workflow.reports.figures import ALL, FIGURE_NAMES
+from workflow.reports.relapse import RelapseReport, csv_text, relapse_report
+
+app = typer.Typer(help="Reports: response, relapse and outcome completeness.", no_args_is_help=True)
+
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Report as things stood on this date (default: today)."),
+]
+CsvOpt = Annotated[
+    Path | None, typer.Option("--csv", help="Also write the figures to this CSV file.")
+]
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option("--plot", help="Also write a Kaplan-Meier plot of time to relapse (PNG)."),
+]
+
+
+def _as_of(value: str | None) -> date:
+    return parse_date(value, "as-of") if value else RUNTIME.clock.today()
+
+
+def _write(path: Path, option: str, writer: Callable[[Path], None]) -> None:
+    try:
+        writer(path)
+    except OSError as exc:
+        raise InvalidInput(f"{option}: cannot write {path} ({exc.strerror}).") from None
+
+
+@app.command("relapse")
+def relapse(
+    as_of: AsOfOpt = None, csv: CsvOpt = None, plot: PlotOpt = None, json_out: JsonOpt = False
+) -> None:
+    """Response, relapse and time to relapse, overall and by indication."""
+    when = _as_of(as_of)
+    report = run(lambda s: relapse_report(s, when))
+    if csv is not None:
+        _write(csv, "csv", lambda p: p.write_text(csv_text(report), encoding="utf-8"))
+    if plot is not None:
+        from workflow.reports.plot import write_km_plot
+
+        _write(plot, "plot", lambda p: write_km_plot(report.times, p, as_of=when))
+    if wants_json(json_out):
+        emit_json(report.as_json())
+        return
+    _print_relapse(report)
+    for path in (csv, plot):
+        if path is not None:
+            console.print(f"wrote {path}", style="dim")
+
+
+FIGURE_LABELS = {
+    "courses_monitored": "courses that reached monitoring",
+    "assessed": "with a VAS within 60 days",
+    "responders": "responders (VAS -30 % or more)",
+    "relapses": "relapses among responders",
+    "relapse_rate": "relapse rate",
+    "median_months_to_relapse": "median months to relapse (KM)",
+    "median_months_to_relapse_ci95_lower": "  95 % CI, lower",
+    "median_months_to_relapse_ci95_upper": "  95 % CI, upper",
+    "response_rate_30": "response rate, VAS -30 %",
+    "responders_50": "responders, VAS -50 %",
+    "response_rate_50": "response rate, VAS -50 %",
+    "retreatments": "re-treatment courses",
+    "retreatment_responders": "re-treatments that responded",
+    "retreatment_response_rate": "re-treatment response rate",
+}
+
+
+def _cell(name: str, value: object) -> str:
+    if value is None:
+        return "not reached" if "months" in name else "-"
+    if isinstance(value, float):
+        return f"{value:.1f}" if "months" in name else f"{value:.0%}"
+    return str(value)
+
+
+def _print_relapse(report: RelapseReport) -> None:
+    groups = {ALL: report.overall.as_json()} | {
+        name: f.as_json() for name, f in report.by_indication.items()
+    }
+    table = Table(
+        "", *groups, title=f"Relapse report as of {report.as_of}", title_justify="left"
+    )
+    for name in FIGURE_NAMES:
+        table.add_row(FIGURE_LABELS[name], *(_cell(name, g[name]) for g in groups.values()))
+    console.print(table)
+    console.print(
+        "Responder: lowest VAS within 60 days after the last infusion at most 70 % of "
+        "baseline. Time to relapse counts from the last infusion; courses closed or still "
+        "in remission are censored.",
+        style="dim",
+    )
+
+
+@app.command("completeness")
+def completeness(as_of: AsOfOpt = None, json_out: JsonOpt = False) -> None:
+    """Share of due reassessments actually recorded, by coordinator, with the missing ones."""
+    when = _as_of(as_of)
+    report = run(lambda s: completeness_report(s, when))
+    if wants_json(json_out):
+        emit_json(report.as_json())
+        return
+    _print_completeness(report)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _print_completeness(report: CompletenessReport) -> None:
+    table = Table(
+        "coordinator",
+        "due",
+        "recorded",
+        "missing",
+        "completeness",
+        title=f"Reassessments due by {report.as_of}",
+        title_justify="left",
+    )
+    for name, tally in [*report.by_coordinator.items(), ("all", report.overall)]:
+        table.add_row(
+            name, str(tally.due), str(tally.recorded), str(tally.missing),
+            _share(tally.completeness),
+        )
+    console.print(table)
+    if not report.missing:
+        console.print("No reassessment is missing.", style="dim")
+        return
+    missing = Table(
+        "follow-up", "course", "mrn", "kind", "due", "overdue", "coordinator",
+        title="Missing reassessments", title_justify="left",
+    )
+    for m in report.missing:
+        missing.add_row(
+            str(m.followup_id), str(m.course_id), m.mrn, m.kind, str(m.due_date),
+            f"{m.days_overdue} d", m.coordinator,
+        )
+    console.print(missing)

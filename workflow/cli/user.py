@@ -1,0 +1,120 @@
+"""``ivig user …``: the accounts that sign in to the web app and its API."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from workflow.cli.common import RUNTIME, JsonOpt, emit_json, run, wants_json
+from workflow.errors import InvalidInput
+from workflow.service import users
+
+app = typer.Typer(help="Web users, their roles and API tokens.", no_args_is_help=True)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        # One line: a trailing newline from `echo` or a file is not part of the password.
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise InvalidInput("password: no terminal to prompt on; pass --password-stdin.")
+    value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+@app.command("add")
+def add(
+    username: Annotated[str, typer.Option(help="The name to sign in with (unique).")],
+    full_name: Annotated[str, typer.Option(help="The person's full name.")],
+    role: Annotated[str, typer.Option(help="coordinator, reviewer or admin.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin's first line.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a user (the password is prompted for unless --password-stdin)."""
+    users.check_role(role)  # before the prompt: a typo should not cost a password entry
+    password = _read_password(password_stdin)
+    clock = RUNTIME.clock
+    result = run(
+        lambda s: users.user_read(
+            users.add_user(
+                session=s,
+                username=username,
+                full_name=full_name,
+                role=role,
+                password=password,
+                clock=clock,
+            )
+        )
+    )
+    if wants_json(json_out):
+        emit_json(result)
+    else:
+        typer.echo(f"User {result.username} ({result.role}) created.")
+
+
+@app.command("token")
+def token(
+    username: str,
+    revoke: Annotated[bool, typer.Option("--revoke", help="Remove the token instead.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Print a new API token for USERNAME (replaces the previous one; shown only once)."""
+    if revoke:
+        run(lambda s: users.revoke_token(session=s, username=username))
+        if wants_json(json_out):
+            emit_json({"username": username, "token": None})
+        else:
+            typer.echo(f"The API token of {username} is revoked.")
+        return
+    value = run(lambda s: users.issue_token(session=s, username=username))
+    if wants_json(json_out):
+        emit_json({"username": username, "token": value})
+    else:
+        typer.echo(value)
+
+
+@app.command("list")
+def list_(json_out: JsonOpt = False) -> None:
+    """List users and their roles."""
+    rows = run(lambda s: [users.user_read(u) for u in users.list_users(session=s)])
+    if wants_json(json_out):
+        emit_json([r.model_dump(mode="json") for r in rows])
+        return
+    for r in rows:
+        state = "active" if r.active else "deactivated"
+        typer.echo(f"{r.username}\t{r.role}\t{state}\t{r.full_name}")
+
+
+@app.command("password")
+def password(
+    username: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin's first line.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Set a new password for USERNAME."""
+    value = _read_password(password_stdin)
+    result = run(
+        lambda s: users.user_read(users.set_password(session=s, username=username, password=value))
+    )
+    if wants_json(json_out):
+        emit_json(result)
+    else:
+        typer.echo(f"Password of {result.username} changed.")
+
+
+@app.command("deactivate")
+def deactivate(username: str, json_out: JsonOpt = False) -> None:
+    """Stop USERNAME from signing in (the account and its history remain)."""
+    result = run(
+        lambda s: users.user_read(users.set_active(session=s, username=username, active=False))
+    )
+    if wants_json(json_out):
+        emit_json(result)
+    else:
+        typer.echo(f"User {result.username} deactivated.")
