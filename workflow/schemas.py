@@ -221,6 +221,21 @@ class CourseSummary(BaseModel):
     suspected_relapse: bool = False
 
 
+class LineageEntry(BaseModel):
+    """One course in a patient's chain of treatment and re-treatment."""
+
+    id: int
+    state: str
+    indication: str
+    requested_on: date
+    last_infusion_date: date | None
+    baseline_vas: float
+    lowest_vas: float | None
+    responder: bool
+    relapse_date: date | None
+    current: bool
+
+
 class CourseRead(BaseModel):
     id: int
     mrn: str
@@ -244,6 +259,7 @@ class CourseRead(BaseModel):
     relapse_date: date | None
     ended_on: date | None
     allowed_actions: list[str]
+    lineage: list[LineageEntry]
     reviews: list[ReviewRead]
     history: list[HistoryRead]
     infusions: list[InfusionRead]

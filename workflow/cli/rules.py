@@ -1,0 +1,63 @@
+"""``ivig rules``: show the active review policy's rules (thin: the data comes from review)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+
+from workflow.errors import IvigError
+from workflow.review import Policy, describe_rules, load_policy
+
+app = typer.Typer(help="Show the medical-necessity rules of the active review policy.")
+
+
+@app.callback()
+def rules() -> None:
+    """Show the medical-necessity rules of the active review policy."""
+    # A callback keeps `list` a sub-command even while it is the only one.
+
+
+POLICY_HELP = "A policy YAML file or a packaged policy id (default: IVIG_POLICY, else 'default')."
+
+
+@app.command("list")
+def list_rules(
+    policy: str | None = typer.Option(None, "--policy", metavar="REF", help=POLICY_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """List each rule: id, severity, thresholds and the statement it rests on."""
+    active = _load(policy)
+    if as_json:
+        typer.echo(json.dumps(_document(active), ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"Policy {active.id} version {active.version}: {active.title}")
+    for rule in describe_rules(active):
+        severities = " / ".join(dict.fromkeys(str(s) for s in rule.severities.values()))
+        state = "" if rule.enabled else " (disabled)"
+        applies = "all" if rule.applies_to is None else ", ".join(rule.applies_to) or "none"
+        typer.echo(f"\n{rule.id}  [{severities}]{state}  applies to: {applies}")
+        typer.echo(f"  when:   {rule.when}")
+        if rule.thresholds:
+            typer.echo(f"  limits: {json.dumps(rule.thresholds, ensure_ascii=False)}")
+        typer.echo(f"  source: {rule.source}")
+
+
+def _load(ref: str | None) -> Policy:
+    try:
+        return load_policy(ref)
+    except IvigError as exc:
+        # One sentence on stderr, no traceback, the error's own exit code (2 for input).
+        print(exc.message, file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _document(policy: Policy) -> dict[str, object]:
+    return {
+        "policy_id": policy.id,
+        "policy_version": policy.version,
+        "title": policy.title,
+        "dosing": policy.dosing.model_dump(mode="json"),
+        "rules": [rule.model_dump(mode="json") for rule in describe_rules(policy)],
+    }

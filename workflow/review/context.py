@@ -1,0 +1,41 @@
+"""What the rules may know beyond the request document.
+
+Kept apart from the engine so that the rule functions can import it without a cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class PriorCourse:
+    """The course a re-treatment follows, with its response computed from assessments.
+
+    ``responder`` and ``assessed`` come from ``workflow.outcomes.response()``.
+    """
+
+    id: int
+    indication: str
+    responder: bool
+    assessed: bool
+    lowest_vas: float | None
+    baseline_vas: float
+    last_infusion_date: date | None
+
+
+@dataclass(frozen=True)
+class ReviewContext:
+    """The patient's record as far as the rules need it."""
+
+    sex: str
+    height_cm: float | None
+    diabetes: str  # 'none' | 'type1' | 'type2'
+    prior: PriorCourse | None = None
+    # The latest HbA1c from ``patient measure``; used when the request carries none.
+    latest_hba1c_percent: float | None = None
+
+    @property
+    def has_diabetes(self) -> bool:
+        return self.diabetes != "none"

@@ -1,0 +1,340 @@
+"""Versioned review policies: every threshold, severity and source as validated data.
+
+Guidance differs between programmes, so a programme replaces the policy (a YAML
+file named by ``IVIG_POLICY``) rather than forking the code. A policy may start from
+another with ``extends: <packaged id>`` and override only what differs; mappings are
+merged key by key, lists are replaced whole.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from workflow.errors import InvalidInput
+from workflow.schemas import Indication, Severity
+
+ENV_VAR = "IVIG_POLICY"
+DEFAULT_POLICY = "default"
+# The YAML files ship as package data of workflow.review (see pyproject), not as a package.
+_PACKAGE, _FOLDER = "workflow.review", "policies"
+_MAX_EXTENDS = 5
+
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+Positive = Annotated[float, Field(gt=0)]
+Grade = Annotated[int, Field(ge=1, le=4)]
+# Medicine names are compared as lower-case word tokens ("Solu-Medrol" -> solu, medrol).
+Token = Annotated[str, Field(pattern=r"^[a-z0-9]+$")]
+Text = Annotated[str, Field(min_length=1)]
+VialSize = Annotated[float, Field(gt=0, le=1000, multiple_of=0.1)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class RuleConfig(_Frozen):
+    """What every rule has. Subclasses add the rule's thresholds as fields.
+
+    ``indications`` lists where the rule applies (absent: every indication).
+    ``when`` and the recommendations may name thresholds as ``{field}``.
+    """
+
+    enabled: bool = True
+    severity: Severity
+    indications: tuple[Indication, ...] | None = None
+    when: Text
+    source: Text
+    recommendations: tuple[Text, ...] = ()
+
+    def thresholds(self) -> dict[str, Any]:
+        """The rule's own parameters: every field a subclass adds."""
+        common = set(RuleConfig.model_fields)
+        return {
+            name: value
+            for name, value in self.model_dump(mode="json").items()
+            if name not in common and not name.startswith(("severity_", "recommendations_"))
+        }
+
+    def severities(self) -> dict[str, Severity]:
+        """The main severity and any alternative ones (``severity_when_*``)."""
+        found = {"default": self.severity}
+        for name in type(self).model_fields:
+            if name.startswith("severity_"):
+                found[name.removeprefix("severity_")] = getattr(self, name)
+        return found
+
+    def texts(self, attribute: str = "recommendations") -> list[str]:
+        """Recommendations (or a named variant) with thresholds filled in."""
+        raw: tuple[str, ...] = getattr(self, attribute)
+        return [text.format_map(self.thresholds()) for text in raw]
+
+    def describe(self) -> str:
+        return self.when.format_map(self.thresholds())
+
+    def applies_to(self, indication: Indication) -> bool:
+        return self.enabled and (self.indications is None or indication in self.indications)
+
+    @model_validator(mode="after")
+    def _placeholders_resolve(self) -> RuleConfig:
+        # Fail at load time, naming the file, rather than mid-review.
+        try:
+            self.describe()
+            for name in type(self).model_fields:
+                if name.startswith("recommendations"):
+                    self.texts(name)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"a text names an unknown threshold {exc}") from None
+        return self
+
+
+class ScheduleIntervalRule(RuleConfig):
+    pass
+
+
+class DoseDailyRule(RuleConfig):
+    target_g_per_kg_per_day: Positive
+    tolerance: Fraction
+
+
+class DoseCourseTotalRule(RuleConfig):
+    target_g_per_kg: Positive
+    tolerance: Fraction
+
+
+class SymmetricPolyneuropathyRule(RuleConfig):
+    pass
+
+
+class NotStandardOfCareRule(RuleConfig):
+    """Blocks unless the grade and corticosteroid criteria hold; then the second severity."""
+
+    min_grade: Grade
+    severity_when_criteria_met: Severity
+    recommendations_when_criteria_met: tuple[Text, ...] = ()
+
+
+class SeverityGradeRule(RuleConfig):
+    min_grade: Grade
+
+
+class PriorResponseRule(RuleConfig):
+    """``severity``: the prior course had no positive response."""
+
+    severity_when_responded: Severity
+    severity_when_not_assessed: Severity
+    recommendations_when_responded: tuple[Text, ...] = ()
+    recommendations_when_not_assessed: tuple[Text, ...] = ()
+
+
+class FirstLineRule(RuleConfig):
+    adequate_mg_per_day: dict[Token, Positive] = Field(min_length=1)
+    # From this grade of these indications, a neuropathic agent is no precondition.
+    not_required_from_grade: dict[Indication, Grade] = Field(default_factory=dict)
+
+
+class RenalAdjustmentRule(RuleConfig):
+    agents: tuple[Token, ...] = Field(min_length=1)
+    min_creatinine_clearance_ml_min: Positive
+
+
+class HepaticRule(RuleConfig):
+    agents: tuple[Token, ...] = Field(min_length=1)
+
+
+class OpioidRule(RuleConfig):
+    opioids: tuple[Token, ...] = Field(min_length=1)
+
+
+class ThrombosisRiskRule(RuleConfig):
+    pass
+
+
+class SteroidAlternativesRule(RuleConfig):
+    pass
+
+
+class GlycemicTargetRule(RuleConfig):
+    max_hba1c_percent: Annotated[float, Field(gt=4, lt=15)]
+
+
+class PlainRule(RuleConfig):
+    """A rule whose only data is where it applies."""
+
+
+class RuleSet(_Frozen):
+    """One entry per rule id; the YAML keys are the ids."""
+
+    schedule_interval: ScheduleIntervalRule = Field(alias="schedule.interval")
+    indication_not_funded: PlainRule = Field(alias="indication.not_funded")
+    indication_symmetric_polyneuropathy: SymmetricPolyneuropathyRule = Field(
+        alias="indication.symmetric_polyneuropathy"
+    )
+    indication_not_standard_of_care: NotStandardOfCareRule = Field(
+        alias="indication.not_standard_of_care"
+    )
+    indication_other: PlainRule = Field(alias="indication.other")
+    indication_diabetes_status: PlainRule = Field(alias="indication.diabetes_status")
+    severity_grade: SeverityGradeRule = Field(alias="severity.grade")
+    retreatment_prior_response: PriorResponseRule = Field(alias="retreatment.prior_response")
+    dose_daily: DoseDailyRule = Field(alias="dose.daily")
+    dose_course_total: DoseCourseTotalRule = Field(alias="dose.course_total")
+    steroids_alternatives: SteroidAlternativesRule = Field(alias="steroids.alternatives")
+    therapy_first_line: FirstLineRule = Field(alias="therapy.first_line")
+    therapy_renal_adjustment: RenalAdjustmentRule = Field(alias="therapy.renal_adjustment")
+    therapy_hepatic: HepaticRule = Field(alias="therapy.hepatic")
+    therapy_opioids: OpioidRule = Field(alias="therapy.opioids")
+    safety_thrombosis_risk: ThrombosisRiskRule = Field(alias="safety.thrombosis_risk")
+    glycemic_target: GlycemicTargetRule = Field(alias="glycemic.target")
+
+    def __iter__(self) -> Iterator[tuple[str, RuleConfig]]:  # type: ignore[override]
+        """(rule id, config) in the order findings are listed."""
+        for name, field in type(self).model_fields.items():
+            yield str(field.alias), getattr(self, name)
+
+    def get(self, rule_id: str) -> RuleConfig:
+        for found_id, config in self:
+            if found_id == rule_id:
+                return config
+        raise KeyError(rule_id)
+
+
+class Corticosteroids(_Frozen):
+    """What counts as a corticosteroid, for deciding whether steroids "cannot be used"."""
+
+    # Systemic formulations a patient intolerant of one may switch between.
+    formulations: tuple[Token, ...] = Field(min_length=1)
+    # An intolerance entry naming the whole class ("corticosteroids").
+    class_terms: tuple[Token, ...] = ()
+
+
+class Dosing(_Frozen):
+    """The dosing-weight rule and optional rounding to whole vials."""
+
+    weight: Literal["actual", "adjusted"] = "actual"
+    obesity_bmi: Annotated[float, Field(gt=15, lt=80)] = 30.0
+    adjusted_fraction: Fraction = 0.4
+    vial_rounding: bool = False
+    # Rounding may move the daily dose at most this far from the calculated one.
+    rounding_max_change: Fraction = 0.10
+    # Product name (compared case- and space-insensitively) -> vial sizes in grams.
+    vials: dict[str, tuple[VialSize, ...]] = Field(default_factory=dict)
+
+
+class Policy(_Frozen):
+    """A programme's whole rule configuration; its id and version go on every recommendation."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+    version: Text
+    title: Text
+    description: str = ""
+    dosing: Dosing = Field(default_factory=Dosing)
+    # Brand or other names -> the generic name the rules use.
+    aliases: dict[Token, Token] = Field(default_factory=dict)
+    corticosteroids: Corticosteroids
+    rules: RuleSet
+
+
+def packaged_policies() -> list[str]:
+    """Ids of the policies shipped with the package."""
+    root = resources.files(_PACKAGE).joinpath(_FOLDER)
+    return sorted(
+        entry.name.rsplit(".", 1)[0]
+        for entry in root.iterdir()
+        if entry.name.endswith((".yaml", ".yml"))
+    )
+
+
+def load_policy(ref: str | None = None) -> Policy:
+    """The policy named by ``ref``: a YAML path or a packaged id.
+
+    ``None`` reads ``IVIG_POLICY`` and falls back to the packaged default. Anything
+    unreadable or invalid raises ``InvalidInput`` with one sentence naming its origin.
+    """
+    origin = "policy"
+    if ref is None:
+        ref = os.environ.get(ENV_VAR) or None
+        origin = ENV_VAR
+    if ref is None:
+        return _packaged(DEFAULT_POLICY)
+    if _looks_like_path(ref):
+        return _validate(_read_file(Path(ref), origin), f"{origin}: policy file {ref}")
+    if ref in packaged_policies():
+        return _packaged(ref)
+    known = ", ".join(packaged_policies())
+    raise InvalidInput(
+        f"{origin}: {ref!r} is neither a policy file nor a packaged policy ({known})."
+    )
+
+
+@lru_cache(maxsize=8)
+def _packaged(policy_id: str) -> Policy:
+    # Packaged policies never change at run time, so each is parsed once.
+    return _validate(_raw_packaged(policy_id), f"packaged policy {policy_id}")
+
+
+def _looks_like_path(ref: str) -> bool:
+    return ref.endswith((".yaml", ".yml")) or os.sep in ref or Path(ref).is_file()
+
+
+def _validate(raw: dict[str, Any], label: str) -> Policy:
+    merged = _resolve_extends(raw, label, depth=0)
+    try:
+        return Policy.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise InvalidInput(f"{label} is invalid at {where}: {first['msg']}.") from None
+
+
+def _resolve_extends(raw: dict[str, Any], label: str, depth: int) -> dict[str, Any]:
+    parent = raw.get("extends")
+    if parent is None:
+        return raw
+    if depth >= _MAX_EXTENDS or parent not in packaged_policies():
+        raise InvalidInput(f"{label} extends {parent!r}, which is not a packaged policy.")
+    base = _resolve_extends(_raw_packaged(str(parent)), label, depth + 1)
+    child = {key: value for key, value in raw.items() if key != "extends"}
+    return _deep_merge(base, child)
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _raw_packaged(policy_id: str) -> dict[str, Any]:
+    entry = resources.files(_PACKAGE).joinpath(_FOLDER, f"{policy_id}.yaml")
+    text = entry.read_text(encoding="utf-8")
+    return _parse(text, f"packaged policy {policy_id}")
+
+
+def _read_file(path: Path, origin: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
+        raise InvalidInput(f"{origin}: cannot read policy file {path} ({reason}).") from None
+    return _parse(text, f"{origin}: policy file {path}")
+
+
+def _parse(text: str, label: str) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise InvalidInput(f"{label} is not valid YAML.") from None
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{label} must be a YAML mapping.")
+    return raw
