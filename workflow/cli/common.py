@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -140,8 +140,8 @@ def emit_json(value: BaseModel | Sequence[BaseModel] | dict[str, Any] | list[Any
     """Prints exactly one JSON document on stdout."""
     if isinstance(value, BaseModel):
         text = value.model_dump_json(by_alias=True)
-    elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
-        text = TypeAdapter(list[type(value[0])]).dump_json(value, by_alias=True).decode()  # type: ignore[misc]
+    elif isinstance(value, list) and all(isinstance(v, BaseModel) for v in value):
+        text = json.dumps([v.model_dump(mode="json", by_alias=True) for v in value])
     else:
         text = json.dumps(value, default=str)
     sys.stdout.write(text + "\n")

@@ -139,7 +139,7 @@ def review(
         lambda s: courses.review(
             session=s,
             course_id=course_id,
-            decision=decision.value,  # type: ignore[arg-type]
+            decision=decision.value,
             reviewer=reviewer,
             note=note,
             override_reason=override_reason,

@@ -82,6 +82,20 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
                 str(a.date), _num(a.vas), _num(a.mrc_sum), _num(a.walking_distance_m), a.actor
             )
         console.print(table)
+    if len(c.lineage) > 1:
+        headers = ("course", "state", "last infusion", "baseline VAS", "lowest VAS (60 d)")
+        table = Table(*headers, "response", "relapse", title="Lineage", title_justify="left")
+        for e in c.lineage:
+            table.add_row(
+                f"{e.id}{' (this)' if e.current else ''}",
+                e.state,
+                str(e.last_infusion_date or ""),
+                _num(e.baseline_vas),
+                _num(e.lowest_vas),
+                "responder" if e.responder else ("no response" if e.lowest_vas is not None else ""),
+                str(e.relapse_date or ""),
+            )
+        console.print(table)
     if c.followups:
         followups(c.followups, title="Follow-ups")
     table = Table("entered", "date", "change", "by", "why", title="History", title_justify="left")

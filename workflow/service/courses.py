@@ -12,7 +12,7 @@ from workflow.clock import Clock
 from workflow.dosing import compute_dose
 from workflow.errors import PermissionDenied, TransitionRefused
 from workflow.machine import require
-from workflow.models import Assessment, Course, Patient, Review
+from workflow.models import Assessment, Course, Measurement, Patient, Review
 from workflow.outcomes import response
 from workflow.review import Policy, PriorCourse, ReviewContext, evaluate
 from workflow.schemas import CourseRequestIn, Outcome
@@ -52,7 +52,18 @@ def prior_course_context(session: Session, course: Course) -> PriorCourse:
     )
 
 
+def latest_hba1c(session: Session, patient_id: int) -> float | None:
+    """The patient's most recent HbA1c from ``patient measure``, if any."""
+    return session.scalar(
+        select(Measurement.hba1c_percent)
+        .where(Measurement.patient_id == patient_id, Measurement.hba1c_percent.is_not(None))
+        .order_by(Measurement.date.desc(), Measurement.id.desc())
+        .limit(1)
+    )
+
+
 def _apply_request(
+    session: Session,
     course: Course,
     data: CourseRequestIn,
     *,
@@ -71,7 +82,11 @@ def _apply_request(
         policy=policy,
     )
     context = ReviewContext(
-        sex=patient.sex, height_cm=patient.height_cm, diabetes=patient.diabetes, prior=prior
+        sex=patient.sex,
+        height_cm=patient.height_cm,
+        diabetes=patient.diabetes,
+        prior=prior,
+        latest_hba1c_percent=latest_hba1c(session, patient.id),
     )
     recommendation = evaluate(data, context, policy)
     course.indication = data.indication.value
@@ -125,7 +140,7 @@ def request_course(
         updated_at=now,
     )
     context = prior_course_context(session, prior) if prior is not None else None
-    _apply_request(course, data, patient=patient, policy=policy, prior=context)
+    _apply_request(session, course, data, patient=patient, policy=policy, prior=context)
     session.add(course)
     session.flush()
     record(
@@ -254,7 +269,7 @@ def amend(
         )
     prior = course_by_id(session, course.prior_course_id) if course.prior_course_id else None
     context = prior_course_context(session, prior) if prior is not None else None
-    _apply_request(course, data, patient=patient, policy=policy, prior=context)
+    _apply_request(session, course, data, patient=patient, policy=policy, prior=context)
     course.awaiting_information = None
     return course
 

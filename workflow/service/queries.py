@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from workflow.errors import InvalidInput
 from workflow.followups import KINDS, Status
-from workflow.models import Course, Event, FollowUp, Patient
+from workflow.models import Assessment, Course, Event, FollowUp, Patient
+from workflow.outcomes import response
 from workflow.schemas import (
     AssessmentRead,
     CourseRead,
@@ -18,6 +19,7 @@ from workflow.schemas import (
     FollowUpRead,
     HistoryRead,
     InfusionRead,
+    LineageEntry,
     PatientRead,
     Recommendation,
     ReviewRead,
@@ -80,6 +82,51 @@ def followup_read(row: FollowUp, mrn: str, today: date | None = None) -> FollowU
     )
 
 
+def lineage(session: Session, course: Course) -> list[LineageEntry]:
+    """The chain of prior and later courses linked by re-treatment, oldest first, each
+    with its response (computed from its assessments) and relapse."""
+    family = {
+        c.id: c
+        for c in session.scalars(select(Course).where(Course.patient_id == course.patient_id))
+    }
+    later = {c.prior_course_id: c for c in family.values() if c.prior_course_id is not None}
+    first = course
+    while first.prior_course_id is not None and first.prior_course_id in family:
+        first = family[first.prior_course_id]
+    chain = [first]
+    while chain[-1].id in later:
+        chain.append(later[chain[-1].id])
+    points: dict[int, list[tuple[date, float | None]]] = {c.id: [] for c in chain}
+    for course_id, on, vas in session.execute(
+        select(Assessment.course_id, Assessment.date, Assessment.vas).where(
+            Assessment.course_id.in_(points)
+        )
+    ):
+        points[course_id].append((on, vas))
+    entries = []
+    for c in chain:
+        result = response(
+            baseline_vas=c.baseline_vas,
+            last_infusion=c.last_infusion_date,
+            assessments=points[c.id],
+        )
+        entries.append(
+            LineageEntry(
+                id=c.id,
+                state=c.state,
+                indication=c.indication,
+                requested_on=c.requested_on,
+                last_infusion_date=c.last_infusion_date,
+                baseline_vas=c.baseline_vas,
+                lowest_vas=result.lowest_vas,
+                responder=result.responder,
+                relapse_date=c.relapse_date,
+                current=c.id == course.id,
+            )
+        )
+    return entries
+
+
 def course_read(session: Session, course: Course, *, today: date | None = None) -> CourseRead:
     """The whole course as ``course show`` prints it."""
     mrn = session.get_one(Patient, course.patient_id).mrn
@@ -116,6 +163,7 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         relapse_date=course.relapse_date,
         ended_on=course.ended_on,
         allowed_actions=list(allowed_actions(CourseState(course.state))),
+        lineage=lineage(session, course),
         reviews=[
             ReviewRead(
                 decision=r.decision,
