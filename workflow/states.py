@@ -63,7 +63,6 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition("stop", (S.INFUSING,), S.DISCONTINUED, "infusions stopped early"),
     Transition("assess", AFTER_INFUSIONS, None, "outcome assessment"),
-    Transition("flag_relapse", (S.MONITORING,), None, "suspected relapse flagged"),
     Transition("dismiss_relapse", (S.MONITORING,), None, "suspected relapse dismissed"),
     Transition("relapse", (S.MONITORING,), S.RELAPSED, "relapse confirmed"),
     Transition("retreat", (S.RELAPSED,), S.RETREATED, "re-treatment requested"),

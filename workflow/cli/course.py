@@ -227,6 +227,7 @@ def assess(
 ) -> None:
     """Record an outcome assessment after the course."""
     on, by, clock = parse_date(date), RUNTIME.actor(actor), RUNTIME.clock
+    signal = load_policy().relapse_signal
 
     def action(s: Session) -> Course:
         row = monitoring.assess(
@@ -238,6 +239,7 @@ def assess(
             walking_distance_m=walking_distance_m,
             by=by,
             clock=clock,
+            signal=signal,
         )
         return s.get_one(Course, row.course_id)
 
@@ -257,6 +259,23 @@ def relapse(
     _change(
         lambda s: monitoring.relapse(
             session=s, course_id=course_id, on=on, note=note, by=by, clock=clock
+        ),
+        json_out,
+    )
+
+
+@app.command("dismiss-relapse")
+def dismiss_relapse(
+    course_id: Annotated[int, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option(help="Why this is not a relapse.")],
+    actor: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Dismiss a suspected relapse flagged by an assessment (the course stays in monitoring)."""
+    by, clock = RUNTIME.actor(actor), RUNTIME.clock
+    _change(
+        lambda s: monitoring.dismiss_relapse(
+            session=s, course_id=course_id, reason=reason, by=by, clock=clock
         ),
         json_out,
     )

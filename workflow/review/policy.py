@@ -228,6 +228,23 @@ class Dosing(_Frozen):
     vials: dict[str, tuple[VialSize, ...]] = Field(default_factory=dict)
 
 
+class RelapseSignal(_Frozen):
+    """When an assessment in monitoring flags a suspected relapse for the coordinator.
+
+    Pain back up from the lowest VAS recorded after the course by ``rise_points`` or
+    more, or by ``rise_fraction`` of that lowest value or more (seed 003 names VAS as
+    the measure to follow after IVIG, and relapse after 7-18 months as expected).
+    """
+
+    rise_points: Annotated[float, Field(gt=0, le=10)] = 2.0
+    rise_fraction: Fraction = 0.30
+    source: Text = (
+        "seed 003, 'Understanding the Clinical Context' and 'Monitoring Strategy "
+        "Post-Treatment': relief lasts 7-18 months before a possible relapse, and pain is "
+        "followed on the VAS after IVIG"
+    )
+
+
 class Policy(_Frozen):
     """A programme's whole rule configuration; its id and version go on every recommendation."""
 
@@ -240,6 +257,7 @@ class Policy(_Frozen):
     aliases: dict[Token, Token] = Field(default_factory=dict)
     corticosteroids: Corticosteroids
     rules: RuleSet
+    relapse_signal: RelapseSignal = Field(default_factory=RelapseSignal)
 
 
 def packaged_policies() -> list[str]:

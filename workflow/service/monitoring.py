@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.clock import Clock
-from workflow.errors import InvalidInput
+from workflow.errors import InvalidInput, TransitionRefused
 from workflow.machine import require
 from workflow.models import Assessment, Course
+from workflow.relapse_signal import pain_rise
+from workflow.review.policy import RelapseSignal
 from workflow.service.common import (
     clinical_date,
     course_by_id,
     not_before,
     optional_text,
+    required_text,
     transition,
 )
 from workflow.service.followups import cancel_for_course, complete_with_assessment
+from workflow.states import CourseState
 
 
 def _check_scores(vas: float | None, mrc_sum: int | None, walking: float | None) -> set[str]:
@@ -45,8 +50,13 @@ def assess(
     walking_distance_m: float | None,
     by: str,
     clock: Clock,
+    signal: RelapseSignal | None = None,
 ) -> Assessment:
-    """Records an outcome assessment; completes the follow-ups it satisfies."""
+    """Records an outcome assessment; completes the follow-ups it satisfies.
+
+    On a course in monitoring, pain back up from its lowest post-course VAS (the
+    policy's ``relapse_signal``) flags a suspected relapse for the coordinator.
+    """
     clinical_date(on, today=clock.today())
     fields = _check_scores(vas, mrc_sum, walking_distance_m)
     course = course_by_id(session, course_id)
@@ -69,8 +79,74 @@ def assess(
     scores = ", ".join(f"{name} {value:g}" for name, value in _values(row))
     if done:
         scores += "; completes follow-up " + ", ".join(str(f.id) for f in done)
+    flag = _suspect_relapse(session, course, row, signal or RelapseSignal(), clock)
+    if flag:
+        scores += f"; suspected relapse: {flag}"
     transition(session, course, "assess", by=by, clock=clock, on=on, reason=scores)
     return row
+
+
+def _suspect_relapse(
+    session: Session, course: Course, row: Assessment, signal: RelapseSignal, clock: Clock
+) -> str | None:
+    """Flags the course when this assessment's VAS is back up enough; returns the evidence."""
+    if (
+        row.vas is None
+        or course.state != CourseState.MONITORING
+        or course.suspected_relapse is not None
+        or course.last_infusion_date is None
+    ):
+        return None
+    earlier = session.execute(
+        select(Assessment.date, Assessment.vas).where(
+            Assessment.course_id == course.id, Assessment.id != row.id
+        )
+    ).all()
+    rise = pain_rise(
+        earlier=[(d, v) for d, v in earlier],
+        latest=(row.date, row.vas),
+        last_infusion=course.last_infusion_date,
+        rise_points=signal.rise_points,
+        rise_fraction=signal.rise_fraction,
+    )
+    if rise is None:
+        return None
+    course.suspected_relapse = {
+        "evidence": rise.evidence(),
+        "assessment_id": row.id,
+        "date": rise.on.isoformat(),
+        "vas": rise.vas,
+        "lowest_vas": rise.lowest_vas,
+        "lowest_vas_date": rise.lowest_on.isoformat(),
+        "rise_points": rise.points,
+        "rise_fraction": rise.fraction,
+        "flagged_at": clock.now().isoformat(),
+        "source": signal.source,
+    }
+    return rise.evidence()
+
+
+def dismiss_relapse(
+    *, session: Session, course_id: int, reason: str, by: str, clock: Clock
+) -> Course:
+    """The coordinator judges a suspected relapse not to be one; the flag is cleared."""
+    reason = required_text(reason, "reason")
+    course = course_by_id(session, course_id)
+    require(course, "dismiss_relapse")
+    if course.suspected_relapse is None:
+        raise TransitionRefused(f"course {course.id} has no suspected relapse to dismiss.")
+    evidence = course.suspected_relapse.get("evidence", "")
+    transition(
+        session,
+        course,
+        "dismiss_relapse",
+        by=by,
+        clock=clock,
+        on=clock.today(),
+        reason=f"suspected relapse dismissed ({evidence}): {reason}",
+    )
+    course.suspected_relapse = None
+    return course
 
 
 def _values(row: Assessment) -> list[tuple[str, float]]:

@@ -162,7 +162,11 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         last_infusion_date=course.last_infusion_date,
         relapse_date=course.relapse_date,
         ended_on=course.ended_on,
-        allowed_actions=list(allowed_actions(CourseState(course.state))),
+        allowed_actions=[
+            action
+            for action in allowed_actions(CourseState(course.state))
+            if action != "dismiss-relapse" or course.suspected_relapse is not None
+        ],
         lineage=lineage(session, course),
         reviews=[
             ReviewRead(
