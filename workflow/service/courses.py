@@ -216,9 +216,10 @@ def review(
         )
     outcome = course.recommendation["outcome"]
     if decision == "approve" and outcome != Outcome.SUPPORTED.value and override is None:
-        blocking = [f["rule"] for f in course.recommendation["findings"] if f["severity"] != "info"]
+        findings = course.recommendation["findings"]
+        why = [f["rule"] for f in findings if f["severity"] == "block" or f.get("missing")]
         raise TransitionRefused(
-            f"override-reason: the recommendation is {outcome} ({', '.join(blocking)}); "
+            f"override-reason: the recommendation is {outcome} ({', '.join(why)}); "
             "approving it needs --override-reason."
         )
     reason = note if override is None else f"{note} (override: {override})"
