@@ -213,7 +213,7 @@ FIRES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, str]]] = [
         "pregabalin without a dose",
         {"medications": [{"name": "pregabalin"}]},
         {},
-        {"therapy.first_line": "warn+missing"},
+        {"therapy.first_line": "warn"},
     ),
     (
         "ICI neuropathy grade 2 without an agent",
@@ -235,7 +235,7 @@ FIRES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, str]]] = [
             "creatinine_clearance_ml_min": None,
         },
         {},
-        {"therapy.renal_adjustment": "warn+missing"},
+        {"therapy.renal_adjustment": "warn"},
     ),
     # therapy.hepatic
     (
@@ -279,7 +279,7 @@ FIRES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, str]]] = [
     ),
     # glycemic.target
     ("HbA1c 7.1", {"hba1c_percent": 7.1}, {}, {"glycemic.target": "warn"}),
-    ("HbA1c unknown", {"hba1c_percent": None}, {}, {"glycemic.target": "warn+missing"}),
+    ("HbA1c unknown", {"hba1c_percent": None}, {}, {"glycemic.target": "warn"}),
     (
         "type 1 diabetes, HbA1c 8",
         {"hba1c_percent": 8},
@@ -292,7 +292,7 @@ FIRES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, str]]] = [
         "DLRPN with no diabetes on record",
         {},
         {"diabetes": "none"},
-        {"indication.diabetes_status": "warn+missing"},
+        {"indication.diabetes_status": "warn"},
     ),
 ]
 

@@ -217,7 +217,6 @@ def indication_diabetes_status(
         "indication.diabetes_status",
         policy.rules.indication_diabetes_status,
         message,
-        missing="the patient's diabetes type",
     )
 
 
@@ -346,8 +345,7 @@ def therapy_first_line(
     unknown = sorted(agent for agent, dose in totals.items() if dose.dose_unknown)
     if unknown:
         message = f"The daily dose of {_names(unknown)} is not stated, so its adequacy is unknown."
-        missing = f"the daily dose (mg_per_day) of {_names(unknown)}"
-        return _finding("therapy.first_line", config, message, missing=missing)
+        return _finding("therapy.first_line", config, message)
     below = [
         f"{agent} {_g(dose.mg_per_day)} mg/day (adequate: {_g(adequate[agent])})"
         for agent, dose in sorted(totals.items())
@@ -377,8 +375,7 @@ def therapy_renal_adjustment(
     ) + " adjusted to renal function"
     if clearance is None:
         message = f"{needs}, and creatinine clearance is not recorded."
-        missing = "creatinine clearance (creatinine_clearance_ml_min)"
-        return _finding("therapy.renal_adjustment", config, message, missing=missing)
+        return _finding("therapy.renal_adjustment", config, message)
     message = f"{needs}: creatinine clearance is {_g(clearance)} mL/min, below {_g(limit)}."
     return _finding("therapy.renal_adjustment", config, message)
 
@@ -435,9 +432,7 @@ def glycemic_target(
         hba1c = context.latest_hba1c_percent
     if hba1c is None:
         message = "The patient has diabetes and no HbA1c is recorded."
-        return _finding(
-            "glycemic.target", config, message, missing="a current HbA1c (hba1c_percent)"
-        )
+        return _finding("glycemic.target", config, message)
     if hba1c <= config.max_hba1c_percent + _EPSILON:
         return None
     message = (
