@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from workflow import config as config_module
 from workflow.cli import common as cli_common
 from workflow.cli import main
-from workflow.db import engine_for, upgrade
+from workflow.db import dispose_engines, engine_for, upgrade
 from workflow.models import Base
 
 PG_ADMIN_URL = os.environ.get(
@@ -65,7 +65,7 @@ def pg_database() -> Iterator[str]:
     upgrade(engine_for(url))
     yield url
     engine_for(url).dispose()
-    engine_for.cache_clear()
+    dispose_engines()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

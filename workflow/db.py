@@ -7,9 +7,10 @@ leaves the database exactly as it was.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,33 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-@lru_cache(maxsize=8)
+_ENGINES: OrderedDict[str, Engine] = OrderedDict()
+_ENGINES_LOCK = threading.Lock()
+_MAX_ENGINES = 8
+
+
 def engine_for(url: str) -> Engine:
-    return make_engine(url)
+    """One engine (and connection pool) per URL for the process.
+
+    Beyond a handful of URLs (only tests use many), the least recently used engine is
+    disposed, which closes its pooled connections instead of leaving them to the GC.
+    """
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is not None:
+            _ENGINES.move_to_end(url)
+            return engine
+        engine = _ENGINES[url] = make_engine(url)
+        while len(_ENGINES) > _MAX_ENGINES:
+            _ENGINES.popitem(last=False)[1].dispose()
+        return engine
+
+
+def dispose_engines() -> None:
+    """Closes every pooled connection (at exit, or between tests)."""
+    with _ENGINES_LOCK:
+        while _ENGINES:
+            _ENGINES.popitem()[1].dispose()
 
 
 def alembic_config(url: str) -> Config:
