@@ -6,14 +6,27 @@ with one sentence on stderr and no traceback (``IVIG_DEBUG=1`` shows one).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from workflow.cli import course, db, demo, followups, patient, report
+from workflow.cli import (
+    course,
+    db,
+    demo,
+    followups,
+    patient,
+    reminders,
+    report,
+    rules,
+    scheduler,
+    serve,
+    user,
+)
 from workflow.cli.common import RUNTIME
 from workflow.errors import IvigError
 
@@ -28,8 +41,13 @@ app.add_typer(db.app, name="db")
 app.add_typer(patient.app, name="patient")
 app.add_typer(course.app, name="course")
 app.add_typer(followups.app, name="followups")
+app.add_typer(reminders.app, name="reminders")
+app.add_typer(scheduler.app, name="scheduler")
 app.add_typer(report.app, name="report")
+app.add_typer(rules.app, name="rules")
 app.add_typer(demo.app, name="demo")
+app.add_typer(serve.app, name="serve")
+app.add_typer(user.app, name="user")
 
 
 @app.callback()
@@ -39,6 +57,13 @@ def _root(
     ] = False,
 ) -> None:
     RUNTIME.json_default = json_out
+
+
+@functools.cache
+def _command() -> Any:
+    """The click command Typer builds from the annotations, built once per process
+    (building it is most of a short command's run time)."""
+    return typer.main.get_command(app)
 
 
 def _fail(message: str, code: int) -> None:
@@ -53,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     try:
-        app(args=argv, prog_name="ivig", standalone_mode=False)
+        _command().main(args=argv, prog_name="ivig", standalone_mode=False)
     except typer.Abort:
         _fail("interrupted; nothing was saved.", 130)
     except typer.Exit as exc:
