@@ -1,16 +1,49 @@
-"""``ivig followups …``: the coordinator's worklist of due follow-ups."""
+"""``ivig followups …``: the coordinator's worklist, the plan, and raising due follow-ups."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
 import typer
+from dateutil.relativedelta import relativedelta
 
+from schedules.channels import parse_notify
+from schedules.delivery import deliver_due
+from schedules.raising import escalate_overdue, raise_due
 from workflow.cli import render
 from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, run, wants_json
+from workflow.followups import (
+    COMPLETION_WINDOW_DAYS,
+    ESCALATION_AFTER_DAYS,
+    OPEN_STATUSES,
+    PLAN,
+    FollowUpKind,
+)
+from workflow.schemas import FollowUpRead
 from workflow.service import queries
 
 app = typer.Typer(help="Follow-ups due after a course, and their reminders.", no_args_is_help=True)
+
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="The date to judge by (YYYY-MM-DD; default: today)."),
+]
+#: The worklist's groups, in the order a coordinator works through them.
+GROUPS = ("overdue", "due today", "upcoming", "closed")
+
+
+def _as_of(value: str | None) -> date:
+    return parse_date(value, "as-of") if value else RUNTIME.clock.today()
+
+
+def when(row: FollowUpRead, today: date) -> str:
+    """Where a follow-up sits on the worklist on ``today``."""
+    if row.status not in OPEN_STATUSES:
+        return "closed"
+    if row.due_date < today:
+        return "overdue"
+    return "due today" if row.due_date == today else "upcoming"
 
 
 @app.command("list")
@@ -23,17 +56,104 @@ def list_(
     due_before: Annotated[
         str | None, typer.Option(help="Only those due before this date (YYYY-MM-DD).")
     ] = None,
+    as_of: AsOfOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """The worklist: follow-ups sorted by due date, with days overdue."""
+    """The worklist: overdue, due today and upcoming follow-ups by due date."""
     before = parse_date(due_before, "due-before") if due_before else None
-    today = RUNTIME.clock.today()
+    today = _as_of(as_of)
     rows = run(
         lambda s: queries.list_followups(
             session=s, mrn=mrn, course_id=course, status=status, due_before=before, today=today
         )
     )
     if wants_json(json_out):
-        emit_json([r.model_dump(mode="json") for r in rows])
-    else:
-        render.followups(rows)
+        emit_json([{**r.model_dump(mode="json"), "when": when(r, today)} for r in rows])
+        return
+    for group in GROUPS:
+        members = [r for r in rows if when(r, today) == group]
+        if members:
+            render.followups(members, title=f"{group.capitalize()} ({len(members)}), as of {today}")
+    render.console.print(f"{len(rows)} follow-up(s)", style="dim")
+
+
+@app.command("raise")
+def raise_(
+    as_of: AsOfOpt = None,
+    deliver: Annotated[
+        bool,
+        typer.Option(
+            "--deliver/--no-deliver",
+            help="Send the pending reminders now (default), or leave them to the scheduler.",
+        ),
+    ] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Raises every scheduled follow-up due on or before the date and sends its reminders."""
+    settings, clock = RUNTIME.settings, RUNTIME.clock
+    day = _as_of(as_of)
+    channels = parse_notify(settings.notify_urls())
+    engine = RUNTIME.engine()
+    now = clock.now()
+    raised = raise_due(engine, as_of=day, now=now, channels=channels)
+    escalated = escalate_overdue(engine, as_of=day, now=now, channels=channels)
+    report = (
+        deliver_due(engine, clock=clock, configured=settings.notify_urls()) if deliver else None
+    )
+    if wants_json(json_out):
+        emit_json([{**r.model_dump(mode="json"), "when": when(r, day)} for r in raised])
+        return
+    if raised:
+        render.followups(raised, title=f"Raised, as of {day}")
+    summary = f"{len(raised)} raised, {len(escalated)} escalated"
+    if report is not None:
+        summary += f"; reminders: {len(report.sent)} sent, {len(report.failed)} failed"
+        if report.failed:
+            summary += " (retried later; see 'ivig reminders list --status pending')"
+    render.console.print(summary, style="dim")
+
+
+def _describe(offset: relativedelta) -> str:
+    # In months, as the contract writes them ("+12 months", not "+1 year").
+    months = offset.years * 12 + offset.months
+    parts = []
+    for amount, unit in ((months, "month"), (offset.days, "day")):
+        if amount:
+            parts.append(f"{amount} {unit}{'s' if amount != 1 else ''}")
+    return " ".join(parts) or "0 days"
+
+
+def plan_entry(kind: FollowUpKind) -> dict[str, Any]:
+    repeat = kind.repeat_every
+    return {
+        "kind": kind.kind,
+        "level": kind.level.value,
+        "due": f"L + {_describe(kind.first_due)}",
+        "repeats": None if repeat is None else f"measurement date + {_describe(repeat)}",
+        "completed_by": sorted(kind.completed_by),
+        "diabetes_only": kind.diabetes_only,
+        "what": kind.what,
+        "source": kind.source,
+    }
+
+
+@app.command("plan")
+def plan(json_out: JsonOpt = False) -> None:
+    """The follow-up plan: each kind, when it falls due, and the statement it rests on."""
+    entries = [plan_entry(k) for k in PLAN]
+    if wants_json(json_out):
+        emit_json(entries)
+        return
+    for e in entries:
+        then = f", then {e['repeats']}" if e["repeats"] else ", once"
+        who = "patients with diabetes" if e["diabetes_only"] else "every course"
+        render.console.print(f"[bold]{e['kind']}[/]: due {e['due']}{then} ({who})")
+        render.console.print(f"  {e['what']}; completed by {', '.join(e['completed_by'])}")
+        render.console.print(f"  source: {e['source']}", style="dim")
+    render.console.print(
+        "L is the course's last infusion date; months are calendar months clamped to the "
+        f"month's end. A record completes follow-ups due up to {COMPLETION_WINDOW_DAYS} days "
+        f"after it; one still open {ESCALATION_AFTER_DAYS} days after its due date is "
+        "escalated once.",
+        style="dim",
+    )

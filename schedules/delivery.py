@@ -1,0 +1,202 @@
+"""Delivery: drain the reminder outbox, at least once per channel, with back-off.
+
+Each reminder is claimed on its own by compare-and-set before it is sent::
+
+    UPDATE reminders SET status='sending', attempts=attempts+1, next_attempt_at=now+LEASE
+     WHERE id=… AND status IN ('pending','sending') AND next_attempt_at <= now
+
+Only the process whose UPDATE changed the row sends it, so two schedulers never
+send one reminder twice. The lease makes a crash safe: a row left 'sending' by a
+process that died mid-send becomes claimable again when its lease runs out, and
+is sent again (the one duplicate the contract allows; ``followup_id`` lets the
+receiver drop it). A failed send goes back to 'pending' with its error and an
+exponential back-off; one bad row never stops the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine, select, update
+
+from schedules import channels
+from workflow.clock import Clock
+from workflow.db import transaction
+from workflow.models import Reminder
+
+log = logging.getLogger("ivig.schedules.delivery")
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+STATUSES = (PENDING, SENDING, SENT)
+
+#: How long a claimed reminder is left to its sender before another may take it over;
+#: far longer than one send can take (channels.TIMEOUT_SECONDS).
+LEASE = timedelta(minutes=10)
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY = timedelta(hours=1)
+PAGE = 200
+
+Sender = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    id: int
+    followup_id: int
+    channel: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try after ``attempts`` tries: 1, 2, 4 … minutes, at most 1 hour."""
+    if attempts <= 1:
+        return FIRST_RETRY
+    delay: timedelta = FIRST_RETRY * 2 ** min(attempts - 1, 16)
+    return min(delay, MAX_RETRY)
+
+
+def deliver_due(
+    engine: Engine,
+    *,
+    clock: Clock,
+    configured: Sequence[str],
+    send: Sender | None = None,
+    page: int = PAGE,
+) -> DeliveryReport:
+    """Sends every reminder whose next attempt has come; returns the ids sent and failed."""
+    sender: Sender = send or (lambda url, body: channels.send(url, body))
+    now = clock.now()
+    report = DeliveryReport()
+    handled: set[int] = set()
+    while True:
+        with transaction(engine) as session:
+            ids = session.scalars(
+                select(Reminder.id)
+                .where(Reminder.status.in_((PENDING, SENDING)), Reminder.next_attempt_at <= now)
+                .order_by(Reminder.next_attempt_at, Reminder.id)
+                .limit(page)
+            ).all()
+        fresh = [i for i in ids if i not in handled]
+        if not fresh:
+            return report
+        for rid in fresh:
+            handled.add(rid)
+            _deliver_one(engine, rid, now, clock, configured, sender, report)
+
+
+def _deliver_one(
+    engine: Engine,
+    rid: int,
+    now: datetime,
+    clock: Clock,
+    configured: Sequence[str],
+    sender: Sender,
+    report: DeliveryReport,
+) -> None:
+    try:
+        claim = _claim(engine, rid, now)
+        if claim is None:  # another deliverer has it, or it was sent meanwhile
+            return
+        sent_at = clock.now()
+        try:
+            body = {**claim.payload, "sent_at": sent_at.isoformat()}
+            sender(channels.resolve(claim.channel, configured), body)
+        except Exception as exc:  # any failure of this one row: record it, move on
+            reason = str(exc) if isinstance(exc, channels.ChannelError) else type(exc).__name__
+            _mark_failed(engine, claim, clock.now(), reason)
+            report.failed.append(rid)
+            return
+        _mark_sent(engine, claim, sent_at)
+        report.sent.append(rid)
+    except Exception as exc:  # a database error on one row must not stop the others
+        log.error("reminder=%s could not be processed (%s)", rid, type(exc).__name__)
+        report.failed.append(rid)
+
+
+def _claim(engine: Engine, rid: int, now: datetime) -> _Claim | None:
+    with transaction(engine) as session:
+        row = session.execute(
+            update(Reminder)
+            .where(
+                Reminder.id == rid,
+                Reminder.status.in_((PENDING, SENDING)),
+                Reminder.next_attempt_at <= now,
+            )
+            .values(status=SENDING, attempts=Reminder.attempts + 1, next_attempt_at=now + LEASE)
+            .returning(
+                Reminder.followup_id,
+                Reminder.channel,
+                Reminder.kind,
+                Reminder.payload,
+                Reminder.attempts,
+            )
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+    if row is None:
+        return None
+    followup_id, channel, kind, payload, attempts = row
+    return _Claim(rid, followup_id, channel, kind, dict(payload), attempts)
+
+
+def _still_ours(claim: _Claim) -> tuple[Any, ...]:
+    # The claim stands while the row is 'sending' at the attempt we made.
+    return (
+        Reminder.id == claim.id,
+        Reminder.status == SENDING,
+        Reminder.attempts == claim.attempts,
+    )
+
+
+def _mark_sent(engine: Engine, claim: _Claim, sent_at: datetime) -> None:
+    with transaction(engine) as session:
+        session.execute(
+            update(Reminder)
+            .where(*_still_ours(claim))
+            .values(status=SENT, sent_at=sent_at, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+    log.info(
+        "sent reminder=%s followup=%s via=%s attempt=%s",
+        claim.id,
+        claim.followup_id,
+        _scheme(claim.channel),
+        claim.attempts,
+    )
+
+
+def _mark_failed(engine: Engine, claim: _Claim, now: datetime, reason: str) -> None:
+    retry_at = now + backoff(claim.attempts)
+    with transaction(engine) as session:
+        session.execute(
+            update(Reminder)
+            .where(*_still_ours(claim))
+            .values(status=PENDING, last_error=reason[:1000], next_attempt_at=retry_at)
+            .execution_options(synchronize_session=False)
+        )
+    log.warning(
+        "failed reminder=%s followup=%s via=%s attempt=%s retry_at=%s",
+        claim.id,
+        claim.followup_id,
+        _scheme(claim.channel),
+        claim.attempts,
+        retry_at.isoformat(),
+    )
+
+
+def _scheme(channel: str) -> str:
+    return channel if channel == channels.LOG else urlsplit(channel).scheme

@@ -1,0 +1,209 @@
+"""Raising: claim due follow-ups exactly once and write their reminders (the outbox).
+
+The claim is a compare-and-set, ``UPDATE followups SET status='raised' … WHERE id IN
+(…) AND status='scheduled' RETURNING id``: only the rows this statement changed are
+acted on, so two raisers running at once never raise one follow-up twice. On
+PostgreSQL the candidate batch is also locked ``FOR UPDATE SKIP LOCKED`` so raisers
+take disjoint batches instead of queueing; SQLite ignores that clause (its writers
+are serialised by ``BEGIN IMMEDIATE``), which is why the CAS must be right on its own.
+
+The reminder rows are inserted in the same transaction as the claim: a raised
+follow-up always has its reminders, and a crash before commit leaves it scheduled.
+Work goes in batches (``BATCH_SIZE``) so a large backlog is neither one transaction
+per row nor one giant transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Select, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from schedules.channels import redact
+from workflow.db import transaction
+from workflow.followups import ESCALATION_AFTER_DAYS, Status
+from workflow.models import FollowUp, Patient, Reminder
+from workflow.schemas import FollowUpRead
+
+log = logging.getLogger("ivig.schedules.raising")
+
+BATCH_SIZE = 1000
+REMINDER = "reminder"
+ESCALATION = "escalation"
+PENDING = "pending"
+
+
+def raise_due(
+    engine: Engine,
+    *,
+    as_of: date,
+    now: datetime,
+    channels: Sequence[str],
+    batch_size: int = BATCH_SIZE,
+) -> list[FollowUpRead]:
+    """Raises every scheduled follow-up due on or before ``as_of``; returns those raised here."""
+    raised: list[FollowUpRead] = []
+    while True:
+        with transaction(engine) as session:
+            batch, seen = _raise_batch(session, as_of, now, channels, batch_size)
+        raised.extend(batch)
+        if seen < batch_size:
+            return raised
+
+
+def escalate_overdue(
+    engine: Engine,
+    *,
+    as_of: date,
+    now: datetime,
+    channels: Sequence[str],
+    batch_size: int = BATCH_SIZE,
+) -> list[int]:
+    """Escalates, once, each raised follow-up still open ESCALATION_AFTER_DAYS after it was due."""
+    escalated: list[int] = []
+    while True:
+        with transaction(engine) as session:
+            batch, seen = _escalate_batch(session, as_of, now, channels, batch_size)
+        escalated.extend(batch)
+        if seen < batch_size:
+            return escalated
+
+
+def _raise_batch(
+    session: Session, as_of: date, now: datetime, channels: Sequence[str], size: int
+) -> tuple[list[FollowUpRead], int]:
+    candidates = _lock_batch(
+        session,
+        select(FollowUp.id)
+        .where(FollowUp.status == Status.SCHEDULED.value, FollowUp.due_date <= as_of)
+        .order_by(FollowUp.due_date, FollowUp.id)
+        .limit(size),
+    )
+    if not candidates:
+        return [], 0
+    claimed = session.scalars(
+        update(FollowUp)
+        .where(FollowUp.id.in_(candidates), FollowUp.status == Status.SCHEDULED.value)
+        .values(status=Status.RAISED.value, raised_at=now)
+        .returning(FollowUp.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    rows = _details(session, claimed)
+    _write_outbox(session, rows, REMINDER, now, channels)
+    for row in rows:
+        log.info("raised followup=%s due=%s", row["followup_id"], row["due_date"])
+    raised = [
+        FollowUpRead(
+            id=r["followup_id"],
+            kind=r["kind"],
+            mrn=r["mrn"],
+            course_id=r["course_id"],
+            due_date=r["due"],
+            status=Status.RAISED.value,
+            days_overdue=max((as_of - r["due"]).days, 0),
+        )
+        for r in rows
+    ]
+    return raised, len(candidates)
+
+
+def _escalate_batch(
+    session: Session, as_of: date, now: datetime, channels: Sequence[str], size: int
+) -> tuple[list[int], int]:
+    cutoff = as_of - timedelta(days=ESCALATION_AFTER_DAYS)
+    still_open = (
+        FollowUp.status == Status.RAISED.value,
+        FollowUp.escalated_at.is_(None),
+        FollowUp.due_date <= cutoff,
+    )
+    candidates = _lock_batch(
+        session,
+        select(FollowUp.id).where(*still_open).order_by(FollowUp.due_date, FollowUp.id).limit(size),
+    )
+    if not candidates:
+        return [], 0
+    claimed = session.scalars(
+        update(FollowUp)
+        .where(FollowUp.id.in_(candidates), *still_open)
+        .values(escalated_at=now)
+        .returning(FollowUp.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    rows = _details(session, claimed)
+    _write_outbox(session, rows, ESCALATION, now, channels)
+    for row in rows:
+        log.info("escalated followup=%s due=%s", row["followup_id"], row["due_date"])
+    return [r["followup_id"] for r in rows], len(candidates)
+
+
+def _lock_batch(session: Session, query: Select[int]) -> list[int]:
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _details(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    found = session.execute(
+        select(FollowUp.id, FollowUp.kind, FollowUp.course_id, FollowUp.due_date, Patient.mrn)
+        .join(Patient, Patient.id == FollowUp.patient_id)
+        .where(FollowUp.id.in_(ids))
+        .order_by(FollowUp.due_date, FollowUp.id)
+    ).all()
+    return [
+        {
+            "followup_id": fid,
+            "kind": kind,
+            "mrn": mrn,
+            "course_id": course_id,
+            "due_date": due.isoformat(),
+            "due": due,
+        }
+        for fid, kind, course_id, due, mrn in found
+    ]
+
+
+def payload(row: dict[str, Any], reminder: str) -> dict[str, Any]:
+    """What a receiver gets, less ``sent_at`` (stamped at delivery)."""
+    keys = ("followup_id", "kind", "mrn", "course_id", "due_date")
+    return {**{k: row[k] for k in keys}, "reminder": reminder}
+
+
+def _write_outbox(
+    session: Session,
+    rows: Sequence[dict[str, Any]],
+    reminder: str,
+    now: datetime,
+    channels: Sequence[str],
+) -> None:
+    values = [
+        {
+            "followup_id": row["followup_id"],
+            "channel": redact(channel),
+            "kind": reminder,
+            "payload": payload(row, reminder),
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for row in rows
+        for channel in channels
+    ]
+    if not values:
+        return
+    # The unique (followup_id, channel, kind) makes a repeat a no-op rather than an error
+    # that would roll back the whole batch.
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(Reminder).on_conflict_do_nothing(), values)
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(Reminder).on_conflict_do_nothing(), values)
+    else:
+        session.execute(insert(Reminder), values)

@@ -1,0 +1,168 @@
+"""``ivig scheduler run``: the timer that calls the raising and delivery jobs.
+
+APScheduler is only the timer. The database decides what is due, so the process
+keeps nothing worth losing: the job store is in memory and never shared, both
+jobs have fixed ids (``replace_existing=True``), never overlap themselves
+(``max_instances=1``) and fold missed runs into one (``coalesce=True``). Because
+APScheduler would drop a run missed while the process was down, catch-up does
+not come from it: both jobs run once, in order, before the timer starts.
+SIGTERM and SIGINT stop it cleanly: the running job finishes, then it exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from schedules.channels import parse_notify
+from schedules.delivery import DeliveryReport, deliver_due
+from schedules.raising import escalate_overdue, raise_due
+from workflow.config import Settings
+from workflow.db import engine_for, ensure_schema
+
+log = logging.getLogger("ivig.schedules.runner")
+
+RAISE_JOB_ID = "ivig.followups.raise"
+DELIVER_JOB_ID = "ivig.reminders.deliver"
+DEFAULT_INTERVAL_SECONDS = 60
+
+
+@dataclass
+class TickReport:
+    raised: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def _engine(settings: Settings) -> Engine:
+    engine = engine_for(settings.database_url)
+    ensure_schema(engine)
+    return engine
+
+
+def raise_now(settings: Settings) -> tuple[list[int], list[int]]:
+    """Raises what is due today (in IVIG_TIMEZONE) and escalates what is long overdue."""
+    clock = settings.clock()
+    channels = parse_notify(settings.notify_urls())
+    engine = _engine(settings)
+    today, now = clock.today(), clock.now()
+    raised = raise_due(engine, as_of=today, now=now, channels=channels)
+    escalated = escalate_overdue(engine, as_of=today, now=now, channels=channels)
+    return [r.id for r in raised], escalated
+
+
+def deliver_now(settings: Settings) -> DeliveryReport:
+    """Sends the reminders whose next attempt has come."""
+    parse_notify(settings.notify_urls())
+    return deliver_due(_engine(settings), clock=settings.clock(), configured=settings.notify_urls())
+
+
+def tick(settings: Settings) -> TickReport:
+    """Both jobs once, raising first: what ``--once`` and the catch-up at start run."""
+    raised, escalated = raise_now(settings)
+    delivered = deliver_now(settings)
+    return TickReport(raised, escalated, delivered.sent, delivered.failed)
+
+
+def raise_job(settings: Settings) -> None:
+    """The scheduled raising job; a failure is logged and the next run tries again."""
+    try:
+        raised, escalated = raise_now(settings)
+    except Exception as exc:
+        log.error("raising job failed (%s); the next run retries", type(exc).__name__)
+        return
+    if raised or escalated:
+        log.info("raising job raised=%d escalated=%d", len(raised), len(escalated))
+
+
+def deliver_job(settings: Settings) -> None:
+    """The scheduled delivery job; a failure is logged and the next run tries again."""
+    try:
+        report = deliver_now(settings)
+    except Exception as exc:
+        log.error("delivery job failed (%s); the next run retries", type(exc).__name__)
+        return
+    if report.sent or report.failed:
+        log.info("delivery job sent=%d failed=%d", len(report.sent), len(report.failed))
+
+
+def build_scheduler(settings: Settings, *, interval_seconds: int) -> BackgroundScheduler:
+    """A scheduler with the two jobs registered, not yet started."""
+    scheduler = BackgroundScheduler(
+        timezone=settings.zone,
+        jobstores={"default": MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(max_workers=2)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+    )
+    for job_id, func in ((RAISE_JOB_ID, raise_job), (DELIVER_JOB_ID, deliver_job)):
+        scheduler.add_job(
+            func,
+            IntervalTrigger(seconds=interval_seconds, timezone=settings.zone),
+            id=job_id,
+            name=job_id,
+            args=[settings],
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+        )
+    return scheduler
+
+
+def run(
+    settings: Settings,
+    *,
+    interval_seconds: int = DEFAULT_INTERVAL_SECONDS,
+    stop: threading.Event | None = None,
+) -> None:
+    """Catches up, then runs the jobs on their interval until ``stop`` is set or a signal."""
+    stop = stop or threading.Event()
+    with _stop_on_signals(stop):
+        log.info("scheduler starting interval=%ss zone=%s", interval_seconds, settings.timezone)
+        raise_job(settings)  # catch-up: whatever fell due while no scheduler ran
+        deliver_job(settings)
+        if stop.is_set():
+            log.info("scheduler stopped before its timer started")
+            return
+        scheduler = build_scheduler(settings, interval_seconds=interval_seconds)
+        scheduler.start()
+        try:
+            # A short wait in a loop, so a signal handler's set() is seen promptly.
+            while not stop.wait(0.5):
+                pass
+        finally:
+            scheduler.shutdown(wait=True)
+        log.info("scheduler stopped")
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM/SIGINT set ``stop``; handlers can only be installed from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("scheduler received %s; stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous: dict[signal.Signals, Any] = {
+        sig: signal.signal(sig, _handler) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
