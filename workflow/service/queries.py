@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from workflow.errors import InvalidInput
 from workflow.followups import KINDS, Status
-from workflow.models import Assessment, Course, Event, FollowUp, Patient
+from workflow.models import Assessment, Course, Event, FollowUp, Infusion, Patient, Review
 from workflow.outcomes import response
 from workflow.schemas import (
     AssessmentRead,
@@ -128,7 +128,12 @@ def lineage(session: Session, course: Course) -> list[LineageEntry]:
 
 
 def course_read(session: Session, course: Course, *, today: date | None = None) -> CourseRead:
-    """The whole course as ``course show`` prints it."""
+    """The whole course as ``course show`` prints it.
+
+    Rows are queried, not read from the course's relationship collections, so a course
+    read in the transaction that just changed it shows the rows that change added.
+    """
+    session.flush()
     mrn = session.get_one(Patient, course.patient_id).mrn
     next_id = session.scalar(select(Course.id).where(Course.prior_course_id == course.id))
     followups = session.scalars(
@@ -176,7 +181,9 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
                 override_reason=r.override_reason,
                 at=r.at,
             )
-            for r in course.reviews
+            for r in session.scalars(
+                select(Review).where(Review.course_id == course.id).order_by(Review.id)
+            )
         ],
         history=_history(session, course.id),
         infusions=[
@@ -188,7 +195,9 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
                 override_reason=i.override_reason,
                 actor=i.actor,
             )
-            for i in course.infusions
+            for i in session.scalars(
+                select(Infusion).where(Infusion.course_id == course.id).order_by(Infusion.date)
+            )
         ],
         assessments=[
             AssessmentRead(
@@ -199,7 +208,11 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
                 walking_distance_m=a.walking_distance_m,
                 actor=a.actor,
             )
-            for a in course.assessments
+            for a in session.scalars(
+                select(Assessment)
+                .where(Assessment.course_id == course.id)
+                .order_by(Assessment.date, Assessment.id)
+            )
         ],
         followups=[followup_read(f, mrn, today) for f in followups],
     )

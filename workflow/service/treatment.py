@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.clock import Clock
@@ -35,6 +36,13 @@ def _check_grams(course: Course, grams: float, override: str | None) -> None:
         )
 
 
+def _days_given(session: Session, course_id: int) -> int:
+    count = session.scalar(
+        select(func.count()).select_from(Infusion).where(Infusion.course_id == course_id)
+    )
+    return int(count or 0)
+
+
 def infuse(
     *,
     session: Session,
@@ -57,7 +65,7 @@ def infuse(
             f"date: an infusion is already recorded on {course.last_infusion_date.isoformat()}; "
             "infusion days are recorded in order, one a day."
         )
-    day = len(course.infusions) + 1
+    day = _days_given(session, course.id) + 1
     finishing = day >= course.days
     reason = f"day {day} of {course.days}: {grams:g} g"
     if override is not None:
