@@ -52,3 +52,42 @@ def response(
 def months_between(start: date, end: date) -> float:
     """Months as the report counts them: days / 30.4375."""
     return (end - start).days / DAYS_PER_MONTH
+
+
+#: The report's second, stricter responder threshold (a halving of pain).
+STRONG_REDUCTION = 0.50
+
+
+def is_responder(
+    *, lowest_vas: float | None, baseline_vas: float, reduction_threshold: float = 0.30
+) -> bool:
+    """The rule of ``response()`` applied to an already-known lowest VAS in the window.
+
+    The reports compute the lowest VAS in the database (one aggregate query), so they
+    need the comparison on its own; it must agree with ``response()`` exactly.
+    """
+    if lowest_vas is None:
+        return False
+    return lowest_vas <= (1 - reduction_threshold) * baseline_vas + 1e-9
+
+
+@dataclass(frozen=True)
+class FollowUpTime:
+    """Time from the last infusion to relapse, or to the end of observation."""
+
+    months: float
+    relapsed: bool  # False: censored (still in remission when observation ended)
+
+
+def time_to_relapse(
+    *, last_infusion: date, relapse_date: date | None, ended_on: date | None, as_of: date
+) -> FollowUpTime:
+    """Kaplan-Meier input for one course, as things stood on ``as_of``.
+
+    A relapse dated after ``as_of`` had not happened yet; observation ends at the
+    course's close (``ended_on``) or at ``as_of``, whichever came first.
+    """
+    if relapse_date is not None and relapse_date <= as_of:
+        return FollowUpTime(months_between(last_infusion, relapse_date), True)
+    end = ended_on if ended_on is not None and ended_on <= as_of else as_of
+    return FollowUpTime(months_between(last_infusion, max(end, last_infusion)), False)

@@ -36,7 +36,7 @@ def _as_of(value: str | None) -> date:
     return parse_date(value, "as-of") if value else RUNTIME.clock.today()
 
 
-def _write(path: Path, option: str, writer: Callable[[Path], None]) -> None:
+def _write(path: Path, option: str, writer: Callable[[Path], object]) -> None:
     try:
         writer(path)
     except OSError as exc:
@@ -66,26 +66,32 @@ def relapse(
 
 
 FIGURE_LABELS = {
-    "courses_monitored": "courses that reached monitoring",
-    "assessed": "with a VAS within 60 days",
-    "responders": "responders (VAS -30 % or more)",
-    "relapses": "relapses among responders",
+    "courses_monitored": "courses monitored",
+    "assessed": "VAS within 60 d",
+    "responders": "responders (-30 %)",
+    "relapses": "relapses",
     "relapse_rate": "relapse rate",
-    "median_months_to_relapse": "median months to relapse (KM)",
-    "median_months_to_relapse_ci95_lower": "  95 % CI, lower",
-    "median_months_to_relapse_ci95_upper": "  95 % CI, upper",
-    "response_rate_30": "response rate, VAS -30 %",
-    "responders_50": "responders, VAS -50 %",
-    "response_rate_50": "response rate, VAS -50 %",
-    "retreatments": "re-treatment courses",
-    "retreatment_responders": "re-treatments that responded",
-    "retreatment_response_rate": "re-treatment response rate",
+    "median_months_to_relapse": "median months (KM)",
+    "median_months_to_relapse_ci95_lower": "  95 % CI lower",
+    "median_months_to_relapse_ci95_upper": "  95 % CI upper",
+    "response_rate_30": "response rate -30 %",
+    "responders_50": "responders (-50 %)",
+    "response_rate_50": "response rate -50 %",
+    "retreatments": "re-treatments",
+    "retreatment_responders": "re-treat. responders",
+    "retreatment_response_rate": "re-treat. resp. rate",
+}
+#: Column headers short enough for an 80-column terminal.
+SHORT_INDICATION = {
+    "diabetic_symmetric_polyneuropathy": "sym. DPN",
+    "lumbosacral_plexus_neuritis": "plexus neuritis",
+    "ici_neuropathy": "ICI",
 }
 
 
 def _cell(name: str, value: object) -> str:
     if value is None:
-        return "not reached" if "months" in name else "-"
+        return "n.r." if "months" in name else "-"
     if isinstance(value, float):
         return f"{value:.1f}" if "months" in name else f"{value:.0%}"
     return str(value)
@@ -95,16 +101,17 @@ def _print_relapse(report: RelapseReport) -> None:
     groups = {ALL: report.overall.as_json()} | {
         name: f.as_json() for name, f in report.by_indication.items()
     }
-    table = Table(
-        "", *groups, title=f"Relapse report as of {report.as_of}", title_justify="left"
-    )
+    table = Table(title=f"Relapse report as of {report.as_of}", title_justify="left")
+    table.add_column("", no_wrap=True)
+    for name in groups:
+        table.add_column(SHORT_INDICATION.get(name, name), justify="right")
     for name in FIGURE_NAMES:
         table.add_row(FIGURE_LABELS[name], *(_cell(name, g[name]) for g in groups.values()))
     console.print(table)
     console.print(
         "Responder: lowest VAS within 60 days after the last infusion at most 70 % of "
         "baseline. Time to relapse counts from the last infusion; courses closed or still "
-        "in remission are censored.",
+        "in remission are censored. KM: Kaplan-Meier; CI: confidence interval; n.r.: not reached.",
         style="dim",
     )
 
@@ -136,20 +143,28 @@ def _print_completeness(report: CompletenessReport) -> None:
     )
     for name, tally in [*report.by_coordinator.items(), ("all", report.overall)]:
         table.add_row(
-            name, str(tally.due), str(tally.recorded), str(tally.missing),
+            name,
+            str(tally.due),
+            str(tally.recorded),
+            str(tally.missing),
             _share(tally.completeness),
         )
     console.print(table)
     if not report.missing:
         console.print("No reassessment is missing.", style="dim")
         return
-    missing = Table(
-        "follow-up", "course", "mrn", "kind", "due", "overdue", "coordinator",
-        title="Missing reassessments", title_justify="left",
-    )
+    missing = Table(title="Missing reassessments", title_justify="left")
+    for header in ("follow-up", "course", "mrn", "kind", "due", "overdue", "coordinator"):
+        # Fold rather than cut: an id or a name must never be shown truncated.
+        missing.add_column(header, overflow="fold")
     for m in report.missing:
         missing.add_row(
-            str(m.followup_id), str(m.course_id), m.mrn, m.kind, str(m.due_date),
-            f"{m.days_overdue} d", m.coordinator,
+            str(m.followup_id),
+            str(m.course_id),
+            m.mrn,
+            m.kind,
+            str(m.due_date),
+            f"{m.days_overdue} d",
+            m.coordinator,
         )
     console.print(missing)

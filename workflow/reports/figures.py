@@ -1,0 +1,150 @@
+"""The relapse report's arithmetic: per-course facts in, figures out. No database here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from workflow.outcomes import STRONG_REDUCTION, FollowUpTime, is_responder, time_to_relapse
+from workflow.reports.survival import median_time
+
+ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class CourseFacts:
+    """What the report needs of one course that reached monitoring (one query row)."""
+
+    course_id: int
+    indication: str
+    baseline_vas: float
+    last_infusion: date
+    relapse_date: date | None
+    ended_on: date | None
+    prior_course_id: int | None
+    lowest_vas: float | None  # lowest VAS within 60 days of the last infusion, up to as_of
+
+
+@dataclass(frozen=True, slots=True)
+class CourseOutcome:
+    """One course judged once: response at both thresholds and, for a responder, its
+    time to relapse (or to censoring)."""
+
+    indication: str
+    assessed: bool
+    responder: bool
+    strong_responder: bool
+    retreatment: bool
+    follow_up: FollowUpTime | None  # responders only
+
+
+def judge(course: CourseFacts, as_of: date) -> CourseOutcome:
+    responder = is_responder(lowest_vas=course.lowest_vas, baseline_vas=course.baseline_vas)
+    strong = is_responder(
+        lowest_vas=course.lowest_vas,
+        baseline_vas=course.baseline_vas,
+        reduction_threshold=STRONG_REDUCTION,
+    )
+    follow_up = (
+        time_to_relapse(
+            last_infusion=course.last_infusion,
+            relapse_date=course.relapse_date,
+            ended_on=course.ended_on,
+            as_of=as_of,
+        )
+        if responder
+        else None
+    )
+    return CourseOutcome(
+        indication=course.indication,
+        assessed=course.lowest_vas is not None,
+        responder=responder,
+        strong_responder=strong,
+        retreatment=course.prior_course_id is not None,
+        follow_up=follow_up,
+    )
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The report's figures for one group of courses (all, or one indication)."""
+
+    courses_monitored: int
+    assessed: int  # courses with any VAS in the 60-day window
+    responders: int
+    relapses: int
+    relapse_rate: float | None
+    median_months_to_relapse: float | None
+    median_months_to_relapse_ci95_lower: float | None
+    median_months_to_relapse_ci95_upper: float | None
+    response_rate_30: float | None
+    responders_50: int
+    response_rate_50: float | None
+    retreatments: int
+    retreatment_responders: int
+    retreatment_response_rate: float | None
+
+    def as_json(self) -> dict[str, Any]:
+        """Rates to 4 decimals, months to 2: more would be false precision."""
+        out: dict[str, Any] = {}
+        for name, value in asdict(self).items():
+            if isinstance(value, float):
+                value = round(value, 2 if "months" in name else 4)
+            out[name] = value
+        return out
+
+
+FIGURE_NAMES: tuple[str, ...] = tuple(Figures.__dataclass_fields__)
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def summarize(outcomes: Sequence[CourseOutcome]) -> Figures:
+    """The figures of one group. Responders' follow-up is censored, never dropped."""
+    times = [o.follow_up for o in outcomes if o.follow_up is not None]
+    responders = len(times)
+    relapses = sum(t.relapsed for t in times)
+    median = median_time([t.months for t in times], [t.relapsed for t in times])
+    strong = sum(o.strong_responder for o in outcomes)
+    retreatments = [o for o in outcomes if o.retreatment]
+    retreated_responders = sum(o.responder for o in retreatments)
+    return Figures(
+        courses_monitored=len(outcomes),
+        assessed=sum(o.assessed for o in outcomes),
+        responders=responders,
+        relapses=relapses,
+        relapse_rate=rate(relapses, responders),
+        median_months_to_relapse=median.median,
+        median_months_to_relapse_ci95_lower=median.lower,
+        median_months_to_relapse_ci95_upper=median.upper,
+        response_rate_30=rate(responders, len(outcomes)),
+        responders_50=strong,
+        response_rate_50=rate(strong, len(outcomes)),
+        retreatments=len(retreatments),
+        retreatment_responders=retreated_responders,
+        retreatment_response_rate=rate(retreated_responders, len(retreatments)),
+    )
+
+
+def by_indication(outcomes: Iterable[CourseOutcome]) -> dict[str, list[CourseOutcome]]:
+    """Courses grouped by indication, the groups in alphabetical order."""
+    groups: dict[str, list[CourseOutcome]] = {}
+    for outcome in outcomes:
+        groups.setdefault(outcome.indication, []).append(outcome)
+    return dict(sorted(groups.items()))
+
+
+def responder_times(
+    groups: dict[str, list[CourseOutcome]],
+) -> dict[str, tuple[list[float], list[bool]]]:
+    """Per indication, the responders' (months, relapsed) pairs: the Kaplan-Meier input."""
+    out: dict[str, tuple[list[float], list[bool]]] = {}
+    for indication, group in groups.items():
+        times = [o.follow_up for o in group if o.follow_up is not None]
+        if times:
+            out[indication] = ([t.months for t in times], [t.relapsed for t in times])
+    return out
