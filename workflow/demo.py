@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from workflow.config import get_settings
 from workflow.errors import IvigError
 
 DEMO_NOW = "2026-11-20T16:00:00+00:00"
+#: The synthetic cohort's last day, and the date its relapse report is drawn up.
+COHORT_END = date(2026, 11, 1)
 
 
 class DemoFailed(IvigError):
@@ -188,7 +191,8 @@ def _report_section(console: Console, invoke: Callable[[list[str]], int], databa
 
         engine = engine_for(url)
         upgrade(engine)
-        build(engine, patients=60, seed=7)
-        console.print(f"$ ivig report relapse --plot {plot}", style="bold cyan")
-        invoke(["report", "relapse", "--plot", str(plot)])
+        build(engine, patients=60, seed=7, clock_end=COHORT_END)
+        as_of = COHORT_END.isoformat()
+        console.print(f"$ ivig report relapse --as-of {as_of} --plot {plot}", style="bold cyan")
+        invoke(["report", "relapse", "--as-of", as_of, "--plot", str(plot)])
         console.print(f"(cohort in {cohort_db}; Kaplan-Meier plot in {plot})", style="dim")

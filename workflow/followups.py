@@ -113,3 +113,16 @@ def next_due_date(kind: FollowUpKind, measured_on: date) -> date | None:
 def satisfied_kinds(fields: set[str], level: Level) -> tuple[FollowUpKind, ...]:
     """Kinds of ``level`` that a record carrying ``fields`` completes."""
     return tuple(k for k in PLAN if k.level is level and k.completed_by <= fields)
+
+
+#: Where an item sits on the coordinator's worklist, in the order it is shown.
+WORKLIST_GROUPS = ("overdue", "due today", "upcoming", "closed")
+
+
+def worklist_group(status: str, due_date: date, today: date) -> str:
+    """Overdue, due today, upcoming (open items) or closed (done or cancelled)."""
+    if status not in OPEN_STATUSES:
+        return "closed"
+    if due_date < today:
+        return "overdue"
+    return "due today" if due_date == today else "upcoming"

@@ -211,6 +211,13 @@ class PatientRead(BaseModel):
     created_at: datetime
 
 
+class SuspectedRelapse(BaseModel):
+    course_id: int
+    mrn: str
+    indication: str
+    evidence: str
+
+
 class CourseSummary(BaseModel):
     id: int
     mrn: str

@@ -16,9 +16,10 @@ from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, run, wa
 from workflow.followups import (
     COMPLETION_WINDOW_DAYS,
     ESCALATION_AFTER_DAYS,
-    OPEN_STATUSES,
     PLAN,
+    WORKLIST_GROUPS,
     FollowUpKind,
+    worklist_group,
 )
 from workflow.schemas import FollowUpRead
 from workflow.service import queries
@@ -30,7 +31,7 @@ AsOfOpt = Annotated[
     typer.Option("--as-of", help="The date to judge by (YYYY-MM-DD; default: today)."),
 ]
 #: The worklist's groups, in the order a coordinator works through them.
-GROUPS = ("overdue", "due today", "upcoming", "closed")
+GROUPS = WORKLIST_GROUPS
 
 
 def _as_of(value: str | None) -> date:
@@ -39,11 +40,7 @@ def _as_of(value: str | None) -> date:
 
 def when(row: FollowUpRead, today: date) -> str:
     """Where a follow-up sits on the worklist on ``today``."""
-    if row.status not in OPEN_STATUSES:
-        return "closed"
-    if row.due_date < today:
-        return "overdue"
-    return "due today" if row.due_date == today else "upcoming"
+    return worklist_group(row.status, row.due_date, today)
 
 
 @app.command("list")
@@ -70,6 +67,9 @@ def list_(
     if wants_json(json_out):
         emit_json([{**r.model_dump(mode="json"), "when": when(r, today)} for r in rows])
         return
+    flagged = run(lambda s: queries.suspected_relapses(session=s, mrn=mrn, course_id=course))
+    if flagged:
+        render.suspected(flagged)
     for group in GROUPS:
         members = [r for r in rows if when(r, today) == group]
         if members:

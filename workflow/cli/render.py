@@ -12,7 +12,13 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
-from workflow.schemas import CourseRead, CourseSummary, FollowUpRead, PatientRead
+from workflow.schemas import (
+    CourseRead,
+    CourseSummary,
+    FollowUpRead,
+    PatientRead,
+    SuspectedRelapse,
+)
 
 console = Console(highlight=False)
 
@@ -164,3 +170,11 @@ def followups(rows: Iterable[FollowUpRead], title: str | None = None) -> None:
     console.print(table)
     if title is None:
         console.print(f"{count} follow-up(s)", style="dim")
+
+
+def suspected(rows: Iterable[SuspectedRelapse]) -> None:
+    title = "Suspected relapses: confirm (course relapse) or dismiss (course dismiss-relapse)"
+    table = Table("course", "mrn", "indication", "evidence", title=title, title_justify="left")
+    for r in rows:
+        table.add_row(str(r.course_id), r.mrn, r.indication, r.evidence)
+    console.print(table)

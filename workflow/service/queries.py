@@ -23,6 +23,7 @@ from workflow.schemas import (
     PatientRead,
     Recommendation,
     ReviewRead,
+    SuspectedRelapse,
 )
 from workflow.service.common import course_by_id, patient_by_mrn
 from workflow.states import CourseState, allowed_actions
@@ -297,3 +298,24 @@ def list_followups(
     if due_before is not None:
         query = query.where(FollowUp.due_date < due_before)
     return [followup_read(f, m, today) for f, m in session.execute(query)]
+
+
+def suspected_relapses(
+    *, session: Session, mrn: str | None = None, course_id: int | None = None
+) -> list[SuspectedRelapse]:
+    """Courses in monitoring flagged by an assessment, for the coordinator to judge."""
+    query = (
+        select(Course.id, Patient.mrn, Course.indication, Course.suspected_relapse)
+        .join(Patient, Patient.id == Course.patient_id)
+        .where(Course.state == CourseState.MONITORING.value, Course.suspected_relapse.is_not(None))
+        .order_by(Course.id)
+    )
+    if mrn is not None:
+        query = query.where(Patient.mrn == mrn)
+    if course_id is not None:
+        query = query.where(Course.id == course_id)
+    return [
+        SuspectedRelapse(course_id=cid, mrn=m, indication=ind, evidence=flag.get("evidence", ""))
+        for cid, m, ind, flag in session.execute(query)
+        if flag  # JSON null stored by some drivers reads back as None
+    ]
