@@ -85,6 +85,14 @@ def engine_for(url: str) -> Engine:
         return engine
 
 
+def forget_engine(url: str) -> None:
+    """Closes and forgets the engine of ``url`` (before its SQLite file is replaced)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
 def dispose_engines() -> None:
     """Closes every pooled connection (at exit, or between tests)."""
     with _ENGINES_LOCK:

@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 
 from workflow.config import get_settings
+from workflow.db import forget_engine
 from workflow.errors import IvigError
 
 DEMO_NOW = "2026-11-20T16:00:00+00:00"
@@ -72,9 +73,10 @@ def run_demo(
     database: Path, console: Console, invoke: Callable[[list[str]], int], *, report: bool = True
 ) -> None:
     """Walks the story; ``invoke`` runs one ``ivig`` command line and returns its exit code."""
+    url = f"sqlite:///{database}"
+    forget_engine(url)  # a pooled connection would still see the old file
     if database.exists():
         database.unlink()
-    url = f"sqlite:///{database}"
     env = {"IVIG_DATABASE_URL": url, "IVIG_FROZEN_NOW": DEMO_NOW, "IVIG_ACTOR": "coordinator.lee"}
     with tempfile.TemporaryDirectory() as tmp, _environment(env):
         first = Path(tmp) / "request.json"
@@ -182,6 +184,7 @@ def _report_section(console: Console, invoke: Callable[[list[str]], int], databa
     cohort_db = database.with_name(database.stem + "-cohort.db")
     plot = database.with_name(database.stem + "-relapse.png")
     url = f"sqlite:///{cohort_db}"
+    forget_engine(url)
     if cohort_db.exists():
         cohort_db.unlink()
     with _environment({"IVIG_DATABASE_URL": url}):
