@@ -40,6 +40,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stop": _COORDINATOR,
     "assess": _COORDINATOR,
     "relapse": _COORDINATOR,
+    "dismiss-relapse": _COORDINATOR,
     "close": _COORDINATOR,
     "cancel": _COORDINATOR,
     "raise": _COORDINATOR,
@@ -57,6 +58,7 @@ _VERB = {
     "stop": "stop courses",
     "assess": "record assessments",
     "relapse": "record relapses",
+    "dismiss-relapse": "dismiss suspected relapses",
     "close": "close courses",
     "cancel": "cancel courses",
     "raise": "raise follow-ups",
@@ -234,8 +236,6 @@ def log_access(
     course_id: int | None = None,
 ) -> AccessLog:
     """Records that ``actor`` viewed a patient's record (who, whose, what, when)."""
-    row = AccessLog(
-        actor=actor, patient_id=patient_id, course_id=course_id, what=what[:200], at=at
-    )
+    row = AccessLog(actor=actor, patient_id=patient_id, course_id=course_id, what=what[:200], at=at)
     session.add(row)
     return row

@@ -1,0 +1,276 @@
+"""Server-rendered pages: sign-in, CSRF, forms that keep what was typed, the access log."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from tests.web.conftest import ADMIN, COORDINATOR, PASSWORD, PATIENT, REVIEWER, Web, request_doc
+from workflow.db import engine_for, transaction
+from workflow.models import AccessLog, Patient
+
+
+def _count(web: Web, model: type) -> int:
+    with transaction(engine_for(web.url)) as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _new_patient(web: Web) -> None:
+    response = web.api(COORDINATOR).post("/api/v1/patients", json=PATIENT)
+    assert response.status_code == 201
+
+
+def test_anonymous_pages_redirect_to_sign_in(web: Web) -> None:
+    response = web.browser().get("/courses/1?x=1")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?next=/courses/1%3Fx%3D1"
+
+
+def test_sign_in_sets_a_httponly_samesite_lax_cookie(web: Web) -> None:
+    browser = web.browser()
+    response = browser.post(
+        "/signin", {"username": COORDINATOR, "password": PASSWORD, "next": "/"}, page="/signin"
+    )
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    worklist = browser.get("/")
+    assert worklist.status_code == 200
+    assert "Worklist" in worklist.text and "coordinator" in worklist.text
+
+
+def test_wrong_password_keeps_the_username_and_says_so(web: Web) -> None:
+    browser = web.browser()
+    response = browser.post(
+        "/signin", {"username": REVIEWER, "password": "wrong password"}, page="/signin"
+    )
+    assert response.status_code == 401
+    assert "is not right" in response.text
+    assert f'value="{REVIEWER}"' in response.text
+
+
+def test_sign_in_never_redirects_off_site(web: Web) -> None:
+    browser = web.browser()
+    response = browser.post(
+        "/signin",
+        {"username": REVIEWER, "password": PASSWORD, "next": "//evil.example/x"},
+        page="/signin",
+    )
+    assert response.headers["location"] == "/"
+
+
+def test_a_form_post_without_its_csrf_token_is_refused(web: Web) -> None:
+    browser = web.browser(COORDINATOR)
+    fields = {k: str(v) for k, v in PATIENT.items()}
+    response = browser.client.post("/patients", data=fields)
+    assert response.status_code == 403
+    assert "csrf_token" in response.text
+    response = browser.client.post("/patients", data={**fields, "csrf_token": "forged"})
+    assert response.status_code == 403
+    assert _count(web, Patient) == 0
+    response = browser.post("/patients", fields, page="/patients/new")
+    assert response.status_code == 303
+    assert _count(web, Patient) == 1
+
+
+def test_sign_in_itself_needs_the_csrf_token(web: Web) -> None:
+    client = web.browser().client
+    response = client.post("/signin", data={"username": COORDINATOR, "password": PASSWORD})
+    assert response.status_code == 403
+
+
+def test_a_refused_form_shows_the_error_beside_the_field_and_keeps_the_input(web: Web) -> None:
+    browser = web.browser(COORDINATOR)
+    fields = {k: str(v) for k, v in PATIENT.items()} | {"weight_kg": "-3", "name": "Ann Typed"}
+    response = browser.post("/patients", fields, page="/patients/new")
+    assert response.status_code == 422
+    html = response.text
+    assert 'id="f-weight_kg-error"' in html
+    assert 'aria-invalid="true"' in html
+    assert 'value="Ann Typed"' in html and 'value="-3"' in html
+    assert _count(web, Patient) == 0
+
+
+def test_a_service_refusal_lands_beside_its_field(web: Web) -> None:
+    _new_patient(web)
+    browser = web.browser(COORDINATOR)
+    fields = {k: str(v) for k, v in PATIENT.items()}
+    response = browser.post("/patients", fields, page="/patients/new")
+    assert response.status_code == 409
+    assert "f-mrn-error" in response.text
+    assert "already registered" in response.text
+
+
+def test_request_form_records_a_course_requested_by_the_signed_in_user(web: Web) -> None:
+    _new_patient(web)
+    browser = web.browser(COORDINATOR)
+    form = {
+        "mrn": "M1",
+        "indication": "dlrpn",
+        "severity_grade": "3",
+        "product": "Octagam 10%",
+        "dose_g_per_kg_per_day": "0.4",
+        "days": "5",
+        "weight_kg": "82",
+        "baseline_vas": "8",
+        "baseline_mrc_sum": "48",
+        "baseline_walking_distance_m": "150",
+        "steroids_trial": "no_response",
+        "medications": "pregabalin 300\nduloxetine 60 mg",
+        "creatinine_clearance_ml_min": "90",
+        "hepatic_disease": "no",
+        "hba1c_percent": "6.8",
+    }
+    response = browser.post("/courses", form, page="/courses/new?mrn=M1")
+    assert response.status_code == 303, response.text
+    course = web.api(COORDINATOR).get("/api/v1" + response.headers["location"]).json()
+    assert course["requested_by"] == COORDINATOR
+    assert course["state"] == "requested"
+    page = browser.get(response.headers["location"]).text
+    assert "Course 1 requested" in page
+
+
+def test_request_form_errors_name_nested_fields(web: Web) -> None:
+    _new_patient(web)
+    browser = web.browser(COORDINATOR)
+    form = {"mrn": "M1", "indication": "dlrpn", "baseline_vas": "12", "days": "5"}
+    response = browser.post("/courses", form, page="/courses/new")
+    assert response.status_code == 422
+    html = response.text
+    assert "f-baseline_vas-error" in html
+    assert "f-product-error" in html and "is required" in html
+    assert 'value="12"' in html
+
+
+def test_course_page_offers_only_what_state_and_role_allow(web: Web) -> None:
+    _new_patient(web)
+    cid = web.api(COORDINATOR).post("/api/v1/courses", json=request_doc()).json()["id"]
+    reviewer = web.browser(REVIEWER).get(f"/courses/{cid}").text
+    assert 'id="action-review"' in reviewer
+    assert 'id="action-infuse"' not in reviewer and 'id="action-cancel"' not in reviewer
+    coordinator = web.browser(COORDINATOR).get(f"/courses/{cid}").text
+    assert 'id="action-review"' not in coordinator
+    assert 'id="action-cancel"' in coordinator and 'id="action-infuse"' not in coordinator
+    assert "Supported" in coordinator or "Needs information" in coordinator
+
+
+def test_review_then_infusion_through_the_pages(web: Web) -> None:
+    _new_patient(web)
+    cid = web.api(COORDINATOR).post("/api/v1/courses", json=request_doc()).json()["id"]
+    page = f"/courses/{cid}"
+    reviewer = web.browser(REVIEWER)
+    response = reviewer.post(
+        f"{page}/review",
+        {"decision": "approve", "note": "meets the guidance", "override_reason": "reviewed"},
+        page=page,
+    )
+    assert response.status_code == 303, response.text
+    coordinator = web.browser(COORDINATOR)
+    response = coordinator.post(f"{page}/infuse", {"date": "2026-10-01", "grams": "99"}, page=page)
+    assert response.status_code == 409
+    assert "infuse-grams-error" in response.text and 'value="99"' in response.text
+    response = coordinator.post(
+        f"{page}/infuse", {"date": "2026-10-01", "grams": "32.8"}, page=page
+    )
+    assert response.status_code == 303
+    assert web.api(COORDINATOR).get(f"/api/v1{page}").json()["state"] == "infusing"
+
+
+def test_a_coordinator_posting_a_review_is_refused(web: Web) -> None:
+    _new_patient(web)
+    cid = web.api(COORDINATOR).post("/api/v1/courses", json=request_doc()).json()["id"]
+    response = web.browser(COORDINATOR).post(
+        f"/courses/{cid}/review", {"decision": "approve", "note": "x"}, page=f"/courses/{cid}"
+    )
+    assert response.status_code == 403
+    assert "may not review courses" in response.text
+
+
+def test_patient_and_course_pages_are_written_to_the_access_log(web: Web) -> None:
+    _new_patient(web)
+    cid = web.api(COORDINATOR).post("/api/v1/courses", json=request_doc()).json()["id"]
+    browser = web.browser(REVIEWER)
+    before = _count(web, AccessLog)
+    browser.get("/patients/M1")
+    browser.get(f"/courses/{cid}")
+    with transaction(engine_for(web.url)) as session:
+        rows = session.scalars(select(AccessLog).order_by(AccessLog.id)).all()[before:]
+        assert [(r.actor, r.what, r.course_id) for r in rows] == [
+            (REVIEWER, "page patient", None),
+            (REVIEWER, "page course", cid),
+        ]
+
+
+def test_missing_things_are_404_pages(web: Web) -> None:
+    browser = web.browser(COORDINATOR)
+    response = browser.get("/courses/999")
+    assert response.status_code == 404
+    assert "there is no course 999" in response.text
+    assert browser.get("/no/such/page").status_code == 404
+
+
+def test_admin_users_page_issues_a_token_once(web: Web) -> None:
+    browser = web.browser(ADMIN)
+    response = browser.post(f"/users/{REVIEWER}/token", {}, page="/users")
+    assert response.status_code == 200
+    assert "shown only this once" in response.text
+    assert web.browser(COORDINATOR).get("/users").status_code == 403
+
+
+def test_pages_carry_security_headers_and_load_nothing_from_elsewhere(web: Web) -> None:
+    response = web.browser(COORDINATOR).get("/")
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
+    assert "http://" not in response.text and "https://" not in response.text
+    assert web.browser().get("/static/htmx.min.js").status_code == 200
+
+
+def test_worklist_lists_pending_reviews_and_follow_ups_due(web: Web) -> None:
+    _new_patient(web)
+    cid = web.api(COORDINATOR).post("/api/v1/courses", json=request_doc()).json()["id"]
+    html = web.browser(REVIEWER).get("/").text
+    assert f'href="/courses/{cid}"' in html
+    assert "No follow-up is due" in html
+    filtered = web.browser(REVIEWER).get("/", params={"mrn": "NOPE"})
+    assert filtered.status_code == 422
+    assert "no patient is registered with MRN NOPE" in filtered.text
+
+
+def test_amend_form_is_filled_from_the_stored_request(web: Web) -> None:
+    _new_patient(web)
+    api = web.api(COORDINATOR)
+    cid = api.post("/api/v1/courses", json=request_doc()).json()["id"]
+    web.api(REVIEWER).post(
+        f"/api/v1/courses/{cid}/review", json={"decision": "info", "note": "which steroid?"}
+    )
+    browser = web.browser(COORDINATOR)
+    form_page = browser.get(f"/courses/{cid}/amend").text
+    assert 'value="Octagam 10%"' in form_page
+    assert "pregabalin 300" in form_page
+    fields = {
+        "mrn": "M1",
+        "indication": "dlrpn",
+        "severity_grade": "3",
+        "product": "Privigen 10%",
+        "dose_g_per_kg_per_day": "0.4",
+        "days": "5",
+        "weight_kg": "82",
+        "baseline_vas": "8",
+        "note": "prednisolone, no response",
+    }
+    response = browser.post(f"/courses/{cid}/amend", fields, page=f"/courses/{cid}/amend")
+    assert response.status_code == 303, response.text
+    course = api.get(f"/api/v1/courses/{cid}").json()
+    assert course["product"] == "Privigen 10%" and course["awaiting_information"] is None
+
+
+def test_relapse_report_page_shows_figures_and_plot(web: Web) -> None:
+    browser = web.browser(REVIEWER)
+    response = browser.get("/reports/relapse", params={"as_of": "2026-11-20"})
+    assert response.status_code == 200
+    if "not available" in response.text:
+        return  # workflow.reports is not installed here
+    assert "Courses that reached monitoring" in response.text
+    plot = browser.get("/reports/relapse.png", params={"as_of": "2026-11-20"})
+    assert plot.status_code == 200 and plot.headers["content-type"] == "image/png"
+    assert plot.content.startswith(b"\x89PNG")

@@ -1,0 +1,128 @@
+"""Pages for administrators (users and their API tokens) and the relapse report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from workflow.errors import IvigError
+from workflow.service import users
+from workflow.web import operations
+from workflow.web.auth import Principal, page_principal, posted_form
+from workflow.web.context import clock, work
+from workflow.web.forms import FormErrors, refusal
+from workflow.web.render import flash, page
+
+router = APIRouter(include_in_schema=False)
+Me = Annotated[Principal, Depends(page_principal)]
+Form = Annotated[dict[str, str], Depends(posted_form)]
+
+USER_FIELDS = ("username", "full_name", "role", "password")
+
+
+def _users_page(
+    request: Request,
+    *,
+    found: FormErrors | None = None,
+    values: dict[str, str] | None = None,
+    token: tuple[str, str] | None = None,
+) -> Response:
+    with work(request) as session:
+        rows = [users.user_read(u) for u in users.list_users(session=session)]
+    return page(
+        request,
+        "users.html",
+        {
+            "users": rows,
+            "role_options": [(r, r) for r in users.ROLES],
+            "values": values or {"role": "coordinator"},
+            "errors": found.fields if found else {},
+            "form_error": found.form if found else None,
+            "token": token,
+        },
+        status_code=found.status if found else 200,
+    )
+
+
+@router.get("/users", response_class=HTMLResponse)
+def user_list(request: Request, me: Me) -> Response:
+    me.authorize("users")
+    return _users_page(request)
+
+
+@router.post("/users", response_class=HTMLResponse)
+def add_user(request: Request, me: Me, form: Form) -> Response:
+    me.authorize("users")
+    values = {k: form.get(k, "") for k in USER_FIELDS if k != "password"}
+    now = clock(request)
+    try:
+        with work(request) as session:
+            users.add_user(
+                session=session,
+                username=form.get("username", ""),
+                full_name=form.get("full_name", ""),
+                role=form.get("role", ""),
+                password=form.get("password", ""),
+                clock=now,
+            )
+    except IvigError as exc:
+        return _users_page(request, found=refusal(exc, USER_FIELDS), values=values)
+    flash(request, f"User {values['username'].strip()} created.")
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{username}/token", response_class=HTMLResponse)
+def issue_token(request: Request, me: Me, username: str, form: Form) -> Response:
+    """Shows a new token once, in this response only (never in a redirect or the log)."""
+    me.authorize("users")
+    with work(request) as session:
+        token = users.issue_token(session=session, username=username)
+    return _users_page(request, token=(username, token))
+
+
+@router.post("/users/{username}/deactivate", response_class=HTMLResponse)
+def deactivate(request: Request, me: Me, username: str, form: Form) -> Response:
+    me.authorize("users")
+    with work(request) as session:
+        users.set_active(session=session, username=username, active=False)
+    flash(request, f"User {username} deactivated.")
+    return RedirectResponse("/users", status_code=303)
+
+
+def _as_of(request: Request, value: str | None) -> tuple[dt.date, str | None]:
+    today = clock(request).today()
+    if not value:
+        return today, None
+    try:
+        return dt.date.fromisoformat(value), None
+    except ValueError:
+        return today, f"{value!r} is not a date in the form YYYY-MM-DD."
+
+
+@router.get("/reports/relapse", response_class=HTMLResponse)
+def relapse_report(request: Request, me: Me, as_of: str | None = None) -> Response:
+    day, error = _as_of(request, as_of)
+    with work(request) as session:
+        report = operations.relapse_json(session, day)
+    return page(
+        request,
+        "report.html",
+        {
+            "report": report,
+            "as_of": day,
+            "values": {"as_of": as_of or day.isoformat()},
+            "errors": {"as_of": error} if error else {},
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/reports/relapse.png")
+def relapse_plot(request: Request, me: Me, as_of: str | None = None) -> Response:
+    day, _ = _as_of(request, as_of)
+    with work(request) as session:
+        png = operations.relapse_png(session, day)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,192 @@
+"""Who is asking: API tokens, the signed session cookie, CSRF, and the secret key.
+
+The API reads only ``Authorization: Bearer <token>``, never the cookie, so a page
+on another site cannot make a signed-in browser call it. Pages read the session
+cookie (signed with itsdangerous by Starlette's SessionMiddleware, HttpOnly,
+SameSite=Lax) and every form carries a CSRF token that must match the session's.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import make_url
+
+from workflow.errors import IvigError
+from workflow.models import User
+from workflow.service import users
+from workflow.web.context import work
+
+SECRET_ENV = "IVIG_SECRET_KEY"
+CSRF_FIELD = "csrf_token"
+
+
+class NotSignedIn(IvigError):
+    """No valid credentials (HTTP 401)."""
+
+    http_status = 401
+
+
+class SignInRequired(IvigError):
+    """A page needs a signed-in user: the browser is sent to the sign-in page."""
+
+    http_status = 303
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__("sign in to continue.")
+        self.next_url = next_url
+
+
+class CsrfRefused(IvigError):
+    """A form without the session's CSRF token (HTTP 403)."""
+
+    http_status = 403
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user, as the request sees them."""
+
+    username: str
+    full_name: str
+    role: str
+
+    def may(self, action: str) -> bool:
+        return users.may(self.role, action)
+
+    def authorize(self, action: str) -> None:
+        users.authorize(self.role, action)
+
+
+def _principal(user: User) -> Principal:
+    return Principal(username=user.username, full_name=user.full_name, role=user.role)
+
+
+def secret_key(database_url: str) -> str:
+    """``IVIG_SECRET_KEY``, else a key generated once and kept in a file.
+
+    For a SQLite file the key lives beside the database (``<db>.secret``), for any
+    other database in ``~/.config/ivig/secret_key``; the file is created mode 0600.
+    """
+    given = os.environ.get(SECRET_ENV, "").strip()
+    if given:
+        return given
+    return _persisted_key(_key_path(database_url))
+
+
+def _key_path(database_url: str) -> Path:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(str(url.database)).resolve().with_name(Path(str(url.database)).name + ".secret")
+    return Path.home() / ".config" / "ivig" / "secret_key"
+
+
+def _persisted_key(path: Path) -> str:
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two servers starting at once keep the first key, not a mix.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `ivig user token`.")
+
+
+def api_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The user holding the bearer token; 401 without one."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotSignedIn("authorization: send 'Authorization: Bearer <token>'.")
+    with work(request) as session:
+        user = users.user_by_token(session=session, token=credentials.credentials)
+        if user is None:
+            raise NotSignedIn("authorization: the API token is not valid.")
+        principal = _principal(user)
+    request.state.principal = principal
+    return principal
+
+
+def session_principal(request: Request) -> Principal | None:
+    """The user of the session cookie, re-read so a deactivated account is signed out."""
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    with work(request) as session:
+        user = session.get(User, uid)
+        if user is None or not user.active:
+            request.session.clear()
+            return None
+        return _principal(user)
+
+
+def page_principal(request: Request) -> Principal:
+    """The signed-in user of a page; anonymous browsers are sent to sign in."""
+    principal = session_principal(request)
+    if principal is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(target)
+    request.state.principal = principal
+    return principal
+
+
+def sign_in(request: Request, user: User) -> None:
+    """A fresh session (new CSRF token) for the user: no fixation of an old one."""
+    request.session.clear()
+    request.session["uid"] = user.id
+    request.session[CSRF_FIELD] = secrets.token_urlsafe(32)
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use (the sign-in form needs one too)."""
+    token = request.session.get(CSRF_FIELD)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return token
+
+
+async def posted_form(request: Request) -> dict[str, str]:
+    """The form's fields, after checking its CSRF token against the session's."""
+    form = await request.form()
+    expected = request.session.get(CSRF_FIELD)
+    given = form.get(CSRF_FIELD)
+    if (
+        not isinstance(expected, str)
+        or not isinstance(given, str)
+        or not hmac.compare_digest(expected, given)
+    ):
+        raise CsrfRefused(
+            "csrf_token: the form did not come from this site's current page; "
+            "reload the page and try again."
+        )
+    return _fields(form.multi_items())
+
+
+def _fields(items: list[tuple[str, Any]]) -> dict[str, str]:
+    """Text fields; a repeated name (checkboxes) is joined with commas."""
+    out: dict[str, str] = {}
+    for key, value in items:
+        if key == CSRF_FIELD or not isinstance(value, str):
+            continue
+        out[key] = f"{out[key]},{value}" if key in out else value
+    return out

@@ -1,0 +1,61 @@
+"""What every request shares: the engine, the clock, and one transaction per request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from workflow.clock import Clock
+from workflow.db import transaction
+from workflow.errors import Conflict
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The app's wiring, kept on ``app.state.config``."""
+
+    engine: Engine
+    clock: Callable[[], Clock]
+    zone: ZoneInfo
+    secret_key: str
+    secure_cookies: bool
+
+
+def config(request: Request) -> WebConfig:
+    value: WebConfig = request.app.state.config
+    return value
+
+
+def clock(request: Request) -> Clock:
+    return config(request).clock()
+
+
+@contextmanager
+def work(request: Request) -> Iterator[Session]:
+    """One unit of work: commits when the block ends, rolls back on any error.
+
+    The response is built from what the block returns, after the commit, so what a
+    client sees is exactly what was saved.
+    """
+    try:
+        with transaction(config(request).engine) as session:
+            yield session
+    except StaleDataError:
+        raise Conflict(
+            "course: someone else changed this course at the same moment; nothing was saved, "
+            "look at it again and retry."
+        ) from None
+    except OperationalError as exc:
+        if "locked" in str(exc.orig):
+            raise Conflict(
+                "database: it stayed locked by another writer; nothing was saved."
+            ) from None
+        raise

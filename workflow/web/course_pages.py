@@ -1,0 +1,444 @@
+"""Course pages: request, the course with its timeline, and the actions its state allows.
+
+Which actions a page offers comes from the transition table
+(``CourseRead.allowed_actions``, derived from ``workflow.states``) and the user's
+role; whether an action succeeds is still decided by the service alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from workflow.clock import Clock
+from workflow.errors import IvigError
+from workflow.models import Course
+from workflow.review import load_policy
+from workflow.schemas import CourseRead, CourseRequestIn, Indication, SteroidTrial
+from workflow.service import courses, monitoring, queries, treatment, users
+from workflow.service.common import course_by_id, patient_by_mrn
+from workflow.web.api_models import (
+    AssessmentBody,
+    CancelBody,
+    CloseBody,
+    InfusionBody,
+    RelapseBody,
+    ReviewBody,
+    StopBody,
+)
+from workflow.web.auth import Principal, page_principal, posted_form
+from workflow.web.context import clock, work
+from workflow.web.forms import (
+    REQUEST_FIELDS,
+    FormErrors,
+    present,
+    refusal,
+    request_document,
+    request_values,
+    validate_form,
+)
+from workflow.web.render import flash, page, words
+
+router = APIRouter(include_in_schema=False)
+Me = Annotated[Principal, Depends(page_principal)]
+Form = Annotated[dict[str, str], Depends(posted_form)]
+
+UseCase = Callable[[Session, int, Any, Principal, Clock], Course]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One button of the course page: its form's model and fields, and the use-case."""
+
+    name: str
+    body: type[BaseModel]
+    fields: tuple[str, ...]
+    run: UseCase
+    done: str
+
+
+def _review(s: Session, cid: int, b: ReviewBody, me: Principal, c: Clock) -> Course:
+    return courses.review(
+        session=s,
+        course_id=cid,
+        decision=b.decision,
+        reviewer=me.username,
+        note=b.note,
+        override_reason=b.override_reason,
+        by=me.username,
+        clock=c,
+    )
+
+
+def _infuse(s: Session, cid: int, b: InfusionBody, me: Principal, c: Clock) -> Course:
+    return treatment.infuse(
+        session=s,
+        course_id=cid,
+        on=b.date,
+        grams=b.grams,
+        override_reason=b.override_reason,
+        by=me.username,
+        clock=c,
+    )
+
+
+def _stop(s: Session, cid: int, b: StopBody, me: Principal, c: Clock) -> Course:
+    return treatment.stop(
+        session=s, course_id=cid, on=b.date, reason=b.reason, by=me.username, clock=c
+    )
+
+
+def _assess(s: Session, cid: int, b: AssessmentBody, me: Principal, c: Clock) -> Course:
+    row = monitoring.assess(
+        session=s,
+        course_id=cid,
+        on=b.date,
+        vas=b.vas,
+        mrc_sum=b.mrc_sum,
+        walking_distance_m=b.walking_distance_m,
+        by=me.username,
+        clock=c,
+    )
+    return s.get_one(Course, row.course_id)
+
+
+def _relapse(s: Session, cid: int, b: RelapseBody, me: Principal, c: Clock) -> Course:
+    return monitoring.relapse(
+        session=s, course_id=cid, on=b.date, note=b.note, by=me.username, clock=c
+    )
+
+
+def _dismiss(s: Session, cid: int, b: CancelBody, me: Principal, c: Clock) -> Course:
+    return monitoring.dismiss_relapse(
+        session=s, course_id=cid, reason=b.reason, by=me.username, clock=c
+    )
+
+
+def _close(s: Session, cid: int, b: CloseBody, me: Principal, c: Clock) -> Course:
+    return monitoring.close(session=s, course_id=cid, on=b.date, by=me.username, clock=c)
+
+
+def _cancel(s: Session, cid: int, b: CancelBody, me: Principal, c: Clock) -> Course:
+    return courses.cancel(session=s, course_id=cid, reason=b.reason, by=me.username, clock=c)
+
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        Action(
+            "review",
+            ReviewBody,
+            ("decision", "note", "override_reason"),
+            _review,
+            "Review recorded.",
+        ),
+        Action(
+            "infuse",
+            InfusionBody,
+            ("date", "grams", "override_reason"),
+            _infuse,
+            "Infusion day recorded.",
+        ),
+        Action("stop", StopBody, ("date", "reason"), _stop, "Course stopped."),
+        Action(
+            "assess",
+            AssessmentBody,
+            ("date", "vas", "mrc_sum", "walking_distance_m"),
+            _assess,
+            "Assessment recorded.",
+        ),
+        Action("relapse", RelapseBody, ("date", "note"), _relapse, "Relapse recorded."),
+        Action(
+            "dismiss-relapse",
+            CancelBody,
+            ("reason",),
+            _dismiss,
+            "Suspected relapse dismissed.",
+        ),
+        Action("close", CloseBody, ("date",), _close, "Course closed."),
+        Action("cancel", CancelBody, ("reason",), _cancel, "Course cancelled."),
+    )
+}
+#: Actions with a page of their own (the whole request document).
+DOCUMENT_ACTIONS = ("amend", "retreat")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    on: dt.date
+    what: str
+    detail: str
+    who: str
+
+
+def _timeline(course: CourseRead) -> list[TimelineEntry]:
+    """History and follow-ups in date order (a follow-up sits at its due date)."""
+    entries = [
+        TimelineEntry(
+            on=h.date or h.at.date(),
+            what=_event_words(h.trigger, h.from_, h.to),
+            detail=h.reason or "",
+            who=h.actor,
+        )
+        for h in course.history
+    ]
+    entries += [
+        TimelineEntry(
+            on=f.due_date,
+            what=f"Follow-up due: {words(f.kind)}",
+            detail=f"status: {words(f.status).lower()}",
+            who="",
+        )
+        for f in course.followups
+    ]
+    return sorted(entries, key=lambda e: e.on)
+
+
+def _event_words(trigger: str, before: str | None, after: str | None) -> str:
+    label = trigger.replace("_", " ").capitalize()
+    if after and before != after:
+        return f"{label}: {before or 'new'} to {after}"
+    return label
+
+
+def _offered(course: CourseRead, me: Principal) -> list[str]:
+    """Actions the state allows (from the table) that this user's role may do."""
+    names = set(ACTIONS) | set(DOCUMENT_ACTIONS)
+    return [a for a in course.allowed_actions if a in names and me.may(a)]
+
+
+def _defaults(course: CourseRead, today: dt.date) -> dict[str, str]:
+    return {"date": today.isoformat(), "grams": f"{course.dose.grams_per_day:g}"}
+
+
+def _course_page(
+    request: Request,
+    me: Principal,
+    course_id: int,
+    *,
+    failed: str | None = None,
+    found: FormErrors | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    today = clock(request).today()
+    with work(request) as session:
+        row = course_by_id(session, course_id, lock=False)
+        users.log_access(
+            session=session,
+            actor=me.username,
+            what="page course",
+            at=clock(request).now(),
+            patient_id=row.patient_id,
+            course_id=row.id,
+        )
+        course = queries.course_read(session, row, today=today)
+        patient = queries.patient_read(patient_by_mrn(session, course.mrn))
+    return page(
+        request,
+        "course.html",
+        {
+            "course": course,
+            "patient": patient,
+            "timeline": _timeline(course),
+            "offered": _offered(course, me),
+            "defaults": _defaults(course, today),
+            "failed": failed,
+            "errors": found.fields if found else {},
+            "form_error": found.form if found else None,
+            "values": values or {},
+        },
+        status_code=found.status if found else 200,
+    )
+
+
+# --- the request document: request, amend, re-treat -----------------------------------
+
+
+def _request_form(
+    request: Request,
+    *,
+    title: str,
+    action_url: str,
+    values: dict[str, str],
+    found: FormErrors | None = None,
+    course_id: int | None = None,
+    with_note: bool = False,
+) -> Response:
+    return page(
+        request,
+        "course_form.html",
+        {
+            "title": title,
+            "action_url": action_url,
+            "values": values,
+            "errors": found.fields if found else {},
+            "form_error": found.form if found else None,
+            "indication_options": [(i.value, words(i.value)) for i in Indication],
+            "steroid_options": [(t.value, words(t.value)) for t in SteroidTrial],
+            "course_id": course_id,
+            "with_note": with_note,
+        },
+        status_code=found.status if found else 200,
+    )
+
+
+@router.get("/courses/new", response_class=HTMLResponse, name="new_course")
+def new_course(request: Request, me: Me, mrn: str | None = None) -> Response:
+    me.authorize("request")
+    values = {"dose_g_per_kg_per_day": "0.4", "days": "5"}
+    if mrn:
+        values["mrn"] = mrn
+        with work(request) as session:
+            patient = patient_by_mrn(session, mrn)
+            values["weight_kg"] = f"{patient.weight_kg:g}"
+    values["requested_on"] = clock(request).today().isoformat()
+    return _request_form(request, title="Request a course", action_url="/courses", values=values)
+
+
+@router.post("/courses", response_class=HTMLResponse)
+def request_course(request: Request, me: Me, form: Form) -> Response:
+    me.authorize("request")
+    values = {k: form.get(k, "") for k in REQUEST_FIELDS}
+    now, policy = clock(request), load_policy()
+    try:
+        data = validate_form(CourseRequestIn, request_document(form, me.username), REQUEST_FIELDS)
+        with work(request) as session:
+            course_id = courses.request_course(
+                session=session, data=data, by=me.username, clock=now, policy=policy
+            ).id
+    except FormErrors as found:
+        return _request_form(
+            request, title="Request a course", action_url="/courses", values=values, found=found
+        )
+    except IvigError as exc:
+        return _request_form(
+            request,
+            title="Request a course",
+            action_url="/courses",
+            values=values,
+            found=refusal(exc, REQUEST_FIELDS),
+        )
+    flash(request, f"Course {course_id} requested; it now waits for a reviewer.")
+    return RedirectResponse(f"/courses/{course_id}", status_code=303)
+
+
+_DOCUMENT_TITLES = {
+    "amend": "Amend the request of course {}",
+    "retreat": "Re-treat after course {}",
+}
+
+
+@router.get("/courses/{course_id}/{action}", response_class=HTMLResponse)
+def document_form(request: Request, me: Me, course_id: int, action: str) -> Response:
+    """The request form, filled from the course's stored request, to amend or re-treat."""
+    if action not in DOCUMENT_ACTIONS:
+        return RedirectResponse(f"/courses/{course_id}", status_code=303)
+    me.authorize(action)
+    with work(request) as session:
+        course = course_by_id(session, course_id, lock=False)
+        values = request_values(course.request)
+    if action == "retreat":
+        values["requested_on"] = clock(request).today().isoformat()
+    return _request_form(
+        request,
+        title=_DOCUMENT_TITLES[action].format(course_id),
+        action_url=f"/courses/{course_id}/{action}",
+        values=values,
+        course_id=course_id,
+        with_note=action == "amend",
+    )
+
+
+def _document_action(
+    request: Request, me: Principal, course_id: int, action: str, form: dict[str, str]
+) -> Response:
+    if action not in DOCUMENT_ACTIONS:
+        return RedirectResponse(f"/courses/{course_id}", status_code=303)
+    me.authorize(action)
+    values = {k: form.get(k, "") for k in (*REQUEST_FIELDS, "note")}
+    now, policy = clock(request), load_policy()
+    title = _DOCUMENT_TITLES[action].format(course_id)
+    url = f"/courses/{course_id}/{action}"
+    try:
+        data = validate_form(CourseRequestIn, request_document(form, me.username), REQUEST_FIELDS)
+        with work(request) as session:
+            if action == "amend":
+                target = courses.amend(
+                    session=session,
+                    course_id=course_id,
+                    data=data,
+                    note=form.get("note"),
+                    by=me.username,
+                    clock=now,
+                    policy=policy,
+                ).id
+            else:
+                target = courses.retreat(
+                    session=session,
+                    course_id=course_id,
+                    data=data,
+                    by=me.username,
+                    clock=now,
+                    policy=policy,
+                ).id
+    except FormErrors as found:
+        return _request_form(
+            request,
+            title=title,
+            action_url=url,
+            values=values,
+            found=found,
+            course_id=course_id,
+            with_note=action == "amend",
+        )
+    except IvigError as exc:
+        return _request_form(
+            request,
+            title=title,
+            action_url=url,
+            values=values,
+            found=refusal(exc, (*REQUEST_FIELDS, "note")),
+            course_id=course_id,
+            with_note=action == "amend",
+        )
+    flash(request, "Request amended." if action == "amend" else f"Course {target} requested.")
+    return RedirectResponse(f"/courses/{target}", status_code=303)
+
+
+# --- the course page and its actions (after /courses/new, which they would shadow) ---
+
+
+@router.get("/courses/{course_id}", response_class=HTMLResponse)
+def course_view(request: Request, me: Me, course_id: int) -> Response:
+    """The course, its recommendation and timeline (written to the access log)."""
+    return _course_page(request, me, course_id)
+
+
+@router.post("/courses/{course_id}/{action}", response_class=HTMLResponse)
+def course_action(request: Request, me: Me, course_id: int, action: str, form: Form) -> Response:
+    spec = ACTIONS.get(action)
+    if spec is None:
+        return _document_action(request, me, course_id, action, form)
+    me.authorize(spec.name)
+    values = {k: form.get(k, "") for k in spec.fields}
+    now = clock(request)
+    try:
+        body = validate_form(spec.body, present(form, spec.fields), spec.fields)
+        with work(request) as session:
+            spec.run(session, course_id, body, me, now)
+    except FormErrors as found:
+        return _course_page(request, me, course_id, failed=action, found=found, values=values)
+    except IvigError as exc:
+        if exc.http_status == 404:  # no such course: there is no page to show the form on
+            raise
+        refused = refusal(exc, spec.fields)
+        return _course_page(request, me, course_id, failed=action, found=refused, values=values)
+    flash(request, spec.done)
+    return RedirectResponse(f"/courses/{course_id}", status_code=303)

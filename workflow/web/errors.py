@@ -1,0 +1,119 @@
+"""Errors are translated once, here: ``IvigError.http_status`` gives the status.
+
+The API answers ``{"detail": "<one sentence naming the field>", "error": "<kind>"}``;
+pages answer with a page saying the same sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from workflow.errors import IvigError
+from workflow.web.auth import SignInRequired
+from workflow.web.render import page
+
+API_PREFIX = "/api/"
+log = logging.getLogger("ivig.web")
+
+
+def field_name(loc: Sequence[int | str]) -> str:
+    """``("body", "baseline", "vas")`` -> ``baseline.vas``: where the client put it."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "document"
+
+
+def describe_error(error: Mapping[str, Any]) -> str:
+    """One pydantic error as one sentence, worded as the CLI words it."""
+    loc = field_name(error.get("loc", ()))
+    kind = str(error.get("type", ""))
+    message = str(error.get("msg", "is not valid"))
+    if kind == "missing":
+        message = "is required"
+    elif kind == "extra_forbidden":
+        message = "is not a known field"
+    elif kind == "json_invalid":
+        return "document: the body is not valid JSON."
+    elif kind.startswith("date_") and "input" in error:
+        return f"{loc}: {error['input']!r} is not a date in the form YYYY-MM-DD."
+    elif "input" in error and kind not in ("model_type", "dict_type", "model_attributes_type"):
+        message = f"{message} (got {json.dumps(error['input'], default=str)[:60]})"
+    return f"{loc}: {message}."
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    return page(request, "error.html", {"status": status, "message": message}, status_code=status)
+
+
+async def ivig_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IvigError)
+    status = exc.http_status
+    if _is_api(request):
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(
+            {"detail": exc.message, "error": type(exc).__name__}, status, headers=headers
+        )
+    return _error_page(request, status, exc.message)
+
+
+async def sign_in_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)
+    return RedirectResponse(f"/signin?next={quote(exc.next_url, safe='/')}", status_code=303)
+
+
+async def request_invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    message = describe_error(errors[0]) if errors else "document: is not valid."
+    if _is_api(request):
+        return JSONResponse({"detail": message, "error": "InvalidInput"}, 422)
+    return _error_page(request, 422, message)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = {404: "there is no such page.", 405: "this method is not allowed here."}.get(
+        exc.status_code, str(exc.detail)
+    )
+    if _is_api(request):
+        return JSONResponse(
+            {"detail": f"path: {message}", "error": "HTTPError"},
+            exc.status_code,
+            headers=exc.headers,
+        )
+    return _error_page(request, exc.status_code, message)
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    """The last edge: no traceback for a user, the kind of failure in the server's log."""
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    message = f"internal error ({type(exc).__name__}); nothing was saved."
+    if _is_api(request):
+        return JSONResponse({"detail": message, "error": "InternalError"}, 500)
+    # Outside the session middleware here: a plain page, no template context.
+    return HTMLResponse(
+        f"<!doctype html><title>Error</title><h1>Something went wrong</h1><p>{message}</p>",
+        500,
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(SignInRequired, sign_in_required)
+    app.add_exception_handler(IvigError, ivig_error)
+    app.add_exception_handler(RequestValidationError, request_invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

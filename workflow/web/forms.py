@@ -1,0 +1,206 @@
+"""HTML forms to the same input models the CLI and API validate, and errors back to fields.
+
+A form keeps what was typed; a refusal is shown beside the field it names (the
+services' messages start with the field's name), else at the top of the form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from workflow.errors import IvigError
+from workflow.web.errors import describe_error
+
+M = TypeVar("M", bound=BaseModel)
+
+#: The request document's form fields (nested keys flattened with "_").
+REQUEST_FIELDS = (
+    "mrn",
+    "indication",
+    "indication_detail",
+    "severity_grade",
+    "product",
+    "dose_g_per_kg_per_day",
+    "days",
+    "repeat_every_weeks",
+    "weight_kg",
+    "baseline_vas",
+    "baseline_mrc_sum",
+    "baseline_walking_distance_m",
+    "steroids_trial",
+    "steroids_intolerance",
+    "medications",
+    "creatinine_clearance_ml_min",
+    "hepatic_disease",
+    "thromboembolic_risk_factors",
+    "hba1c_percent",
+    "requested_on",
+)
+
+_FIELD_PREFIX = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\-]*): (.+)$", re.DOTALL)
+
+
+@dataclass
+class FormErrors(Exception):
+    """What went wrong with a form: per-field sentences and one for the whole form."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    form: str | None = None
+    status: int = 422
+
+
+def _form_key(loc: Iterable[int | str], known: Iterable[str]) -> str:
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    joined = "_".join(parts)
+    names = set(known)
+    if joined in names:
+        return joined
+    return parts[0] if parts and parts[0] in names else ""
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    sentence = describe_error(error)
+    match = _FIELD_PREFIX.match(sentence)
+    text = match.group(2) if match else sentence
+    # Beside its field, "is required." reads better as a whole sentence.
+    return f"This field {text}" if text.startswith("is ") else text
+
+
+def validate_form(model: type[M], data: Mapping[str, Any], known: Iterable[str]) -> M:
+    """``model`` from a form's fields; every bad field gets its own message."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        names = list(known)
+        found = FormErrors()
+        for error in exc.errors():
+            key = _form_key(error["loc"], names)
+            if key and key not in found.fields:
+                found.fields[key] = _message(error)
+            elif not key and found.form is None:
+                found.form = describe_error(error)
+        if found.form is None:
+            found.form = "Correct the fields marked below."
+        raise found from None
+
+
+def refusal(exc: IvigError, known: Iterable[str]) -> FormErrors:
+    """A service's refusal, beside the field its sentence starts with when the form has it."""
+    found = FormErrors(form=exc.message, status=exc.http_status)
+    match = _FIELD_PREFIX.match(exc.message)
+    if match:
+        key = match.group(1).replace("-", "_").replace(".", "_")
+        if key in set(known):
+            found.fields[key] = match.group(2)
+    return found
+
+
+def present(form: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
+    """The named fields that were filled in (blank means "not given")."""
+    return {name: form[name].strip() for name in names if form.get(name, "").strip()}
+
+
+# --- the request document ---------------------------------------------------------------
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
+
+
+_DOSE = re.compile(r"^(.*?)\s+(\d+(?:\.\d+)?)\s*(?:mg(?:/day|/d| a day| per day)?)?$", re.I)
+
+
+def _medications(text: str) -> list[dict[str, Any]]:
+    """One per line: "pregabalin 300" (mg a day; the dose may be left out)."""
+    out: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        match = _DOSE.match(line)
+        if match:
+            out.append({"name": match.group(1).strip(), "mg_per_day": match.group(2)})
+        else:
+            out.append({"name": line})
+    return out
+
+
+def request_document(form: Mapping[str, str], requested_by: str) -> dict[str, Any]:
+    """The JSON request document from the request form's fields."""
+    given = present(form, REQUEST_FIELDS)
+    doc: dict[str, Any] = {
+        key: given[key]
+        for key in (
+            "mrn",
+            "indication",
+            "indication_detail",
+            "severity_grade",
+            "product",
+            "dose_g_per_kg_per_day",
+            "days",
+            "repeat_every_weeks",
+            "weight_kg",
+            "creatinine_clearance_ml_min",
+            "hba1c_percent",
+            "requested_on",
+        )
+        if key in given
+    }
+    baseline = {
+        key: given[f"baseline_{key}"]
+        for key in ("vas", "mrc_sum", "walking_distance_m")
+        if f"baseline_{key}" in given
+    }
+    doc["baseline"] = baseline
+    if "steroids_trial" in given or "steroids_intolerance" in given:
+        doc["steroids"] = {
+            "trial": given.get("steroids_trial", "not_tried"),
+            "intolerance": _split(given.get("steroids_intolerance", "")),
+        }
+    if "medications" in given:
+        doc["medications"] = _medications(given["medications"])
+    if given.get("hepatic_disease") in ("yes", "no"):
+        doc["hepatic_disease"] = given["hepatic_disease"] == "yes"
+    if "thromboembolic_risk_factors" in given:
+        doc["thromboembolic_risk_factors"] = _split(given["thromboembolic_risk_factors"])
+    doc["requested_by"] = requested_by
+    return doc
+
+
+def request_values(document: Mapping[str, Any]) -> dict[str, str]:
+    """The form's fields from a stored request document (to amend or re-treat it)."""
+    values: dict[str, str] = {}
+    for key in REQUEST_FIELDS:
+        if key in document and document[key] is not None and key != "medications":
+            values[key] = _text(document[key])
+    for key, value in (document.get("baseline") or {}).items():
+        if value is not None:
+            values[f"baseline_{key}"] = _text(value)
+    steroids = document.get("steroids") or {}
+    if steroids:
+        values["steroids_trial"] = str(steroids.get("trial", "not_tried"))
+        values["steroids_intolerance"] = ", ".join(steroids.get("intolerance", []))
+    values["medications"] = "\n".join(
+        f"{m['name']} {_text(m['mg_per_day'])}" if m.get("mg_per_day") is not None else m["name"]
+        for m in document.get("medications") or []
+    )
+    if document.get("hepatic_disease") is not None:
+        values["hepatic_disease"] = "yes" if document["hepatic_disease"] else "no"
+    values["thromboembolic_risk_factors"] = ", ".join(
+        document.get("thromboembolic_risk_factors") or []
+    )
+    values.pop("requested_on", None)
+    return values
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)

@@ -1,0 +1,107 @@
+"""Read-only views the web needs beside ``workflow.service.queries``.
+
+The worklist is composed from the same queries ``course list`` and ``followups
+list`` use; the patient list and measurements are plain reads with no rule in them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from workflow.followups import OPEN_STATUSES
+from workflow.models import Measurement, Patient
+from workflow.schemas import CourseSummary, FollowUpRead, MeasurementRead, PatientRead
+from workflow.service import queries
+from workflow.service.common import patient_by_mrn
+
+
+def list_patients(
+    *, session: Session, search: str | None = None, limit: int = 200
+) -> list[PatientRead]:
+    """Patients by MRN; ``search`` matches the start of the MRN or part of the name."""
+    query = select(Patient).order_by(Patient.mrn).limit(limit)
+    text = (search or "").strip()
+    if text:
+        like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            or_(
+                Patient.mrn.like(f"{like}%", escape="\\"),
+                func.lower(Patient.name).like(f"%{like.lower()}%", escape="\\"),
+            )
+        )
+    return [queries.patient_read(p) for p in session.scalars(query)]
+
+
+def list_measurements(*, session: Session, mrn: str) -> list[MeasurementRead]:
+    """A patient's measurements, newest first."""
+    patient = patient_by_mrn(session, mrn)
+    rows = session.scalars(
+        select(Measurement)
+        .where(Measurement.patient_id == patient.id)
+        .order_by(Measurement.date.desc(), Measurement.id.desc())
+    )
+    return [
+        MeasurementRead(
+            id=m.id,
+            mrn=mrn,
+            date=m.date,
+            hba1c_percent=m.hba1c_percent,
+            monofilament_sites_felt=m.monofilament_sites_felt,
+            actor=m.actor,
+        )
+        for m in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """What a coordinator or reviewer has to act on."""
+
+    pending_reviews: list[CourseSummary]
+    awaiting_information: list[CourseSummary]
+    suspected_relapses: list[CourseSummary]
+    approved: list[CourseSummary]
+    followups: list[FollowUpRead]
+    due_by: date
+
+
+def worklist(
+    *,
+    session: Session,
+    today: date,
+    due_by: date | None = None,
+    mrn: str | None = None,
+    kind: str | None = None,
+) -> Worklist:
+    """Pending reviews, requests awaiting information, suspected relapses, approved
+    courses waiting for infusions, and open follow-ups due by ``due_by`` (default today)."""
+    until = due_by or today
+    requested = queries.list_courses(session=session, mrn=mrn, state="requested")
+    monitoring = queries.list_courses(session=session, mrn=mrn, state="monitoring")
+    approved = queries.list_courses(session=session, mrn=mrn, state="reviewed")
+    approved += queries.list_courses(session=session, mrn=mrn, state="infusing")
+    followups = [
+        row
+        for status in OPEN_STATUSES
+        for row in queries.list_followups(
+            session=session,
+            mrn=mrn,
+            status=status,
+            kind=kind,
+            due_before=until + timedelta(days=1),
+            today=today,
+        )
+    ]
+    followups.sort(key=lambda f: (f.due_date, f.id))
+    return Worklist(
+        pending_reviews=[c for c in requested if not c.awaiting_information],
+        awaiting_information=[c for c in requested if c.awaiting_information],
+        suspected_relapses=[c for c in monitoring if c.suspected_relapse],
+        approved=sorted(approved, key=lambda c: c.id),
+        followups=followups,
+        due_by=until,
+    )
