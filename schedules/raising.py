@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy import Engine, Select, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from schedules.channels import redact
+from schedules.channels import parse_notify, redact
 from workflow.db import transaction
 from workflow.followups import ESCALATION_AFTER_DAYS, Status
 from workflow.models import FollowUp, Patient, Reminder
@@ -72,6 +73,24 @@ def escalate_overdue(
         escalated.extend(batch)
         if seen < batch_size:
             return escalated
+
+
+@dataclass(frozen=True)
+class RaiseResult:
+    raised: list[FollowUpRead]
+    escalated: list[int]
+
+
+def raise_and_escalate(
+    engine: Engine, *, as_of: date, now: datetime, notify_urls: Sequence[str]
+) -> RaiseResult:
+    """One raising pass, as ``followups raise``, the web app and the scheduler all run it:
+    raise what is due by ``as_of``, then escalate what is a week overdue, writing the
+    reminders for the channels of ``IVIG_NOTIFY`` (refused, before any write, if bad)."""
+    channels = parse_notify(list(notify_urls))
+    raised = raise_due(engine, as_of=as_of, now=now, channels=channels)
+    escalated = escalate_overdue(engine, as_of=as_of, now=now, channels=channels)
+    return RaiseResult(raised, escalated)
 
 
 def _raise_batch(

@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 
 from schedules.channels import parse_notify
 from schedules.delivery import DeliveryReport, deliver_due
-from schedules.raising import escalate_overdue, raise_due
+from schedules.raising import raise_and_escalate
 from workflow.config import Settings
 from workflow.db import engine_for, ensure_schema
 
@@ -56,12 +56,10 @@ def _engine(settings: Settings) -> Engine:
 def raise_now(settings: Settings) -> tuple[list[int], list[int]]:
     """Raises what is due today (in IVIG_TIMEZONE) and escalates what is long overdue."""
     clock = settings.clock()
-    channels = parse_notify(settings.notify_urls())
-    engine = _engine(settings)
-    today, now = clock.today(), clock.now()
-    raised = raise_due(engine, as_of=today, now=now, channels=channels)
-    escalated = escalate_overdue(engine, as_of=today, now=now, channels=channels)
-    return [r.id for r in raised], escalated
+    result = raise_and_escalate(
+        _engine(settings), as_of=clock.today(), now=clock.now(), notify_urls=settings.notify_urls()
+    )
+    return [r.id for r in result.raised], result.escalated
 
 
 def deliver_now(settings: Settings) -> DeliveryReport:

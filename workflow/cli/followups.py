@@ -8,9 +8,8 @@ from typing import Annotated, Any
 import typer
 from dateutil.relativedelta import relativedelta
 
-from schedules.channels import parse_notify
 from schedules.delivery import deliver_due
-from schedules.raising import escalate_overdue, raise_due
+from schedules.raising import raise_and_escalate
 from workflow.cli import render
 from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, run, wants_json
 from workflow.followups import (
@@ -92,11 +91,11 @@ def raise_(
     """Raises every scheduled follow-up due on or before the date and sends its reminders."""
     settings, clock = RUNTIME.settings, RUNTIME.clock
     day = _as_of(as_of)
-    channels = parse_notify(settings.notify_urls())
     engine = RUNTIME.engine()
-    now = clock.now()
-    raised = raise_due(engine, as_of=day, now=now, channels=channels)
-    escalated = escalate_overdue(engine, as_of=day, now=now, channels=channels)
+    result = raise_and_escalate(
+        engine, as_of=day, now=clock.now(), notify_urls=settings.notify_urls()
+    )
+    raised, escalated = result.raised, result.escalated
     report = (
         deliver_due(engine, clock=clock, configured=settings.notify_urls()) if deliver else None
     )
