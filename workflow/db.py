@@ -20,10 +20,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
-from workflow.errors import InvalidInput, SchemaNotReady
+from workflow.errors import Conflict, InvalidInput, SchemaNotReady
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -149,7 +150,23 @@ def ensure_schema(engine: Engine) -> None:
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commits on success, rolls everything back on any error."""
+    """One unit of work: commits on success, rolls everything back on any error.
+
+    A course changed by someone else meanwhile (its version moved on) or a database
+    that stayed locked becomes a ``Conflict``: a clear refusal, never a lost update.
+    """
     factory = sessionmaker(engine, expire_on_commit=False)
-    with factory() as session, session.begin():
-        yield session
+    try:
+        with factory() as session, session.begin():
+            yield session
+    except StaleDataError:
+        raise Conflict(
+            "course: someone else changed this course at the same moment; nothing was saved, "
+            "look at it again and retry."
+        ) from None
+    except OperationalError as exc:
+        if "locked" in str(exc.orig):
+            raise Conflict(
+                "database: it stayed locked by another writer; nothing was saved."
+            ) from None
+        raise

@@ -14,14 +14,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from workflow.clock import Clock
 from workflow.config import Settings, get_settings
 from workflow.db import engine_for, ensure_schema, transaction
-from workflow.errors import Conflict, InvalidInput
+from workflow.errors import InvalidInput
 
 T = TypeVar("T")
 
@@ -63,24 +61,13 @@ RUNTIME = Runtime()
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
-    """One transaction; a concurrent change or a locked database becomes a clear refusal."""
-    try:
-        with transaction(RUNTIME.engine()) as session:
-            yield session
-    except StaleDataError:
-        raise Conflict(
-            "course: someone else changed this course at the same moment; nothing was saved, "
-            "look at it again and retry."
-        ) from None
-    except OperationalError as exc:
-        if "locked" in str(exc.orig):
-            raise Conflict(
-                "database: it stayed locked by another writer; nothing was saved."
-            ) from None
-        raise
+    """One transaction on the configured database."""
+    with transaction(RUNTIME.engine()) as session:
+        yield session
 
 
 def run(use_case: Callable[[Session], T]) -> T:
+    """Runs ``use_case`` in one transaction on the configured database."""
     with unit_of_work() as session:
         return use_case(session)
 

@@ -227,7 +227,7 @@ def assess(
 ) -> None:
     """Record an outcome assessment after the course."""
     on, by, clock = parse_date(date), RUNTIME.actor(actor), RUNTIME.clock
-    signal = load_policy().relapse_signal
+    policy = load_policy()
 
     def action(s: Session) -> Course:
         row = monitoring.assess(
@@ -239,7 +239,7 @@ def assess(
             walking_distance_m=walking_distance_m,
             by=by,
             clock=clock,
-            signal=signal,
+            policy=policy,
         )
         return s.get_one(Course, row.course_id)
 

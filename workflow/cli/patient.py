@@ -97,14 +97,7 @@ def measure(
             by=by,
             clock=clock,
         )
-        return MeasurementRead(
-            id=row.id,
-            mrn=mrn,
-            date=row.date,
-            hba1c_percent=row.hba1c_percent,
-            monofilament_sites_felt=row.monofilament_sites_felt,
-            actor=row.actor,
-        )
+        return queries.measurement_read(row, mrn)
 
     result = run(use_case)
     if wants_json(json_out):

@@ -208,7 +208,7 @@ def _course_story(
 
 
 def _assess(
-    course_id: int, on: date, vas: float, full: bool, rng: random.Random, by: str
+    course_id: int, on: date, vas: float, full: bool, rng: random.Random, by: str, policy: Policy
 ) -> Action:
     mrc = rng.randint(38, 58) if full else None
     walking = float(rng.randrange(100, 800, 10)) if full else None
@@ -221,6 +221,7 @@ def _assess(
         walking_distance_m=walking,
         by=by,
         clock=c,
+        policy=policy,
     )
 
 
@@ -246,7 +247,10 @@ def _outcome_story(
         if not full:  # at two weeks the pain has usually fallen less than at one month
             fraction = min(1.05, fraction + rng.uniform(0.05, 0.25))
         if on < end and rng.random() >= skipped:
-            yield _moment(on, rng), _assess(course_id, on, _vas(baseline, fraction), full, rng, by)
+            yield (
+                _moment(on, rng),
+                _assess(course_id, on, _vas(baseline, fraction), full, rng, by, setting.policy),
+            )
     if responds and rng.random() < 0.65:
         relapse_on = last + timedelta(days=rng.randint(213, 548))  # 7 to 18 months
         if relapse_on >= end:

@@ -12,7 +12,7 @@ from workflow.errors import InvalidInput, TransitionRefused
 from workflow.machine import require
 from workflow.models import Assessment, Course
 from workflow.relapse_signal import pain_rise
-from workflow.review.policy import RelapseSignal
+from workflow.review.policy import Policy, RelapseSignal
 from workflow.service.common import (
     clinical_date,
     course_by_id,
@@ -50,7 +50,7 @@ def assess(
     walking_distance_m: float | None,
     by: str,
     clock: Clock,
-    signal: RelapseSignal | None = None,
+    policy: Policy,
 ) -> Assessment:
     """Records an outcome assessment; completes the follow-ups it satisfies.
 
@@ -79,7 +79,7 @@ def assess(
     scores = ", ".join(f"{name} {value:g}" for name, value in _values(row))
     if done:
         scores += "; completes follow-up " + ", ".join(str(f.id) for f in done)
-    flag = _suspect_relapse(session, course, row, signal or RelapseSignal(), clock)
+    flag = _suspect_relapse(session, course, row, policy.relapse_signal, clock)
     if flag:
         scores += f"; suspected relapse: {flag}"
     transition(session, course, "assess", by=by, clock=clock, on=on, reason=scores)

@@ -9,7 +9,16 @@ from sqlalchemy.orm import Session
 
 from workflow.errors import InvalidInput
 from workflow.followups import KINDS, Status
-from workflow.models import Assessment, Course, Event, FollowUp, Infusion, Patient, Review
+from workflow.models import (
+    Assessment,
+    Course,
+    Event,
+    FollowUp,
+    Infusion,
+    Measurement,
+    Patient,
+    Review,
+)
 from workflow.outcomes import response
 from workflow.schemas import (
     AssessmentRead,
@@ -20,6 +29,7 @@ from workflow.schemas import (
     HistoryRead,
     InfusionRead,
     LineageEntry,
+    MeasurementRead,
     PatientRead,
     Recommendation,
     ReviewRead,
@@ -31,6 +41,28 @@ from workflow.states import CourseState, allowed_actions
 
 def patient_read(patient: Patient) -> PatientRead:
     return PatientRead.model_validate(patient, from_attributes=True)
+
+
+def measurement_read(row: Measurement, mrn: str) -> MeasurementRead:
+    return MeasurementRead(
+        id=row.id,
+        mrn=mrn,
+        date=row.date,
+        hba1c_percent=row.hba1c_percent,
+        monofilament_sites_felt=row.monofilament_sites_felt,
+        actor=row.actor,
+    )
+
+
+def list_measurements(*, session: Session, mrn: str) -> list[MeasurementRead]:
+    """A patient's measurements, newest first."""
+    patient = patient_by_mrn(session, mrn)
+    rows = session.scalars(
+        select(Measurement)
+        .where(Measurement.patient_id == patient.id)
+        .order_by(Measurement.date.desc(), Measurement.id.desc())
+    )
+    return [measurement_read(m, mrn) for m in rows]
 
 
 def show_patient(*, session: Session, mrn: str) -> PatientRead:

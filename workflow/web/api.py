@@ -145,7 +145,7 @@ def list_measurements(request: Request, me: Me, mrn: str) -> list[MeasurementRea
     with work(request) as session:
         patient = patient_by_mrn(session, mrn)
         _viewed(session, request, me, patient_id=patient.id)
-        return reads.list_measurements(session=session, mrn=mrn)
+        return queries.list_measurements(session=session, mrn=mrn)
 
 
 @router.post(
@@ -168,14 +168,7 @@ def measure(request: Request, me: Me, mrn: str, body: MeasurementBody) -> Measur
             by=me.username,
             clock=now,
         )
-        return MeasurementRead(
-            id=row.id,
-            mrn=mrn,
-            date=row.date,
-            hba1c_percent=row.hba1c_percent,
-            monofilament_sites_felt=row.monofilament_sites_felt,
-            actor=row.actor,
-        )
+        return queries.measurement_read(row, mrn)
 
 
 # --- courses --------------------------------------------------------------------------
@@ -302,7 +295,7 @@ def stop(request: Request, me: Me, course_id: int, body: StopBody) -> CourseRead
 @router.post("/courses/{course_id}/assessments", response_model=CourseRead, tags=["courses"])
 def assess(request: Request, me: Me, course_id: int, body: AssessmentBody) -> CourseRead:
     """``course assess``; completes the follow-ups the assessment satisfies."""
-    now = clock(request)
+    now, policy = clock(request), load_policy()
 
     def use_case(s: Session) -> Course:
         row = monitoring.assess(
@@ -314,6 +307,7 @@ def assess(request: Request, me: Me, course_id: int, body: AssessmentBody) -> Co
             walking_distance_m=body.walking_distance_m,
             by=me.username,
             clock=now,
+            policy=policy,
         )
         return s.get_one(Course, row.course_id)
 

@@ -9,13 +9,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from workflow.clock import Clock
 from workflow.db import transaction
-from workflow.errors import Conflict
 
 
 @dataclass(frozen=True)
@@ -45,17 +42,5 @@ def work(request: Request) -> Iterator[Session]:
     The response is built from what the block returns, after the commit, so what a
     client sees is exactly what was saved.
     """
-    try:
-        with transaction(config(request).engine) as session:
-            yield session
-    except StaleDataError:
-        raise Conflict(
-            "course: someone else changed this course at the same moment; nothing was saved, "
-            "look at it again and retry."
-        ) from None
-    except OperationalError as exc:
-        if "locked" in str(exc.orig):
-            raise Conflict(
-                "database: it stayed locked by another writer; nothing was saved."
-            ) from None
-        raise
+    with transaction(config(request).engine) as session:
+        yield session

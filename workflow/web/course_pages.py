@@ -105,6 +105,7 @@ def _assess(s: Session, cid: int, b: AssessmentBody, me: Principal, c: Clock) ->
         walking_distance_m=b.walking_distance_m,
         by=me.username,
         clock=c,
+        policy=load_policy(),
     )
     return s.get_one(Course, row.course_id)
 

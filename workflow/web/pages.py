@@ -202,7 +202,7 @@ def _patient_page(
             "patient": queries.patient_read(patient),
             "courses": queries.list_courses(session=session, mrn=mrn),
             "followups": queries.list_followups(session=session, mrn=mrn, today=today),
-            "measurements": reads.list_measurements(session=session, mrn=mrn),
+            "measurements": queries.list_measurements(session=session, mrn=mrn),
         }
     context.update(
         values=values or {"date": today.isoformat()},

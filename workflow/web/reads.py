@@ -13,10 +13,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from workflow.followups import OPEN_STATUSES
-from workflow.models import Measurement, Patient
-from workflow.schemas import CourseSummary, FollowUpRead, MeasurementRead, PatientRead
+from workflow.models import Patient
+from workflow.schemas import CourseSummary, FollowUpRead, PatientRead
 from workflow.service import queries
-from workflow.service.common import patient_by_mrn
 
 
 def list_patients(
@@ -34,27 +33,6 @@ def list_patients(
             )
         )
     return [queries.patient_read(p) for p in session.scalars(query)]
-
-
-def list_measurements(*, session: Session, mrn: str) -> list[MeasurementRead]:
-    """A patient's measurements, newest first."""
-    patient = patient_by_mrn(session, mrn)
-    rows = session.scalars(
-        select(Measurement)
-        .where(Measurement.patient_id == patient.id)
-        .order_by(Measurement.date.desc(), Measurement.id.desc())
-    )
-    return [
-        MeasurementRead(
-            id=m.id,
-            mrn=mrn,
-            date=m.date,
-            hba1c_percent=m.hba1c_percent,
-            monofilament_sites_felt=m.monofilament_sites_felt,
-            actor=m.actor,
-        )
-        for m in rows
-    ]
 
 
 @dataclass(frozen=True)
