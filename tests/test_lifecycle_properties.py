@@ -44,9 +44,7 @@ def _apply(session, op: str, course_id: int, step: int) -> None:  # type: ignore
     elif op == "stop":
         treatment.stop(**common, on=on, reason="reaction")
     elif op == "assess":
-        monitoring.assess(
-            **common, on=on, vas=3, mrc_sum=50, walking_distance_m=200, policy=POLICY
-        )
+        monitoring.assess(**common, on=on, vas=3, mrc_sum=50, walking_distance_m=200, policy=POLICY)
     elif op == "relapse":
         monitoring.relapse(**common, on=on, note=None)
     elif op == "retreat":
