@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -93,30 +93,6 @@ def read_document(path: str) -> Any:
         raise InvalidInput(
             f"file: {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
         ) from None
-
-
-def describe_validation(exc: ValidationError, *, option_style: bool = False) -> str:
-    """One sentence naming the first bad field, e.g. "baseline.vas: must be at most 10"."""
-    first = exc.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"]) or "document"
-    if option_style:
-        loc = "--" + loc.replace("_", "-")
-    message = first["msg"]
-    kind = first["type"]
-    if kind == "missing":
-        message = "is required"
-    elif kind == "extra_forbidden":
-        message = "is not a known field"
-    elif "input" in first and kind not in ("model_type", "dict_type"):
-        message = f"{message} (got {json.dumps(first['input'], default=str)[:60]})"
-    return f"{loc}: {message}."
-
-
-def validate(model: type[BaseModel], data: Any, *, option_style: bool = False) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInput(describe_validation(exc, option_style=option_style)) from None
 
 
 def wants_json(flag: bool) -> bool:

@@ -19,13 +19,13 @@ from workflow.cli.common import (
     parse_date,
     read_document,
     run,
-    validate,
     wants_json,
 )
 from workflow.models import Course
 from workflow.review import load_policy
 from workflow.schemas import CourseRead, CourseRequestIn
 from workflow.service import courses, monitoring, queries, treatment
+from workflow.validation import validate
 
 app = typer.Typer(help="Request, review, infuse and follow an IVIG course.", no_args_is_help=True)
 

@@ -15,11 +15,11 @@ from workflow.cli.common import (
     emit_json,
     parse_date,
     run,
-    validate,
     wants_json,
 )
 from workflow.schemas import Diabetes, MeasurementRead, PatientIn, Sex
 from workflow.service import patients, queries
+from workflow.validation import validate
 
 app = typer.Typer(help="Register patients and record their measurements.", no_args_is_help=True)
 

@@ -6,10 +6,7 @@ pages answer with a page saying the same sentence.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -18,37 +15,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workflow.errors import IvigError
+from workflow.validation import describe_error
 from workflow.web.auth import SignInRequired
 from workflow.web.render import page
 
 API_PREFIX = "/api/"
 log = logging.getLogger("ivig.web")
-
-
-def field_name(loc: Sequence[int | str]) -> str:
-    """``("body", "baseline", "vas")`` -> ``baseline.vas``: where the client put it."""
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
-        parts = parts[1:]
-    return ".".join(parts) or "document"
-
-
-def describe_error(error: Mapping[str, Any]) -> str:
-    """One pydantic error as one sentence, worded as the CLI words it."""
-    loc = field_name(error.get("loc", ()))
-    kind = str(error.get("type", ""))
-    message = str(error.get("msg", "is not valid"))
-    if kind == "missing":
-        message = "is required"
-    elif kind == "extra_forbidden":
-        message = "is not a known field"
-    elif kind == "json_invalid":
-        return "document: the body is not valid JSON."
-    elif kind.startswith("date_") and "input" in error:
-        return f"{loc}: {error['input']!r} is not a date in the form YYYY-MM-DD."
-    elif "input" in error and kind not in ("model_type", "dict_type", "model_attributes_type"):
-        message = f"{message} (got {json.dumps(error['input'], default=str)[:60]})"
-    return f"{loc}: {message}."
 
 
 def _is_api(request: Request) -> bool:

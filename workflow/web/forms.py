@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from workflow.errors import IvigError
-from workflow.web.errors import describe_error
+from workflow.validation import describe_error
 
 M = TypeVar("M", bound=BaseModel)
 
