@@ -18,7 +18,8 @@ from workflow.errors import InvalidInput
 class Settings(BaseSettings):
     """Everything configurable, with the variable names users set."""
 
-    model_config = SettingsConfigDict(env_prefix="IVIG_", extra="ignore")
+    # An empty variable counts as unset (a shell that blanks IVIG_FROZEN_NOW means "none").
+    model_config = SettingsConfigDict(env_prefix="IVIG_", extra="ignore", env_ignore_empty=True)
 
     database_url: str = "sqlite:///ivig.db"
     timezone: str = "UTC"
