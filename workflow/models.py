@@ -112,7 +112,8 @@ class Course(Base):
     policy_id: Mapped[str] = mapped_column(String(80))
     policy_version: Mapped[str] = mapped_column(String(40))
     awaiting_information: Mapped[str | None] = mapped_column(Text)
-    suspected_relapse: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # none_as_null: a cleared flag is SQL NULL, so "IS NOT NULL" finds the flagged ones.
+    suspected_relapse: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     first_infusion_date: Mapped[date | None] = mapped_column(Date)
     last_infusion_date: Mapped[date | None] = mapped_column(Date, index=True)
     relapse_date: Mapped[date | None] = mapped_column(Date)

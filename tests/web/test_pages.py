@@ -274,3 +274,41 @@ def test_relapse_report_page_shows_figures_and_plot(web: Web) -> None:
     plot = browser.get("/reports/relapse.png", params={"as_of": "2026-11-20"})
     assert plot.status_code == 200 and plot.headers["content-type"] == "image/png"
     assert plot.content.startswith(b"\x89PNG")
+
+
+def test_worklist_shows_a_bounded_page_of_follow_ups_with_their_total(web: Web) -> None:
+    """A programme has thousands of open follow-ups: the page shows the soonest due
+    and says how many there are, rather than loading them all."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from sqlalchemy import insert, select
+
+    from workflow.db import engine_for
+    from workflow.models import FollowUp, Patient
+    from workflow.web.reads import PAGE_SIZE
+
+    _new_patient(web)
+    course_id = web.api(COORDINATOR).post("/api/v1/courses", json=request_doc()).json()["id"]
+    engine = engine_for(web.url)
+    with engine.begin() as conn:
+        patient_id = conn.scalar(select(Patient.id))
+        conn.execute(
+            insert(FollowUp),
+            [
+                {
+                    "patient_id": patient_id,
+                    "course_id": course_id,
+                    "kind": "reassess_2w",
+                    "due_date": date(2026, 1, 1) + timedelta(days=n),
+                    "status": "scheduled",
+                    "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+                }
+                for n in range(PAGE_SIZE + 30)
+            ],
+        )
+    html = web.browser(REVIEWER).get("/").text
+    assert f"({PAGE_SIZE + 30})" in html
+    assert f"Showing the {PAGE_SIZE} due soonest of {PAGE_SIZE + 30}" in html
+    assert "2026-01-01" in html  # the most overdue is on the page
+    last = (date(2026, 1, 1) + timedelta(days=PAGE_SIZE + 29)).isoformat()
+    assert last not in html  # the latest due is not

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflow.errors import InvalidInput
-from workflow.followups import KINDS, Status
+from workflow.followups import KINDS, OPEN_STATUSES, Status
 from workflow.models import (
     Assessment,
     Course,
@@ -266,9 +266,14 @@ def _state(value: str | None) -> str | None:
 
 
 def list_courses(
-    *, session: Session, mrn: str | None = None, state: str | None = None, limit: int | None = None
+    *,
+    session: Session,
+    mrn: str | None = None,
+    state: str | None = None,
+    limit: int | None = None,
+    suspected: bool = False,
 ) -> list[CourseSummary]:
-    """Courses, newest first."""
+    """Courses, newest first; ``suspected``: only those flagged as a suspected relapse."""
     wanted = _state(state)
     query = (
         select(Course, Patient.mrn)
@@ -280,6 +285,8 @@ def list_courses(
         query = query.where(Patient.mrn == mrn)
     if wanted is not None:
         query = query.where(Course.state == wanted)
+    if suspected:
+        query = query.where(Course.suspected_relapse.is_not(None))
     if limit is not None:
         query = query.limit(limit)
     return [
@@ -305,8 +312,11 @@ def list_followups(
     due_before: date | None = None,
     kind: str | None = None,
     today: date | None = None,
+    open_only: bool = False,
+    limit: int | None = None,
 ) -> list[FollowUpRead]:
-    """The worklist: follow-ups sorted by due date (then id)."""
+    """The worklist: follow-ups sorted by due date (then id); ``open_only``: scheduled or
+    raised; ``limit``: the first rows only (a page)."""
     query = (
         select(FollowUp, Patient.mrn)
         .join(Patient, Patient.id == FollowUp.patient_id)
@@ -329,7 +339,27 @@ def list_followups(
         query = query.where(FollowUp.course_id == course_id)
     if due_before is not None:
         query = query.where(FollowUp.due_date < due_before)
+    if open_only:
+        query = query.where(FollowUp.status.in_(OPEN_STATUSES))
+    if limit is not None:
+        query = query.limit(limit)
     return [followup_read(f, m, today) for f, m in session.execute(query)]
+
+
+def count_open_followups(
+    *, session: Session, due_before: date, mrn: str | None = None, kind: str | None = None
+) -> int:
+    """How many open follow-ups are due before ``due_before`` (the worklist's total)."""
+    query = (
+        select(func.count())
+        .select_from(FollowUp)
+        .where(FollowUp.status.in_(OPEN_STATUSES), FollowUp.due_date < due_before)
+    )
+    if kind is not None:
+        query = query.where(FollowUp.kind == kind)
+    if mrn is not None:
+        query = query.where(FollowUp.patient_id == patient_by_mrn(session, mrn).id)
+    return int(session.scalar(query) or 0)
 
 
 def suspected_relapses(

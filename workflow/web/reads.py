@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from workflow.followups import OPEN_STATUSES
 from workflow.models import Patient
 from workflow.schemas import CourseSummary, FollowUpRead, PatientRead
 from workflow.service import queries
@@ -35,6 +34,10 @@ def list_patients(
     return [queries.patient_read(p) for p in session.scalars(query)]
 
 
+#: Follow-up rows the worklist page shows; filters narrow the rest.
+PAGE_SIZE = 100
+
+
 @dataclass(frozen=True)
 class Worklist:
     """What a coordinator or reviewer has to act on."""
@@ -43,7 +46,8 @@ class Worklist:
     awaiting_information: list[CourseSummary]
     suspected_relapses: list[CourseSummary]
     approved: list[CourseSummary]
-    followups: list[FollowUpRead]
+    followups: list[FollowUpRead]  # the first PAGE_SIZE, soonest due first
+    followups_total: int
     due_by: date
 
 
@@ -56,30 +60,32 @@ def worklist(
     kind: str | None = None,
 ) -> Worklist:
     """Pending reviews, requests awaiting information, suspected relapses, approved
-    courses waiting for infusions, and open follow-ups due by ``due_by`` (default today)."""
+    courses waiting for infusions, and the first page of open follow-ups due by
+    ``due_by`` (default today) with their total. Every list is filtered and bounded in
+    SQL: a national programme has tens of thousands of open follow-ups."""
     until = due_by or today
     requested = queries.list_courses(session=session, mrn=mrn, state="requested")
-    monitoring = queries.list_courses(session=session, mrn=mrn, state="monitoring")
     approved = queries.list_courses(session=session, mrn=mrn, state="reviewed")
     approved += queries.list_courses(session=session, mrn=mrn, state="infusing")
-    followups = [
-        row
-        for status in OPEN_STATUSES
-        for row in queries.list_followups(
-            session=session,
-            mrn=mrn,
-            status=status,
-            kind=kind,
-            due_before=until + timedelta(days=1),
-            today=today,
-        )
-    ]
-    followups.sort(key=lambda f: (f.due_date, f.id))
+    before = until + timedelta(days=1)
     return Worklist(
         pending_reviews=[c for c in requested if not c.awaiting_information],
         awaiting_information=[c for c in requested if c.awaiting_information],
-        suspected_relapses=[c for c in monitoring if c.suspected_relapse],
+        suspected_relapses=queries.list_courses(
+            session=session, mrn=mrn, state="monitoring", suspected=True
+        ),
         approved=sorted(approved, key=lambda c: c.id),
-        followups=followups,
+        followups=queries.list_followups(
+            session=session,
+            mrn=mrn,
+            kind=kind,
+            due_before=before,
+            today=today,
+            open_only=True,
+            limit=PAGE_SIZE,
+        ),
+        followups_total=queries.count_open_followups(
+            session=session, due_before=before, mrn=mrn, kind=kind
+        ),
         due_by=until,
     )
