@@ -171,7 +171,7 @@ def measure_page(url: str, now_iso: str, *, clients: int, seconds: int) -> PageR
         script.write_text(LUA)
         log = (Path(tmp) / "serve.log").open("wb")
         proc = subprocess.Popen(
-            [IVIG, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [IVIG, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
             env=env,
             stdout=log,
             stderr=log,
