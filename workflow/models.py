@@ -114,6 +114,8 @@ class Course(Base):
     awaiting_information: Mapped[str | None] = mapped_column(Text)
     # none_as_null: a cleared flag is SQL NULL, so "IS NOT NULL" finds the flagged ones.
     suspected_relapse: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # Kept with each infusion day (the infusions table is the record): follow-ups,
+    # reports and date checks read them without aggregating infusions per course.
     first_infusion_date: Mapped[date | None] = mapped_column(Date)
     last_infusion_date: Mapped[date | None] = mapped_column(Date, index=True)
     relapse_date: Mapped[date | None] = mapped_column(Date)
