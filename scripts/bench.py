@@ -475,8 +475,9 @@ def worklist(engine: Engine, url: str, runs: int) -> list[Row]:
             "ms",
             "—",
             None,
-            f"{len(data.followups)} follow-ups, {len(data.suspected_relapses)} relapses "
-            "shown; it reads every open row due and every course in monitoring",
+            f"{len(data.followups)} of {data.followups_total} open follow-ups and "
+            f"{len(data.pending_reviews.rows)} of {data.pending_reviews.total} pending reviews "
+            "shown: each section is one bounded query and one count",
         ),
     )
     return result

@@ -82,11 +82,23 @@ class Patient(Base):
 
 class Course(Base):
     __tablename__ = "courses"
+    __table_args__ = (
+        # Lists by state come newest first (worklist sections, ``course list --state``):
+        # one index both filters and orders them, so a rare state is not a table scan.
+        Index("ix_courses_state_requested_at", "state", "requested_at"),
+        # The few flagged courses among many in monitoring, for the worklist.
+        Index(
+            "ix_courses_suspected_relapse",
+            "requested_at",
+            sqlite_where=text("suspected_relapse IS NOT NULL"),
+            postgresql_where=text("suspected_relapse IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     prior_course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), index=True)
-    state: Mapped[str] = mapped_column(String(20), index=True)
+    state: Mapped[str] = mapped_column(String(20))
     indication: Mapped[str] = mapped_column(String(40), index=True)
     indication_detail: Mapped[str | None] = mapped_column(String(500))
     severity_grade: Mapped[int] = mapped_column(Integer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from workflow.errors import InvalidInput
@@ -265,6 +265,28 @@ def _state(value: str | None) -> str | None:
         raise InvalidInput(f"state: {value!r} is not a course state ({names}).") from None
 
 
+def _courses_where(
+    session: Session,
+    *,
+    mrn: str | None,
+    state: str | None,
+    suspected: bool,
+    awaiting: bool | None,
+) -> list[ColumnElement[bool]]:
+    wanted = _state(state)
+    where: list[ColumnElement[bool]] = []
+    if mrn is not None:
+        where.append(Course.patient_id == patient_by_mrn(session, mrn).id)
+    if wanted is not None:
+        where.append(Course.state == wanted)
+    if suspected:
+        where.append(Course.suspected_relapse.is_not(None))
+    if awaiting is not None:
+        column = Course.awaiting_information
+        where.append(column.is_not(None) if awaiting else column.is_(None))
+    return where
+
+
 def list_courses(
     *,
     session: Session,
@@ -272,35 +294,56 @@ def list_courses(
     state: str | None = None,
     limit: int | None = None,
     suspected: bool = False,
+    awaiting: bool | None = None,
 ) -> list[CourseSummary]:
-    """Courses, newest first; ``suspected``: only those flagged as a suspected relapse."""
-    wanted = _state(state)
+    """Courses, newest first. ``suspected``: only those flagged as a suspected relapse;
+    ``awaiting``: only those waiting (True) or not waiting (False) for information.
+
+    Only the listed columns are read (not the request documents), so listing a whole
+    programme stays cheap.
+    """
+    where = _courses_where(session, mrn=mrn, state=state, suspected=suspected, awaiting=awaiting)
     query = (
-        select(Course, Patient.mrn)
+        select(
+            Course.id,
+            Patient.mrn,
+            Course.state,
+            Course.indication,
+            Course.requested_at,
+            Course.awaiting_information.is_not(None),
+            Course.suspected_relapse.is_not(None),
+        )
         .join(Patient, Patient.id == Course.patient_id)
+        .where(*where)
         .order_by(Course.requested_at.desc(), Course.id.desc())
     )
-    if mrn is not None:
-        patient_by_mrn(session, mrn)
-        query = query.where(Patient.mrn == mrn)
-    if wanted is not None:
-        query = query.where(Course.state == wanted)
-    if suspected:
-        query = query.where(Course.suspected_relapse.is_not(None))
     if limit is not None:
         query = query.limit(limit)
     return [
         CourseSummary(
-            id=c.id,
+            id=cid,
             mrn=m,
-            state=c.state,
-            indication=c.indication,
-            requested_at=c.requested_at,
-            awaiting_information=c.awaiting_information is not None,
-            suspected_relapse=c.suspected_relapse is not None,
+            state=state_,
+            indication=indication,
+            requested_at=at,
+            awaiting_information=bool(waiting),
+            suspected_relapse=bool(flagged),
         )
-        for c, m in session.execute(query)
+        for cid, m, state_, indication, at, waiting, flagged in session.execute(query)
     ]
+
+
+def count_courses(
+    *,
+    session: Session,
+    mrn: str | None = None,
+    state: str | None = None,
+    suspected: bool = False,
+    awaiting: bool | None = None,
+) -> int:
+    """How many courses ``list_courses`` would list with the same filters."""
+    where = _courses_where(session, mrn=mrn, state=state, suspected=suspected, awaiting=awaiting)
+    return int(session.scalar(select(func.count()).select_from(Course).where(*where)) or 0)
 
 
 def list_followups(

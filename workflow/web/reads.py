@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -34,21 +35,36 @@ def list_patients(
     return [queries.patient_read(p) for p in session.scalars(query)]
 
 
-#: Follow-up rows the worklist page shows; filters narrow the rest.
+#: Rows each worklist section shows; filters narrow the rest, and the totals are said.
 PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Section:
+    """The first ``PAGE_SIZE`` rows of one worklist section, and how many there are."""
+
+    rows: list[CourseSummary]
+    total: int
 
 
 @dataclass(frozen=True)
 class Worklist:
     """What a coordinator or reviewer has to act on."""
 
-    pending_reviews: list[CourseSummary]
-    awaiting_information: list[CourseSummary]
-    suspected_relapses: list[CourseSummary]
-    approved: list[CourseSummary]
+    pending_reviews: Section
+    awaiting_information: Section
+    suspected_relapses: Section
+    approved: Section
     followups: list[FollowUpRead]  # the first PAGE_SIZE, soonest due first
     followups_total: int
     due_by: date
+
+
+def _section(session: Session, mrn: str | None, **filters: Any) -> Section:
+    return Section(
+        rows=queries.list_courses(session=session, mrn=mrn, limit=PAGE_SIZE, **filters),
+        total=queries.count_courses(session=session, mrn=mrn, **filters),
+    )
 
 
 def worklist(
@@ -60,21 +76,20 @@ def worklist(
     kind: str | None = None,
 ) -> Worklist:
     """Pending reviews, requests awaiting information, suspected relapses, approved
-    courses waiting for infusions, and the first page of open follow-ups due by
-    ``due_by`` (default today) with their total. Every list is filtered and bounded in
-    SQL: a national programme has tens of thousands of open follow-ups."""
+    courses waiting for infusions, and the open follow-ups due by ``due_by`` (default
+    today). Every section is filtered and bounded in SQL, with its total: a national
+    programme has thousands of requests and tens of thousands of open follow-ups."""
     until = due_by or today
-    requested = queries.list_courses(session=session, mrn=mrn, state="requested")
-    approved = queries.list_courses(session=session, mrn=mrn, state="reviewed")
-    approved += queries.list_courses(session=session, mrn=mrn, state="infusing")
     before = until + timedelta(days=1)
+    approved = [_section(session, mrn, state=state) for state in ("reviewed", "infusing")]
     return Worklist(
-        pending_reviews=[c for c in requested if not c.awaiting_information],
-        awaiting_information=[c for c in requested if c.awaiting_information],
-        suspected_relapses=queries.list_courses(
-            session=session, mrn=mrn, state="monitoring", suspected=True
+        pending_reviews=_section(session, mrn, state="requested", awaiting=False),
+        awaiting_information=_section(session, mrn, state="requested", awaiting=True),
+        suspected_relapses=_section(session, mrn, state="monitoring", suspected=True),
+        approved=Section(
+            rows=sorted((c for a in approved for c in a.rows), key=lambda c: c.id),
+            total=sum(a.total for a in approved),
         ),
-        approved=sorted(approved, key=lambda c: c.id),
         followups=queries.list_followups(
             session=session,
             mrn=mrn,
