@@ -113,3 +113,12 @@ def test_assessments_before_the_last_infusion_are_not_the_baseline_of_a_rise() -
         )
         is None
     )
+
+
+def test_closing_the_course_clears_the_flag(ivig: Ivig) -> None:
+    cid = course_in(ivig, "monitoring")
+    _assess(ivig, cid, "2026-10-19", "2")
+    _assess(ivig, cid, "2026-11-05", "6")
+    shown = ivig.ok("course", "close", str(cid), "--date", "2026-11-06")
+    assert shown["state"] == "completed" and shown["suspected_relapse"] is None
+    assert ivig.ok("course", "list")[0]["suspected_relapse"] is False

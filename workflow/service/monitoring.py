@@ -181,5 +181,6 @@ def close(*, session: Session, course_id: int, on: date, by: str, clock: Clock) 
     not_before(on, course.last_infusion_date, field="date", what="the last infusion")
     transition(session, course, "close", by=by, clock=clock, on=on, reason="course closed")
     course.ended_on = on
+    course.suspected_relapse = None  # closing is the coordinator's judgement of it
     cancel_for_course(session, course=course, clock=clock)
     return course

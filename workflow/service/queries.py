@@ -412,7 +412,8 @@ def suspected_relapses(
     query = (
         select(Course.id, Patient.mrn, Course.indication, Course.suspected_relapse)
         .join(Patient, Patient.id == Course.patient_id)
-        .where(Course.state == CourseState.MONITORING.value, Course.suspected_relapse.is_not(None))
+        # Only courses in monitoring carry the flag; the partial index answers this.
+        .where(Course.suspected_relapse.is_not(None))
         .order_by(Course.id)
     )
     if mrn is not None:

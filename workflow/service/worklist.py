@@ -15,7 +15,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, select, union_all
+from sqlalchemy import Select, bindparam, select, true, union_all
 from sqlalchemy.orm import Session
 
 from workflow.errors import InvalidInput
@@ -47,17 +47,19 @@ _COLUMNS = (
 
 
 @functools.lru_cache(maxsize=8)
-def _page(limit: int) -> Select[int, date, str, int | None, str, str, str, str]:
+def _page(limit: int, bounded: bool) -> Select[int, date, str, int | None, str, str, str, str]:
     """The first ``limit`` open follow-ups by (due_date, id), with MRN and course.
 
     Each arm reads its rows' columns straight from the index range scan, so the
     follow-ups table is never joined back; patients and courses are looked up by
-    primary key for the ``limit`` rows only. Built once per limit: composing the
-    statement costs more than running it.
+    primary key for the ``limit`` rows only. ``bounded``: only rows due before the
+    ``due_before`` parameter. Built once per shape: composing the statement costs more
+    than running it.
     """
     arms = [
         select(*_COLUMNS)
         .where(FollowUp.status == status)
+        .where(FollowUp.due_date < bindparam("due_before") if bounded else true())
         .order_by(FollowUp.due_date, FollowUp.id)
         .limit(limit)
         .subquery(f"arm_{n}")
@@ -83,9 +85,14 @@ def _page(limit: int) -> Select[int, date, str, int | None, str, str, str, str]:
 
 
 def next_due(
-    *, session: Session, today: date | None = None, limit: int = DEFAULT_LIMIT
+    *,
+    session: Session,
+    today: date | None = None,
+    limit: int = DEFAULT_LIMIT,
+    due_before: date | None = None,
 ) -> list[DueFollowUp]:
-    """The ``limit`` open follow-ups due soonest (overdue first), joined to patient and course."""
+    """The ``limit`` open follow-ups due soonest (overdue first), joined to patient and
+    course; ``due_before``: only those due before that date."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit: {limit} is not between 1 and {MAX_LIMIT}.")
     return [
@@ -103,6 +110,6 @@ def next_due(
             indication,
         )
         for fid, due, kind, course_id, status, mrn, state, indication in session.execute(
-            _page(limit)
+            _page(limit, due_before is not None), {"due_before": due_before}
         )
     ]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from workflow.models import Patient
 from workflow.schemas import CourseSummary, FollowUpRead, PatientRead
 from workflow.service import queries
+from workflow.service.worklist import next_due
 
 
 def list_patients(
@@ -67,6 +68,23 @@ def _section(session: Session, mrn: str | None, **filters: Any) -> Section:
     )
 
 
+def _first_followups(
+    session: Session, *, today: date, before: date, mrn: str | None, kind: str | None
+) -> list[FollowUpRead]:
+    if mrn is None and kind is None:  # the whole programme: index-ordered, no sort
+        page = next_due(session=session, today=today, limit=PAGE_SIZE, due_before=before)
+        return [row.followup for row in page]
+    return queries.list_followups(
+        session=session,
+        mrn=mrn,
+        kind=kind,
+        due_before=before,
+        today=today,
+        open_only=True,
+        limit=PAGE_SIZE,
+    )
+
+
 def worklist(
     *,
     session: Session,
@@ -85,20 +103,14 @@ def worklist(
     return Worklist(
         pending_reviews=_section(session, mrn, state="requested", awaiting=False),
         awaiting_information=_section(session, mrn, state="requested", awaiting=True),
-        suspected_relapses=_section(session, mrn, state="monitoring", suspected=True),
+        # Only courses in monitoring carry the flag (relapse, dismissal and closing clear
+        # it), so no state filter: the partial index on flagged courses answers it.
+        suspected_relapses=_section(session, mrn, suspected=True),
         approved=Section(
             rows=sorted((c for a in approved for c in a.rows), key=lambda c: c.id),
             total=sum(a.total for a in approved),
         ),
-        followups=queries.list_followups(
-            session=session,
-            mrn=mrn,
-            kind=kind,
-            due_before=before,
-            today=today,
-            open_only=True,
-            limit=PAGE_SIZE,
-        ),
+        followups=_first_followups(session, today=today, before=before, mrn=mrn, kind=kind),
         followups_total=queries.count_open_followups(
             session=session, due_before=before, mrn=mrn, kind=kind
         ),
