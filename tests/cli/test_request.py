@@ -189,3 +189,10 @@ def test_show_of_an_unknown_course_is_refused(ivig: Ivig) -> None:
     request(ivig, "M1")
 
     assert_refused(ivig, ["course", "show", "999"], code=1, names=["course", "999"])
+
+
+def test_list_limit_keeps_the_newest(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    ids = [request(ivig, "M1")["id"] for _ in range(3)]
+    assert [r["id"] for r in ivig.ok("course", "list", "--limit", "2")] == ids[:0:-1]
+    assert ivig("course", "list", "--limit", "0").code == 2

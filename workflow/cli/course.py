@@ -95,10 +95,13 @@ def request(file: FileOpt, actor: ActorOpt = None, json_out: JsonOpt = False) ->
 def list_(
     mrn: Annotated[str | None, typer.Option(help="Only this patient's courses.")] = None,
     state: Annotated[str | None, typer.Option(help="Only courses in this state.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Only the newest N (default: all).", min=1)
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List courses, newest first."""
-    rows = run(lambda s: queries.list_courses(session=s, mrn=mrn, state=state))
+    rows = run(lambda s: queries.list_courses(session=s, mrn=mrn, state=state, limit=limit))
     if wants_json(json_out):
         emit_json([r.model_dump(mode="json", include=_LIST_FIELDS | _FLAGS) for r in rows])
     else:
