@@ -16,10 +16,10 @@ per row nor one giant transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Select, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +30,8 @@ from workflow.db import transaction
 from workflow.followups import ESCALATION_AFTER_DAYS, Status
 from workflow.models import FollowUp, Patient, Reminder
 from workflow.schemas import FollowUpRead
+
+T = TypeVar("T")
 
 log = logging.getLogger("ivig.schedules.raising")
 
@@ -48,13 +50,9 @@ def raise_due(
     batch_size: int = BATCH_SIZE,
 ) -> list[FollowUpRead]:
     """Raises every scheduled follow-up due on or before ``as_of``; returns those raised here."""
-    raised: list[FollowUpRead] = []
-    while True:
-        with transaction(engine) as session:
-            batch, seen = _raise_batch(session, as_of, now, channels, batch_size)
-        raised.extend(batch)
-        if seen < batch_size:
-            return raised
+    return _in_batches(
+        engine, lambda session: _raise_batch(session, as_of, now, channels, batch_size), batch_size
+    )
 
 
 def escalate_overdue(
@@ -66,13 +64,27 @@ def escalate_overdue(
     batch_size: int = BATCH_SIZE,
 ) -> list[int]:
     """Escalates, once, each raised follow-up still open ESCALATION_AFTER_DAYS after it was due."""
-    escalated: list[int] = []
+    return _in_batches(
+        engine,
+        lambda session: _escalate_batch(session, as_of, now, channels, batch_size),
+        batch_size,
+    )
+
+
+def _in_batches(
+    engine: Engine, step: Callable[[Session], tuple[list[T], int]], batch_size: int
+) -> list[T]:
+    """Runs ``step`` (claim one batch) a transaction at a time until a batch comes up short.
+
+    A batch per transaction: 100k due rows are neither 100k commits nor one lock held
+    for the whole run."""
+    done: list[T] = []
     while True:
         with transaction(engine) as session:
-            batch, seen = _escalate_batch(session, as_of, now, channels, batch_size)
-        escalated.extend(batch)
+            batch, seen = step(session)
+        done.extend(batch)
         if seen < batch_size:
-            return escalated
+            return done
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from typing import Any
 
 import bench_apscheduler
 import bench_data
+import bench_report
 import bench_web
 from bench_data import NOW, TODAY
 from sqlalchemy import Engine, create_engine, text
@@ -488,30 +489,7 @@ def worklist(engine: Engine, url: str, runs: int) -> list[Row]:
 
 def hand_written_relapse(engine: Engine) -> list[Any]:
     """Counts per indication in one statement: monitored, responders, relapses."""
-    window = (
-        "date(c.last_infusion_date, '+60 days')"
-        if engine.dialect.name == "sqlite"
-        else "(c.last_infusion_date + 60)"
-    )
-    sql = f"""
-        SELECT c.indication, COUNT(*) AS monitored,
-               SUM(CASE WHEN m.lowest <= 0.7 * c.baseline_vas THEN 1 ELSE 0 END) AS responders,
-               SUM(CASE WHEN m.lowest <= 0.7 * c.baseline_vas AND c.relapse_date <= :as_of
-                        THEN 1 ELSE 0 END) AS relapses
-        FROM courses c
-        LEFT JOIN (
-            SELECT a.course_id, MIN(a.vas) AS lowest
-            FROM assessments a JOIN courses c ON c.id = a.course_id
-            WHERE a.vas IS NOT NULL AND a.date >= c.last_infusion_date
-              AND a.date <= {window} AND a.date <= :as_of
-            GROUP BY a.course_id
-        ) m ON m.course_id = c.id
-        WHERE c.state IN ('monitoring', 'relapsed', 'retreated', 'completed')
-          AND c.last_infusion_date <= :as_of
-        GROUP BY c.indication
-    """
-    with engine.connect() as conn:
-        return list(conn.execute(text(sql), {"as_of": TODAY}).all())
+    return bench_report.hand_written_sql(engine, as_of=TODAY)
 
 
 def relapse(engine: Engine) -> list[Row] | str:

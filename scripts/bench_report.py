@@ -125,8 +125,10 @@ def build(engine: Engine, courses: int, seed: int) -> None:
                 conn.execute(insert(table), chunk)
 
 
-def hand_written_sql(engine: Engine) -> list[Any]:
-    """The same counts in one SQL statement: monitored, responders, relapses by indication."""
+def hand_written_sql(engine: Engine, as_of: date = AS_OF) -> list[Any]:
+    """The same counts in one SQL statement: monitored, responders, relapses by indication.
+
+    ``scripts/bench.py`` uses it too, as the relapse report's baseline."""
     window = (
         "date(c.last_infusion_date, '+60 days')"
         if engine.dialect.name == "sqlite"
@@ -153,7 +155,7 @@ def hand_written_sql(engine: Engine) -> list[Any]:
         """
     )
     with engine.connect() as conn:
-        return list(conn.execute(sql, {"as_of": AS_OF}).all())
+        return list(conn.execute(sql, {"as_of": as_of}).all())
 
 
 def best_of(repeat: int, job: Callable[[], object]) -> float:
