@@ -78,7 +78,10 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     try:
-        _command().main(args=argv, prog_name="ivig", standalone_mode=False)
+        code = _command().main(args=argv, prog_name="ivig", standalone_mode=False)
+        # Without standalone mode, click returns (not raises) the code of a typer.Exit.
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except typer.Abort:
         _fail("interrupted; nothing was saved.", 130)
     except typer.Exit as exc:

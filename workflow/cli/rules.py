@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import typer
 
-from workflow.errors import IvigError
+from workflow.cli.common import wants_json
 from workflow.review import Policy, describe_rules, load_policy
 
 app = typer.Typer(help="Show the medical-necessity rules of the active review policy.")
@@ -28,8 +27,8 @@ def list_rules(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """List each rule: id, severity, thresholds and the statement it rests on."""
-    active = _load(policy)
-    if as_json:
+    active = load_policy(policy)
+    if wants_json(as_json):
         typer.echo(json.dumps(_document(active), ensure_ascii=False, indent=2))
         return
     typer.echo(f"Policy {active.id} version {active.version}: {active.title}")
@@ -42,15 +41,6 @@ def list_rules(
         if rule.thresholds:
             typer.echo(f"  limits: {json.dumps(rule.thresholds, ensure_ascii=False)}")
         typer.echo(f"  source: {rule.source}")
-
-
-def _load(ref: str | None) -> Policy:
-    try:
-        return load_policy(ref)
-    except IvigError as exc:
-        # One sentence on stderr, no traceback, the error's own exit code (2 for input).
-        print(exc.message, file=sys.stderr)
-        raise typer.Exit(exc.exit_code) from None
 
 
 def _document(policy: Policy) -> dict[str, object]:
