@@ -9,6 +9,7 @@ import pytest
 from review_helpers import build_context, build_request
 from typer.testing import CliRunner
 
+from workflow.cli import main
 from workflow.cli.rules import app
 from workflow.errors import InvalidInput
 from workflow.review import Policy, evaluate, load_policy, packaged_policies
@@ -172,8 +173,11 @@ def test_rules_list_for_people(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "seed 003" in result.stdout
 
 
-def test_rules_list_with_a_bad_policy_exits_2() -> None:
-    result = runner.invoke(app, ["list", "--policy", "nope", "--json"])
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert "'nope' is neither a policy file nor a packaged policy" in result.stderr
+def test_rules_list_with_a_bad_policy_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    # Through the console script's entry point, which maps errors to exit codes.
+    with pytest.raises(SystemExit) as exited:
+        main(["rules", "list", "--policy", "nope", "--json"])
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "'nope' is neither a policy file nor a packaged policy" in err
