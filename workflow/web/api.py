@@ -25,9 +25,9 @@ from workflow.schemas import (
     PatientIn,
     PatientRead,
 )
-from workflow.service import courses, monitoring, patients, queries, treatment, users
+from workflow.service import courses, patients, queries, users
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.web import operations, reads
+from workflow.web import actions, operations, reads
 from workflow.web.api_models import (
     AmendBody,
     AssessmentBody,
@@ -214,23 +214,9 @@ def show_course(request: Request, me: Me, course_id: int) -> CourseRead:
 @router.post("/courses/{course_id}/review", response_model=CourseRead, tags=["courses"])
 def review(request: Request, me: Me, course_id: int, body: ReviewBody) -> CourseRead:
     """``course review``: approve, deny, or ask for information; never one's own request."""
-    reviewer = _as_self(body.reviewer, me, "reviewer")
+    _as_self(body.reviewer, me, "reviewer")  # the reviewer is always the signed-in user
     now = clock(request)
-    return _change(
-        request,
-        me,
-        "review",
-        lambda s: courses.review(
-            session=s,
-            course_id=course_id,
-            decision=body.decision,
-            reviewer=reviewer,
-            note=body.note,
-            override_reason=body.override_reason,
-            by=me.username,
-            clock=now,
-        ),
-    )
+    return _change(request, me, "review", lambda s: actions.review(s, course_id, body, me, now))
 
 
 @router.post("/courses/{course_id}/amend", response_model=CourseRead, tags=["courses"])
@@ -257,80 +243,28 @@ def amend(request: Request, me: Me, course_id: int, body: AmendBody) -> CourseRe
 def infuse(request: Request, me: Me, course_id: int, body: InfusionBody) -> CourseRead:
     """``course infuse``: one infusion day."""
     now = clock(request)
-    return _change(
-        request,
-        me,
-        "infuse",
-        lambda s: treatment.infuse(
-            session=s,
-            course_id=course_id,
-            on=body.date,
-            grams=body.grams,
-            override_reason=body.override_reason,
-            by=me.username,
-            clock=now,
-        ),
-    )
+    return _change(request, me, "infuse", lambda s: actions.infuse(s, course_id, body, me, now))
 
 
 @router.post("/courses/{course_id}/stop", response_model=CourseRead, tags=["courses"])
 def stop(request: Request, me: Me, course_id: int, body: StopBody) -> CourseRead:
     """``course stop``: infusing -> discontinued."""
     now = clock(request)
-    return _change(
-        request,
-        me,
-        "stop",
-        lambda s: treatment.stop(
-            session=s,
-            course_id=course_id,
-            on=body.date,
-            reason=body.reason,
-            by=me.username,
-            clock=now,
-        ),
-    )
+    return _change(request, me, "stop", lambda s: actions.stop(s, course_id, body, me, now))
 
 
 @router.post("/courses/{course_id}/assessments", response_model=CourseRead, tags=["courses"])
 def assess(request: Request, me: Me, course_id: int, body: AssessmentBody) -> CourseRead:
     """``course assess``; completes the follow-ups the assessment satisfies."""
-    now, policy = clock(request), load_policy()
-
-    def use_case(s: Session) -> Course:
-        row = monitoring.assess(
-            session=s,
-            course_id=course_id,
-            on=body.date,
-            vas=body.vas,
-            mrc_sum=body.mrc_sum,
-            walking_distance_m=body.walking_distance_m,
-            by=me.username,
-            clock=now,
-            policy=policy,
-        )
-        return s.get_one(Course, row.course_id)
-
-    return _change(request, me, "assess", use_case)
+    now = clock(request)
+    return _change(request, me, "assess", lambda s: actions.assess(s, course_id, body, me, now))
 
 
 @router.post("/courses/{course_id}/relapse", response_model=CourseRead, tags=["courses"])
 def relapse(request: Request, me: Me, course_id: int, body: RelapseBody) -> CourseRead:
     """``course relapse``: monitoring -> relapsed."""
     now = clock(request)
-    return _change(
-        request,
-        me,
-        "relapse",
-        lambda s: monitoring.relapse(
-            session=s,
-            course_id=course_id,
-            on=body.date,
-            note=body.note,
-            by=me.username,
-            clock=now,
-        ),
-    )
+    return _change(request, me, "relapse", lambda s: actions.relapse(s, course_id, body, me, now))
 
 
 @router.post("/courses/{course_id}/dismiss-relapse", response_model=CourseRead, tags=["courses"])
@@ -341,9 +275,7 @@ def dismiss_relapse(request: Request, me: Me, course_id: int, body: CancelBody) 
         request,
         me,
         "dismiss-relapse",
-        lambda s: monitoring.dismiss_relapse(
-            session=s, course_id=course_id, reason=body.reason, by=me.username, clock=now
-        ),
+        lambda s: actions.dismiss_relapse(s, course_id, body, me, now),
     )
 
 
@@ -368,28 +300,14 @@ def retreat(request: Request, me: Me, course_id: int, body: CourseRequestIn) -> 
 def close(request: Request, me: Me, course_id: int, body: CloseBody) -> CourseRead:
     """``course close``: monitoring -> completed."""
     now = clock(request)
-    return _change(
-        request,
-        me,
-        "close",
-        lambda s: monitoring.close(
-            session=s, course_id=course_id, on=body.date, by=me.username, clock=now
-        ),
-    )
+    return _change(request, me, "close", lambda s: actions.close(s, course_id, body, me, now))
 
 
 @router.post("/courses/{course_id}/cancel", response_model=CourseRead, tags=["courses"])
 def cancel(request: Request, me: Me, course_id: int, body: CancelBody) -> CourseRead:
     """``course cancel``: requested or reviewed -> cancelled."""
     now = clock(request)
-    return _change(
-        request,
-        me,
-        "cancel",
-        lambda s: courses.cancel(
-            session=s, course_id=course_id, reason=body.reason, by=me.username, clock=now
-        ),
-    )
+    return _change(request, me, "cancel", lambda s: actions.cancel(s, course_id, body, me, now))
 
 
 # --- follow-ups -----------------------------------------------------------------------

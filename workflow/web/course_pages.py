@@ -22,8 +22,9 @@ from workflow.errors import IvigError
 from workflow.models import Course
 from workflow.review import load_policy
 from workflow.schemas import CourseRead, CourseRequestIn, Indication, SteroidTrial
-from workflow.service import courses, monitoring, queries, treatment, users
+from workflow.service import courses, queries, users
 from workflow.service.common import course_by_id, patient_by_mrn
+from workflow.web import actions
 from workflow.web.api_models import (
     AssessmentBody,
     CancelBody,
@@ -64,72 +65,6 @@ class Action:
     done: str
 
 
-def _review(s: Session, cid: int, b: ReviewBody, me: Principal, c: Clock) -> Course:
-    return courses.review(
-        session=s,
-        course_id=cid,
-        decision=b.decision,
-        reviewer=me.username,
-        note=b.note,
-        override_reason=b.override_reason,
-        by=me.username,
-        clock=c,
-    )
-
-
-def _infuse(s: Session, cid: int, b: InfusionBody, me: Principal, c: Clock) -> Course:
-    return treatment.infuse(
-        session=s,
-        course_id=cid,
-        on=b.date,
-        grams=b.grams,
-        override_reason=b.override_reason,
-        by=me.username,
-        clock=c,
-    )
-
-
-def _stop(s: Session, cid: int, b: StopBody, me: Principal, c: Clock) -> Course:
-    return treatment.stop(
-        session=s, course_id=cid, on=b.date, reason=b.reason, by=me.username, clock=c
-    )
-
-
-def _assess(s: Session, cid: int, b: AssessmentBody, me: Principal, c: Clock) -> Course:
-    row = monitoring.assess(
-        session=s,
-        course_id=cid,
-        on=b.date,
-        vas=b.vas,
-        mrc_sum=b.mrc_sum,
-        walking_distance_m=b.walking_distance_m,
-        by=me.username,
-        clock=c,
-        policy=load_policy(),
-    )
-    return s.get_one(Course, row.course_id)
-
-
-def _relapse(s: Session, cid: int, b: RelapseBody, me: Principal, c: Clock) -> Course:
-    return monitoring.relapse(
-        session=s, course_id=cid, on=b.date, note=b.note, by=me.username, clock=c
-    )
-
-
-def _dismiss(s: Session, cid: int, b: CancelBody, me: Principal, c: Clock) -> Course:
-    return monitoring.dismiss_relapse(
-        session=s, course_id=cid, reason=b.reason, by=me.username, clock=c
-    )
-
-
-def _close(s: Session, cid: int, b: CloseBody, me: Principal, c: Clock) -> Course:
-    return monitoring.close(session=s, course_id=cid, on=b.date, by=me.username, clock=c)
-
-
-def _cancel(s: Session, cid: int, b: CancelBody, me: Principal, c: Clock) -> Course:
-    return courses.cancel(session=s, course_id=cid, reason=b.reason, by=me.username, clock=c)
-
-
 ACTIONS: dict[str, Action] = {
     a.name: a
     for a in (
@@ -137,34 +72,34 @@ ACTIONS: dict[str, Action] = {
             "review",
             ReviewBody,
             ("decision", "note", "override_reason"),
-            _review,
+            actions.review,
             "Review recorded.",
         ),
         Action(
             "infuse",
             InfusionBody,
             ("date", "grams", "override_reason"),
-            _infuse,
+            actions.infuse,
             "Infusion day recorded.",
         ),
-        Action("stop", StopBody, ("date", "reason"), _stop, "Course stopped."),
+        Action("stop", StopBody, ("date", "reason"), actions.stop, "Course stopped."),
         Action(
             "assess",
             AssessmentBody,
             ("date", "vas", "mrc_sum", "walking_distance_m"),
-            _assess,
+            actions.assess,
             "Assessment recorded.",
         ),
-        Action("relapse", RelapseBody, ("date", "note"), _relapse, "Relapse recorded."),
+        Action("relapse", RelapseBody, ("date", "note"), actions.relapse, "Relapse recorded."),
         Action(
             "dismiss-relapse",
             CancelBody,
             ("reason",),
-            _dismiss,
+            actions.dismiss_relapse,
             "Suspected relapse dismissed.",
         ),
-        Action("close", CloseBody, ("date",), _close, "Course closed."),
-        Action("cancel", CancelBody, ("reason",), _cancel, "Course cancelled."),
+        Action("close", CloseBody, ("date",), actions.close, "Course closed."),
+        Action("cancel", CancelBody, ("reason",), actions.cancel, "Course cancelled."),
     )
 }
 #: Actions with a page of their own (the whole request document).
