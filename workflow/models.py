@@ -151,6 +151,18 @@ class Course(Base):
     reviews: Mapped[list[Review]] = relationship(order_by="Review.id")
 
 
+class Voidable:
+    """An append-only record that can be voided: kept, marked, with who and why.
+
+    Every derived figure (follow-up completion, response, reports, dose given)
+    reads only live rows: ``voided_at IS NULL``.
+    """
+
+    voided_at: Mapped[datetime | None]
+    voided_by: Mapped[str | None] = mapped_column(String(200))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+
 class Review(Base):
     __tablename__ = "reviews"
 
@@ -164,9 +176,19 @@ class Review(Base):
     at: Mapped[datetime]
 
 
-class Infusion(Base):
+class Infusion(Voidable, Base):
     __tablename__ = "infusions"
-    __table_args__ = (UniqueConstraint("course_id", "date"),)
+    __table_args__ = (
+        # One live infusion a day; a voided day may be entered again, corrected.
+        Index(
+            "uq_infusions_live_course_date",
+            "course_id",
+            "date",
+            unique=True,
+            sqlite_where=text("voided_at IS NULL"),
+            postgresql_where=text("voided_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
@@ -178,7 +200,7 @@ class Infusion(Base):
     recorded_at: Mapped[datetime]
 
 
-class Assessment(Base):
+class Assessment(Voidable, Base):
     __tablename__ = "assessments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -193,7 +215,7 @@ class Assessment(Base):
     recorded_at: Mapped[datetime]
 
 
-class Measurement(Base):
+class Measurement(Voidable, Base):
     __tablename__ = "measurements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
