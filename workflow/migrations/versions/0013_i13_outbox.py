@@ -4,8 +4,8 @@ follow-up reminders (a nullable follow-up, the course and patient they are about
 Existing rows keep their meaning: each gets the message id its follow-up and kind
 give (``followup-<id>-<kind>``), and its follow-up's course and patient.
 
-Revision ID: 0003_i13_outbox
-Revises: 0002
+Revision ID: 0013_i13_outbox
+Revises: 0018_i17_merge_heads
 Create Date: 2026-11-29
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_i13_outbox"
-down_revision: str | None = "0002"
+revision: str = "0013_i13_outbox"
+down_revision: str | None = "0018_i17_merge_heads"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
