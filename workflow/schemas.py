@@ -182,6 +182,7 @@ class MeasurementRead(BaseModel):
     date: date
     hba1c_percent: float | None
     monofilament_sites_felt: int | None
+    creatinine_clearance_ml_min: float | None = None
     actor: str
 
 

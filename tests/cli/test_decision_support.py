@@ -111,3 +111,29 @@ def test_a_misspelt_medicine_is_reported(ivig: Ivig) -> None:
     )
     assert findings(course)["therapy.unrecognised"]["severity"] == "info"
     assert course["recommendation"]["outcome"] == "supported"
+
+
+def test_a_measured_clearance_newer_than_the_request_value_is_used(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    measured = ivig.ok(
+        "patient", "measure", "M1", "--date", "2026-11-01", "--creatinine-clearance", "25"
+    )
+    assert measured["creatinine_clearance_ml_min"] == 25
+    course = request(
+        ivig,
+        "M1",
+        medications=[{"name": "Lyrica", "mg_per_day": 300}],
+        creatinine_clearance_ml_min=90,
+        creatinine_clearance_date="2026-06-01",
+    )
+    found = findings(course)
+    assert "2026-11-01" in found["therapy.renal_adjustment"]["message"]
+    assert "25 mL/min" in found["therapy.max_dose"]["message"]
+
+
+def test_a_clearance_out_of_range_is_refused(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    result = ivig(
+        "patient", "measure", "M1", "--date", "2026-11-01", "--creatinine-clearance", "-3"
+    )
+    assert result.code == 2 and "creatinine-clearance" in result.err
