@@ -1,9 +1,7 @@
 """Creatinine clearance on measurements (``patient measure --creatinine-clearance``).
 
-Also joins the two heads that were on main when it was written (voids, self-report).
-
-Revision ID: 0018_i12_measurement_clearance
-Revises: 0003_i14_voids, 0017_i17_self_report
+Revision ID: 0019_i12_measurement_clearance
+Revises: 0018_i17_merge_heads
 Create Date: 2026-11-29
 """
 
@@ -12,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018_i12_measurement_clearance"
-down_revision: str | Sequence[str] | None = ("0003_i14_voids", "0017_i17_self_report")
+revision: str = "0019_i12_measurement_clearance"
+down_revision: str | Sequence[str] | None = "0018_i17_merge_heads"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
