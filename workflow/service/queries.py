@@ -50,6 +50,7 @@ def measurement_read(row: Measurement, mrn: str) -> MeasurementRead:
         date=row.date,
         hba1c_percent=row.hba1c_percent,
         monofilament_sites_felt=row.monofilament_sites_felt,
+        creatinine_clearance_ml_min=row.creatinine_clearance_ml_min,
         actor=row.actor,
     )
 
