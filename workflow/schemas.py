@@ -155,6 +155,18 @@ class DoseRead(BaseModel):
     dosing_weight_kg: float
     weight_rule: str
     rounding: str | None = None
+    #: What the live (not voided) infusion days add up to.
+    days_given: int = 0
+    grams_given: float = 0.0
+
+
+class VoidRead(BaseModel):
+    """A record's correction marks: ``voided`` records stay, shown with who and why."""
+
+    voided: bool = False
+    voided_at: datetime | None = None
+    voided_by: str | None = None
+    void_reason: str | None = None
 
 
 class HistoryRead(BaseModel):
@@ -169,7 +181,7 @@ class HistoryRead(BaseModel):
     reason: str | None
 
 
-class InfusionRead(BaseModel):
+class InfusionRead(VoidRead):
     id: int
     day: int
     date: date
@@ -178,7 +190,7 @@ class InfusionRead(BaseModel):
     actor: str
 
 
-class AssessmentRead(BaseModel):
+class AssessmentRead(VoidRead):
     id: int
     date: date
     vas: float | None
@@ -189,7 +201,7 @@ class AssessmentRead(BaseModel):
     source: str = "clinician"
 
 
-class MeasurementRead(BaseModel):
+class MeasurementRead(VoidRead):
     id: int
     mrn: str
     date: date

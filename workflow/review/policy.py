@@ -286,6 +286,45 @@ class RelapseSignal(_Frozen):
     )
 
 
+class WalkingChoice(_Frozen):
+    """One answer to "how far can you walk?" on the patient's form, and the metres kept."""
+
+    label: Text
+    metres: Annotated[float, Field(ge=0, le=100_000)]
+
+
+def _walking_choices() -> tuple[WalkingChoice, ...]:
+    return (
+        WalkingChoice(label="I cannot walk", metres=0),
+        WalkingChoice(label="Across a room (about 10 metres)", metres=10),
+        WalkingChoice(label="To the end of my street (about 100 metres)", metres=100),
+        WalkingChoice(label="To a nearby shop (about 500 metres)", metres=500),
+        WalkingChoice(label="About a kilometre", metres=1000),
+        WalkingChoice(label="Two kilometres or more", metres=2000),
+    )
+
+
+class SelfReport(_Frozen):
+    """Patients reporting their own outcomes: which follow-ups invite them, for how long.
+
+    Seed 003 asks for pain on the VAS at 2 weeks and 1 month and walking distance at
+    1 month; those are the values a patient can give without an examination (the MRC
+    sum needs a clinician). A link works for ``window_days`` after it is sent; one
+    reminder goes ``reminder_after_days`` after the invitation if there is no answer.
+    """
+
+    kinds: tuple[Text, ...] = ("reassess_2w", "reassess_1m")
+    # Kinds at which the form also asks how far the patient can walk.
+    walking_kinds: tuple[Text, ...] = ("reassess_1m",)
+    window_days: Annotated[int, Field(ge=1, le=90)] = 14
+    reminder_after_days: Annotated[int, Field(ge=1, le=60)] = 7
+    walking_choices: tuple[WalkingChoice, ...] = Field(default_factory=_walking_choices)
+    source: Text = (
+        "seed 003, 'Monitoring Strategy Post-Treatment': pain on the VAS at 2 weeks and "
+        "1 month after IVIG, walking distance at 1 month"
+    )
+
+
 class Policy(_Frozen):
     """A programme's whole rule configuration; its id and version go on every recommendation."""
 
@@ -299,6 +338,7 @@ class Policy(_Frozen):
     corticosteroids: Corticosteroids
     rules: RuleSet
     relapse_signal: RelapseSignal = Field(default_factory=RelapseSignal)
+    self_report: SelfReport = Field(default_factory=SelfReport)
 
     @model_validator(mode="after")
     def _agents_are_known_medicines(self) -> Policy:
