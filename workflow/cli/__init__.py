@@ -42,6 +42,7 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "demo",
     "serve": "serve",
     "user": "user",
+    "letters": "letters",
 }
 
 
