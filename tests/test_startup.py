@@ -37,6 +37,7 @@ HEAVY = frozenset(
         "fhir",  # fhir.resources
         "reportlab",
         "fpdf",
+        "pypdf",
         "segno",
         "schemathesis",
         "jinja2",
