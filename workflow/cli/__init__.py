@@ -18,6 +18,7 @@ from workflow.cli import (
     course,
     db,
     demo,
+    fhir,
     followups,
     patient,
     reminders,
@@ -48,6 +49,7 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(demo.app, name="demo")
 app.add_typer(serve.app, name="serve")
 app.add_typer(user.app, name="user")
+app.add_typer(fhir.app, name="fhir")
 
 
 @app.callback()
