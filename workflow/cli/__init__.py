@@ -20,6 +20,7 @@ from workflow.cli import (
     demo,
     fhir,
     followups,
+    letters,
     patient,
     reminders,
     report,
@@ -50,6 +51,7 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(serve.app, name="serve")
 app.add_typer(user.app, name="user")
 app.add_typer(fhir.app, name="fhir")
+app.add_typer(letters.app, name="letters")
 
 
 @app.callback()
