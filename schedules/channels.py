@@ -200,11 +200,15 @@ def _message(url: str, payload: dict[str, Any]) -> EmailMessage:
         message["X-Ivig-Message-Id"] = message_id
     if body.get("followup_id") is not None:
         message["X-Ivig-Followup-Id"] = str(body["followup_id"])
-    keys = PAYLOAD_KEYS if body.get("followup_id") is not None else sorted(body)
-    lines = [f"{key}: {body.get(key)}" for key in keys]
-    message.set_content(
-        "\n".join(lines) + "\n\n" + json.dumps(body, sort_keys=True) + "\n",
-    )
+    if envelope.get("text"):
+        # A message to a patient: its own plain text, no record fields.
+        message.set_content(str(envelope["text"]))
+    else:
+        keys = PAYLOAD_KEYS if body.get("followup_id") is not None else sorted(body)
+        lines = [f"{key}: {body.get(key)}" for key in keys]
+        message.set_content(
+            "\n".join(lines) + "\n\n" + json.dumps(body, sort_keys=True) + "\n",
+        )
     return message
 
 
