@@ -5,7 +5,7 @@ Existing rows keep their meaning: each gets the message id its follow-up and kin
 give (``followup-<id>-<kind>``), and its follow-up's course and patient.
 
 Revision ID: 0013_i13_outbox
-Revises: 0020_i16_fhir_imports
+Revises: 0019_i12_measurement_clearance
 Create Date: 2026-11-29
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_i13_outbox"
-down_revision: str | None = "0020_i16_fhir_imports"
+down_revision: str | None = "0019_i12_measurement_clearance"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
