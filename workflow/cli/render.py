@@ -21,6 +21,7 @@ from workflow.schemas import (
     SuspectedRelapse,
     VoidRead,
 )
+from workflow.service.selfreport import SELF_REPORT_WORDS
 
 console = Console(highlight=False)
 
@@ -217,7 +218,16 @@ def course_list(rows: Iterable[CourseSummary], zone: ZoneInfo) -> None:
 
 def followups(rows: Iterable[FollowUpRead], title: str | None = None) -> None:
     table = Table(
-        "id", "due", "kind", "mrn", "course", "status", "overdue", title=title, title_justify="left"
+        "id",
+        "due",
+        "kind",
+        "mrn",
+        "course",
+        "status",
+        "overdue",
+        "patient's report",
+        title=title,
+        title_justify="left",
     )
     count = 0
     for r in rows:
@@ -230,6 +240,7 @@ def followups(rows: Iterable[FollowUpRead], title: str | None = None) -> None:
             str(r.course_id or "patient"),
             r.status,
             overdue,
+            SELF_REPORT_WORDS.get(r.self_report or "", ""),
         )
         count += 1
     console.print(table)
