@@ -13,6 +13,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from workflow.cli import (
     course,
@@ -30,6 +31,18 @@ from workflow.cli import (
 )
 from workflow.cli.common import RUNTIME
 from workflow.errors import IvigError
+
+_display_type = typer.core.TyperOption.display_type_rich
+
+
+def _flag_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """An on/off flag takes no value, so ``--help`` shows no ``<bool>`` beside it."""
+    return None if self.is_flag else _display_type(self, ctx)
+
+
+# Typer's rich help prints a type for every option, flags included; a user reading
+# ``--json <bool>`` types ``--json true`` and is refused.
+typer.core.TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="ivig",

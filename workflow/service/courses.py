@@ -19,6 +19,7 @@ from workflow.schemas import CourseRequestIn, Outcome
 from workflow.service.common import (
     clinical_date,
     course_by_id,
+    not_before,
     optional_text,
     patient_by_mrn,
     record,
@@ -280,19 +281,23 @@ def amend(
     by: str,
     clock: Clock,
     policy: Policy,
+    on: date | None = None,
 ) -> Course:
-    """The requester answers a question or corrects a request still ``requested``.
+    """The requester answers a question or corrects a request still ``requested``
+    (``on``: the clinical date of the answer, default today).
 
     The recommendation is judged again on the amended document.
     """
+    when = clinical_date(on, today=clock.today()) if on is not None else clock.today()
     course = course_by_id(session, course_id)
+    not_before(when, course.requested_on, field="date", what="the request")
     transition(
         session,
         course,
         "amend_request",
         by=by,
         clock=clock,
-        on=clock.today(),
+        on=when,
         reason=optional_text(note, "note") or "request amended",
     )
     patient = session.get_one(Patient, course.patient_id)
