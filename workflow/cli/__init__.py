@@ -55,6 +55,7 @@ SUBCOMMANDS: dict[str, str] = {
     "serve": "serve",
     "user": "user",
     "letters": "letters",
+    "fhir": "fhir",
 }
 
 

@@ -135,6 +135,8 @@ def _print_completeness(report: CompletenessReport) -> None:
         "coordinator",
         "due",
         "recorded",
+        "by patient",
+        "by clinician",
         "missing",
         "completeness",
         title=f"Reassessments due by {report.as_of}",
@@ -145,6 +147,8 @@ def _print_completeness(report: CompletenessReport) -> None:
             name,
             str(tally.due),
             str(tally.recorded),
+            str(tally.by_patient),
+            str(tally.by_clinician),
             str(tally.missing),
             _share(tally.completeness),
         )
@@ -163,7 +167,7 @@ def _print_completeness(report: CompletenessReport) -> None:
             m.mrn,
             m.kind,
             str(m.due_date),
-            f"{m.days_overdue} d",
+            f"{m.days_overdue} d" + (" (patient answered)" if m.answered_by_patient else ""),
             m.coordinator,
         )
     console.print(missing)
