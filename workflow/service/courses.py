@@ -27,6 +27,7 @@ from workflow.service.common import (
     transition,
 )
 from workflow.service.followups import cancel_for_course
+from workflow.service.notices import notify_requester
 from workflow.states import REQUEST_TRIGGER, CourseState
 
 ReviewDecision = Literal["approve", "deny", "info"]
@@ -258,17 +259,17 @@ def review(
     reason = note if override is None else f"{note} (override: {override})"
     transition(session, course, trigger, by=by, clock=clock, on=on, reason=reason)
     course.awaiting_information = note if decision == "info" else None
-    session.add(
-        Review(
-            course_id=course.id,
-            decision=decision,
-            reviewer=reviewer,
-            note=note,
-            override_reason=override,
-            recommendation_outcome=outcome,
-            at=clock.now(),
-        )
+    row = Review(
+        course_id=course.id,
+        decision=decision,
+        reviewer=reviewer,
+        note=note,
+        override_reason=override,
+        recommendation_outcome=outcome,
+        at=clock.now(),
     )
+    session.add(row)
+    notify_requester(session, course=course, review=row, on=on, now=clock.now())
     return course
 
 
