@@ -25,6 +25,7 @@ from workflow.models import Course
 from workflow.review import load_policy
 from workflow.schemas import CourseRead, CourseRequestIn
 from workflow.service import corrections, courses, monitoring, queries, treatment
+from workflow.service.common import course_by_id
 from workflow.validation import validate
 
 app = typer.Typer(help="Request, review, infuse and follow an IVIG course.", no_args_is_help=True)
@@ -133,11 +134,19 @@ def review(
         str | None, typer.Option(help="Needed to approve against the recommendation.")
     ] = None,
     date: WhenOpt = None,
+    course_version: Annotated[
+        int | None,
+        typer.Option(help="The course version you reviewed (course show --json 'version')."),
+    ] = None,
     actor: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Decide on a request: approve, deny, or ask for information."""
+    """Decide on a request: approve, deny, or ask for information.
+
+    The decision is on the course as it stands when the command starts (or as of
+    --course-version): if it changes before the decision is saved, it is refused."""
     on, by, clock = _on(date), RUNTIME.actor(actor), RUNTIME.clock
+    seen = course_version if course_version is not None else run(lambda s: _version(s, course_id))
     _change(
         lambda s: courses.review(
             session=s,
@@ -149,9 +158,14 @@ def review(
             on=on,
             by=by,
             clock=clock,
+            version=seen,
         ),
         json_out,
     )
+
+
+def _version(session: Session, course_id: int) -> int:
+    return course_by_id(session, course_id).version
 
 
 @app.command("amend")

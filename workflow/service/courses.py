@@ -10,7 +10,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from workflow.clock import Clock
 from workflow.dosing import compute_dose
-from workflow.errors import PermissionDenied, TransitionRefused
+from workflow.errors import Conflict, PermissionDenied, TransitionRefused
 from workflow.machine import require
 from workflow.models import Assessment, Course, Measurement, Patient, Review
 from workflow.outcomes import response
@@ -140,7 +140,6 @@ def _apply_request(
     course.baseline_mrc_sum = data.baseline.mrc_sum
     course.baseline_walking_distance_m = data.baseline.walking_distance_m
     course.request = data.model_dump(mode="json", exclude_none=True)
-    course.requested_by = data.requested_by
     course.recommendation = recommendation.model_dump(mode="json")
     course.policy_id = recommendation.policy_id
     course.policy_version = recommendation.policy_version
@@ -172,6 +171,8 @@ def request_course(
         requested_on=requested_on,
         requested_at=now,
         updated_at=now,
+        requested_by=data.requested_by,
+        entered_by=by,
     )
     context = prior_course_context(session, prior) if prior is not None else None
     _apply_request(session, course, data, patient=patient, policy=policy, prior=context)
@@ -220,6 +221,52 @@ def _same_person(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
+CHANGED_SINCE_OPENED = "the request changed since you opened it"
+
+
+def check_review(
+    course: Course,
+    *,
+    reviewer: str,
+    version: int | None = None,
+    delegated: bool = False,
+) -> None:
+    """Separation of duties for a review, whatever the path (CLI, API, page).
+
+    Refused: the prescriber (``requested_by``) or whoever entered the request
+    (``entered_by``) as reviewer; a review through an API token someone else minted; a
+    review of a version other than the one shown (``version``: what the reviewer saw).
+    On the web the reviewer is the signed-in user; the CLI names them (``--reviewer``).
+    """
+    if delegated:
+        raise PermissionDenied(
+            "authorization: this API token was minted by someone else for this user; "
+            "a review must be made with the reviewer's own credentials."
+        )
+    if _same_person(reviewer, course.requested_by):
+        raise PermissionDenied(
+            f"reviewer: {reviewer} requested course {course.id} and may not review it."
+        )
+    if _same_person(reviewer, course.entered_by):
+        raise PermissionDenied(
+            f"reviewer: {reviewer} entered the request of course {course.id} and may not review it."
+        )
+    if version is not None and version != course.version:
+        raise Conflict(
+            f"version: {CHANGED_SINCE_OPENED} (you saw version {version}, it is now "
+            f"version {course.version}); look at it again before deciding."
+        )
+
+
+def can_review(course: Course, *, reviewer: str) -> bool:
+    """Whether ``reviewer`` may review ``course`` (for pages deciding what to offer)."""
+    try:
+        check_review(course, reviewer=reviewer)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def review(
     *,
     session: Session,
@@ -231,11 +278,14 @@ def review(
     by: str,
     clock: Clock,
     on: date | None = None,
+    version: int | None = None,
+    delegated: bool = False,
 ) -> Course:
     """A human decision on a request; the software only recommends.
 
     Approving against a recommendation that is not ``supported`` needs an override
-    reason; nobody reviews their own request.
+    reason; nobody reviews a request they made or entered (``check_review``), and a
+    review of a request that changed since ``version`` is refused.
     """
     on = clinical_date(on or clock.today(), today=clock.today())
     reviewer = required_text(reviewer, "reviewer")
@@ -244,10 +294,7 @@ def review(
     course = course_by_id(session, course_id)
     trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
     require(course, trigger)
-    if _same_person(reviewer, course.requested_by):
-        raise PermissionDenied(
-            f"reviewer: {reviewer} requested course {course.id} and may not review it."
-        )
+    check_review(course, reviewer=reviewer, version=version, delegated=delegated)
     outcome = course.recommendation["outcome"]
     if decision == "approve" and outcome != Outcome.SUPPORTED.value and override is None:
         findings = course.recommendation["findings"]
@@ -302,6 +349,11 @@ def amend(
         reason=optional_text(note, "note") or "request amended",
     )
     patient = session.get_one(Patient, course.patient_id)
+    if not _same_person(data.requested_by, course.requested_by):
+        raise TransitionRefused(
+            f"requested_by: course {course.id} was requested by {course.requested_by}; "
+            "the requester never changes after the request (cancel it and request anew)."
+        )
     if data.mrn != patient.mrn:
         raise TransitionRefused(
             f"mrn: course {course.id} is for another patient; it cannot be amended to {data.mrn}."

@@ -35,6 +35,8 @@ def review(s: Session, cid: int, b: ReviewBody, me: Principal, c: Clock) -> Cour
         override_reason=b.override_reason,
         by=me.username,
         clock=c,
+        version=b.version,
+        delegated=me.delegated,
     )
 
 

@@ -376,7 +376,10 @@ def issue_token(request: Request, me: Me, username: str) -> TokenRead:
     me.authorize("users")
     with work(request) as session:
         return TokenRead(
-            username=username, token=users.issue_token(session=session, username=username)
+            username=username,
+            token=users.issue_token(
+                session=session, username=username, by=me.username, at=clock(request).now()
+            ),
         )
 
 

@@ -26,6 +26,9 @@ class ReviewBody(_Body):
     note: str
     override_reason: str | None = None
     reviewer: str | None = None
+    #: The course version the reviewer saw (``version`` of the course read); a course
+    #: changed since then is refused (409 "the request changed since you opened it").
+    version: int | None = None
 
 
 class InfusionBody(_Body):

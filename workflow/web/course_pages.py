@@ -71,7 +71,7 @@ ACTIONS: dict[str, Action] = {
         Action(
             "review",
             ReviewBody,
-            ("decision", "note", "override_reason"),
+            ("decision", "note", "override_reason", "version"),
             actions.review,
             "Review recorded.",
         ),
