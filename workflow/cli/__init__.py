@@ -44,6 +44,7 @@ SUBCOMMANDS: dict[str, str] = {
     "user": "user",
     "letters": "letters",
     "fhir": "fhir",
+    "export": "export",
 }
 
 
