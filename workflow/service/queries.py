@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import allowed_actions
 from workflow.errors import InvalidInput
 from workflow.followups import KINDS, OPEN_STATUSES, Status
 from workflow.models import (
@@ -36,7 +37,7 @@ from workflow.schemas import (
     SuspectedRelapse,
 )
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.states import CourseState, allowed_actions
+from workflow.states import CourseState
 
 
 def patient_read(patient: Patient) -> PatientRead:
