@@ -106,6 +106,7 @@ class CourseRequestIn(_In):
     steroids: Steroids | None = None
     medications: list[Medication] = Field(default_factory=list)
     creatinine_clearance_ml_min: Annotated[float, Field(ge=0, le=500)] | None = None
+    creatinine_clearance_date: date | None = None
     hepatic_disease: bool | None = None
     thromboembolic_risk_factors: list[NonEmpty] = Field(default_factory=list)
     hba1c_percent: Annotated[float, Field(ge=2, le=25)] | None = None
@@ -171,6 +172,8 @@ class AssessmentRead(BaseModel):
     mrc_sum: int | None
     walking_distance_m: float | None
     actor: str
+    # ``clinician`` (entered by staff) or ``patient`` (the patient's own report).
+    source: str = "clinician"
 
 
 class MeasurementRead(BaseModel):
@@ -179,6 +182,7 @@ class MeasurementRead(BaseModel):
     date: date
     hba1c_percent: float | None
     monofilament_sites_felt: int | None
+    creatinine_clearance_ml_min: float | None = None
     actor: str
 
 

@@ -80,10 +80,13 @@ def measure(
     monofilament_sites_felt: Annotated[
         int | None, typer.Option(help="10-g monofilament: sites felt out of 10.")
     ] = None,
+    creatinine_clearance: Annotated[
+        float | None, typer.Option(help="Creatinine clearance in mL/min.", metavar="ML_MIN")
+    ] = None,
     actor: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Record diabetes-care measurements (HbA1c, monofilament test)."""
+    """Record measurements (HbA1c, monofilament test, creatinine clearance)."""
     on = parse_date(date)
     by, clock = RUNTIME.actor(actor), RUNTIME.clock
 
@@ -94,6 +97,7 @@ def measure(
             on=on,
             hba1c_percent=hba1c,
             monofilament_sites_felt=monofilament_sites_felt,
+            creatinine_clearance_ml_min=creatinine_clearance,
             by=by,
             clock=clock,
         )

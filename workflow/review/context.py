@@ -35,6 +35,11 @@ class ReviewContext:
     prior: PriorCourse | None = None
     # The latest HbA1c from ``patient measure``; used when the request carries none.
     latest_hba1c_percent: float | None = None
+    # Dated values from ``patient measure`` (date, value), any order.
+    clearance_measurements: tuple[tuple[date, float], ...] = ()
+    hba1c_measurements: tuple[tuple[date, float], ...] = ()
+    # The clinical date of the request: labs are aged against it.
+    as_of: date | None = None
 
     @property
     def has_diabetes(self) -> bool:

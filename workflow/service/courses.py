@@ -6,7 +6,7 @@ from datetime import date
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from workflow.clock import Clock
 from workflow.dosing import compute_dose
@@ -63,6 +63,38 @@ def latest_hba1c(session: Session, patient_id: int) -> float | None:
     )
 
 
+def dated_measurements(
+    session: Session, patient_id: int, column: InstrumentedAttribute[float | None]
+) -> tuple[tuple[date, float], ...]:
+    """(date, value) of every live measurement of the patient with ``column`` set."""
+    rows = session.execute(
+        select(Measurement.date, column).where(
+            Measurement.patient_id == patient_id,
+            column.is_not(None),
+            Measurement.voided_at.is_(None),
+        )
+    ).all()
+    return tuple((on, float(value)) for on, value in rows if value is not None)
+
+
+def review_context(
+    session: Session, patient: Patient, prior: PriorCourse | None, as_of: date
+) -> ReviewContext:
+    """The patient's record as the rules need it: diabetes, prior course, dated labs."""
+    return ReviewContext(
+        sex=patient.sex,
+        height_cm=patient.height_cm,
+        diabetes=patient.diabetes,
+        prior=prior,
+        latest_hba1c_percent=latest_hba1c(session, patient.id),
+        clearance_measurements=dated_measurements(
+            session, patient.id, Measurement.creatinine_clearance_ml_min
+        ),
+        hba1c_measurements=dated_measurements(session, patient.id, Measurement.hba1c_percent),
+        as_of=as_of,
+    )
+
+
 def _apply_request(
     session: Session,
     course: Course,
@@ -82,13 +114,7 @@ def _apply_request(
         product=data.product,
         policy=policy,
     )
-    context = ReviewContext(
-        sex=patient.sex,
-        height_cm=patient.height_cm,
-        diabetes=patient.diabetes,
-        prior=prior,
-        latest_hba1c_percent=latest_hba1c(session, patient.id),
-    )
+    context = review_context(session, patient, prior, course.requested_on)
     recommendation = evaluate(data, context, policy)
     course.indication = data.indication.value
     course.indication_detail = data.indication_detail

@@ -51,6 +51,7 @@ def measurement_read(row: Measurement, mrn: str) -> MeasurementRead:
         date=row.date,
         hba1c_percent=row.hba1c_percent,
         monofilament_sites_felt=row.monofilament_sites_felt,
+        creatinine_clearance_ml_min=row.creatinine_clearance_ml_min,
         actor=row.actor,
     )
 
@@ -241,6 +242,7 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
                 mrc_sum=a.mrc_sum,
                 walking_distance_m=a.walking_distance_m,
                 actor=a.actor,
+                source=a.source,
             )
             for a in session.scalars(
                 select(Assessment)
