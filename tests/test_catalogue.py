@@ -42,8 +42,10 @@ def test_roles_are_known_and_checked_by_the_role_table(action) -> None:  # type:
 
 
 def _click_group(scope: Scope):  # type: ignore[no-untyped-def]
+    import click
+
     root = typer.main.get_command(cli_app)
-    return root.commands[scope.value]  # type: ignore[attr-defined]
+    return root.get_command(click.Context(root), scope.value)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("action", CATALOGUE, ids=lambda a: a.name)

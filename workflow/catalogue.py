@@ -160,6 +160,16 @@ class AmendBody(ActionInput):
     note: str | None = Field(None, description="The answer, or what changed.")
 
 
+class VoidInfusionBody(ActionInput):
+    day: int = Field(description="The infusion day number `course show` prints.")
+    reason: str = Field(description="Why the record is voided (kept with it).")
+
+
+class VoidAssessmentBody(ActionInput):
+    assessment: int = Field(description="The assessment id `course show` prints.")
+    reason: str = Field(description="Why the record is voided (kept with it).")
+
+
 class PatientUpdateBody(ActionInput):
     """``patient update``: only the fields given change; ``reason`` is required."""
 
@@ -347,6 +357,28 @@ CATALOGUE: tuple[Action, ...] = (
         done="Course cancelled.",
         help="Cancel a course before infusions start.",
         form="special",
+    ),
+    Action(
+        name="void-infusion",
+        scope=Scope.COURSE,
+        triggers=("void_infusion", "reopen_infusions", "unstart_infusions"),
+        input=VoidInfusionBody,
+        service=f"{_COURSE}:void_infusion",
+        roles=COORDINATOR,
+        verb="void infusion days",
+        done="Infusion day voided.",
+        help="Void an infusion day entered by mistake (kept in the history, marked).",
+    ),
+    Action(
+        name="void-assessment",
+        scope=Scope.COURSE,
+        triggers=("void_assessment",),
+        input=VoidAssessmentBody,
+        service=f"{_COURSE}:void_assessment",
+        roles=COORDINATOR,
+        verb="void assessments",
+        done="Assessment voided.",
+        help="Void an assessment entered by mistake (kept in the history, marked).",
     ),
 )
 

@@ -11,7 +11,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 
 class Sex(StrEnum):
@@ -110,9 +111,21 @@ class CourseRequestIn(_In):
     hepatic_disease: bool | None = None
     thromboembolic_risk_factors: list[NonEmpty] = Field(default_factory=list)
     hba1c_percent: Annotated[float, Field(ge=2, le=25)] | None = None
+    # IFCC units, instead of hba1c_percent (converted for the rules: see vocab/labs.yaml).
+    hba1c_mmol_mol: Annotated[float, Field(ge=1, le=250)] | None = None
+    hba1c_date: date | None = None
     requested_by: NonEmpty
     # Extension: the clinical date of the request (default: today in the clinic's zone).
     requested_on: date | None = None
+
+    @field_validator("hba1c_mmol_mol")
+    @classmethod
+    def _one_hba1c_unit(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and info.data.get("hba1c_percent") is not None:
+            raise PydanticCustomError(
+                "hba1c_both_units", "give hba1c_percent or hba1c_mmol_mol, not both"
+            )
+        return value
 
 
 class Finding(BaseModel):
@@ -142,6 +155,18 @@ class DoseRead(BaseModel):
     dosing_weight_kg: float
     weight_rule: str
     rounding: str | None = None
+    #: What the live (not voided) infusion days add up to.
+    days_given: int = 0
+    grams_given: float = 0.0
+
+
+class VoidRead(BaseModel):
+    """A record's correction marks: ``voided`` records stay, shown with who and why."""
+
+    voided: bool = False
+    voided_at: datetime | None = None
+    voided_by: str | None = None
+    void_reason: str | None = None
 
 
 class HistoryRead(BaseModel):
@@ -156,7 +181,7 @@ class HistoryRead(BaseModel):
     reason: str | None
 
 
-class InfusionRead(BaseModel):
+class InfusionRead(VoidRead):
     id: int
     day: int
     date: date
@@ -165,7 +190,7 @@ class InfusionRead(BaseModel):
     actor: str
 
 
-class AssessmentRead(BaseModel):
+class AssessmentRead(VoidRead):
     id: int
     date: date
     vas: float | None
@@ -176,7 +201,7 @@ class AssessmentRead(BaseModel):
     source: str = "clinician"
 
 
-class MeasurementRead(BaseModel):
+class MeasurementRead(VoidRead):
     id: int
     mrn: str
     date: date

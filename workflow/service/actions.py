@@ -29,12 +29,14 @@ from workflow.catalogue import (
     RelapseBody,
     ReviewBody,
     StopBody,
+    VoidAssessmentBody,
+    VoidInfusionBody,
 )
 from workflow.clock import Clock
 from workflow.models import Course
 from workflow.review import load_policy
 from workflow.schemas import CourseRequestIn
-from workflow.service import courses, monitoring, treatment
+from workflow.service import corrections, courses, monitoring, treatment
 from workflow.service.permissions import check
 
 
@@ -161,4 +163,31 @@ def cancel(
         on=data.date,
         by=actor.name,
         clock=clock,
+    )
+
+
+def void_infusion(
+    *, session: Session, target: int, data: VoidInfusionBody, actor: Actor, clock: Clock
+) -> Course:
+    return corrections.void_infusion(
+        session=session,
+        course_id=target,
+        day=data.day,
+        reason=data.reason,
+        by=actor.name,
+        clock=clock,
+    )
+
+
+def void_assessment(
+    *, session: Session, target: int, data: VoidAssessmentBody, actor: Actor, clock: Clock
+) -> Course:
+    return corrections.void_assessment(
+        session=session,
+        course_id=target,
+        assessment_id=data.assessment,
+        reason=data.reason,
+        by=actor.name,
+        clock=clock,
+        signal=load_policy().relapse_signal,
     )

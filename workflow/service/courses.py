@@ -35,7 +35,9 @@ ReviewDecision = Literal["approve", "deny", "info"]
 def prior_course_context(session: Session, course: Course) -> PriorCourse:
     """The prior course's response, computed from its recorded assessments."""
     points = session.execute(
-        select(Assessment.date, Assessment.vas).where(Assessment.course_id == course.id)
+        select(Assessment.date, Assessment.vas).where(
+            Assessment.course_id == course.id, Assessment.voided_at.is_(None)
+        )
     ).all()
     result = response(
         baseline_vas=course.baseline_vas,
@@ -57,7 +59,11 @@ def latest_hba1c(session: Session, patient_id: int) -> float | None:
     """The patient's most recent HbA1c from ``patient measure``, if any."""
     return session.scalar(
         select(Measurement.hba1c_percent)
-        .where(Measurement.patient_id == patient_id, Measurement.hba1c_percent.is_not(None))
+        .where(
+            Measurement.patient_id == patient_id,
+            Measurement.hba1c_percent.is_not(None),
+            Measurement.voided_at.is_(None),
+        )
         .order_by(Measurement.date.desc(), Measurement.id.desc())
         .limit(1)
     )

@@ -106,7 +106,9 @@ def _suspect_relapse(
         return None
     earlier = session.execute(
         select(Assessment.date, Assessment.vas).where(
-            Assessment.course_id == course.id, Assessment.id != row.id
+            Assessment.course_id == course.id,
+            Assessment.id != row.id,
+            Assessment.voided_at.is_(None),
         )
     ).all()
     rise = pain_rise(

@@ -38,7 +38,9 @@ def _check_grams(course: Course, grams: float, override: str | None) -> None:
 
 def _days_given(session: Session, course_id: int) -> int:
     count = session.scalar(
-        select(func.count()).select_from(Infusion).where(Infusion.course_id == course_id)
+        select(func.count())
+        .select_from(Infusion)
+        .where(Infusion.course_id == course_id, Infusion.voided_at.is_(None))
     )
     return int(count or 0)
 
