@@ -142,6 +142,7 @@ class RelapseBody(ActionInput):
 
 class DismissBody(ActionInput):
     reason: str = Field(description="Why this is not a relapse.")
+    date: dt.date | None = Field(None, description=_DATE_TODAY)
 
 
 class CloseBody(ActionInput):
@@ -158,6 +159,7 @@ class AmendBody(ActionInput):
 
     request: CourseRequestIn
     note: str | None = Field(None, description="The answer, or what changed.")
+    date: dt.date | None = Field(None, description=_DATE_TODAY)
 
 
 class VoidInfusionBody(ActionInput):

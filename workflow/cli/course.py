@@ -14,6 +14,7 @@ from workflow.cli.common import (
     ActorOpt,
     JsonOpt,
     emit_json,
+    parse_date,
     read_document,
     run,
     wants_json,
@@ -101,11 +102,15 @@ def amend(
     course_id: Annotated[int, typer.Argument(metavar="ID")],
     file: FileOpt,
     note: Annotated[str | None, typer.Option(help="The answer, or what changed.")] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="Clinical date, YYYY-MM-DD (default: today).")
+    ] = None,
     actor: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Answer a reviewer's question or correct a request still awaiting review."""
-    data = AmendBody(request=_request_document(file), note=note)
+    on = parse_date(date) if date is not None else None
+    data = AmendBody(request=_request_document(file), note=note, date=on)
     _perform("amend", course_id, data, actor, json_out)
 
 

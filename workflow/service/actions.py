@@ -73,6 +73,7 @@ def amend(*, session: Session, target: int, data: AmendBody, actor: Actor, clock
         by=actor.name,
         clock=clock,
         policy=load_policy(),
+        on=data.date,
     )
 
 
@@ -143,7 +144,12 @@ def dismiss_relapse(
     *, session: Session, target: int, data: DismissBody, actor: Actor, clock: Clock
 ) -> Course:
     return monitoring.dismiss_relapse(
-        session=session, course_id=target, reason=data.reason, by=actor.name, clock=clock
+        session=session,
+        course_id=target,
+        reason=data.reason,
+        by=actor.name,
+        clock=clock,
+        on=data.date,
     )
 
 
