@@ -10,7 +10,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from workflow.clock import Clock
 from workflow.dosing import compute_dose
-from workflow.errors import Conflict, PermissionDenied, TransitionRefused
+from workflow.errors import TransitionRefused
 from workflow.machine import require
 from workflow.models import Assessment, Course, Measurement, Patient, Review
 from workflow.outcomes import response
@@ -28,6 +28,7 @@ from workflow.service.common import (
 )
 from workflow.service.followups import cancel_for_course
 from workflow.service.notices import notify_requester
+from workflow.service.permissions import check_review_of, same_person
 from workflow.states import REQUEST_TRIGGER, CourseState
 
 ReviewDecision = Literal["approve", "deny", "info"]
@@ -217,56 +218,6 @@ def retreat(
     return request_course(session=session, data=data, by=by, clock=clock, policy=policy, prior=old)
 
 
-def _same_person(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
-
-
-CHANGED_SINCE_OPENED = "the request changed since you opened it"
-
-
-def check_review(
-    course: Course,
-    *,
-    reviewer: str,
-    version: int | None = None,
-    delegated: bool = False,
-) -> None:
-    """Separation of duties for a review, whatever the path (CLI, API, page).
-
-    Refused: the prescriber (``requested_by``) or whoever entered the request
-    (``entered_by``) as reviewer; a review through an API token someone else minted; a
-    review of a version other than the one shown (``version``: what the reviewer saw).
-    On the web the reviewer is the signed-in user; the CLI names them (``--reviewer``).
-    """
-    if delegated:
-        raise PermissionDenied(
-            "authorization: this API token was minted by someone else for this user; "
-            "a review must be made with the reviewer's own credentials."
-        )
-    if _same_person(reviewer, course.requested_by):
-        raise PermissionDenied(
-            f"reviewer: {reviewer} requested course {course.id} and may not review it."
-        )
-    if _same_person(reviewer, course.entered_by):
-        raise PermissionDenied(
-            f"reviewer: {reviewer} entered the request of course {course.id} and may not review it."
-        )
-    if version is not None and version != course.version:
-        raise Conflict(
-            f"version: {CHANGED_SINCE_OPENED} (you saw version {version}, it is now "
-            f"version {course.version}); look at it again before deciding."
-        )
-
-
-def can_review(course: Course, *, reviewer: str) -> bool:
-    """Whether ``reviewer`` may review ``course`` (for pages deciding what to offer)."""
-    try:
-        check_review(course, reviewer=reviewer)
-    except PermissionDenied:
-        return False
-    return True
-
-
 def review(
     *,
     session: Session,
@@ -284,8 +235,9 @@ def review(
     """A human decision on a request; the software only recommends.
 
     Approving against a recommendation that is not ``supported`` needs an override
-    reason; nobody reviews a request they made or entered (``check_review``), and a
-    review of a request that changed since ``version`` is refused.
+    reason; nobody reviews a request they made or entered, through a token minted by
+    someone else, or after it changed from the ``version`` they saw
+    (``permissions.check_review_of``).
     """
     on = clinical_date(on or clock.today(), today=clock.today())
     reviewer = required_text(reviewer, "reviewer")
@@ -294,7 +246,7 @@ def review(
     course = course_by_id(session, course_id)
     trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
     require(course, trigger)
-    check_review(course, reviewer=reviewer, version=version, delegated=delegated)
+    check_review_of(course, reviewer=reviewer, version=version, delegated=delegated)
     outcome = course.recommendation["outcome"]
     if decision == "approve" and outcome != Outcome.SUPPORTED.value and override is None:
         findings = course.recommendation["findings"]
@@ -349,7 +301,7 @@ def amend(
         reason=optional_text(note, "note") or "request amended",
     )
     patient = session.get_one(Patient, course.patient_id)
-    if not _same_person(data.requested_by, course.requested_by):
+    if not same_person(data.requested_by, course.requested_by):
         raise TransitionRefused(
             f"requested_by: course {course.id} was requested by {course.requested_by}; "
             "the requester never changes after the request (cancel it and request anew)."
