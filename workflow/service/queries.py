@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import allowed_actions
 from workflow.errors import InvalidInput
 from workflow.followups import KINDS, OPEN_STATUSES, Status
 from workflow.models import (
@@ -38,7 +39,7 @@ from workflow.schemas import (
 )
 from workflow.service import selfreport
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.states import CourseState, allowed_actions
+from workflow.states import CourseState
 
 
 def patient_read(patient: Patient) -> PatientRead:
