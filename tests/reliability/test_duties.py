@@ -70,11 +70,11 @@ def test_a_review_of_an_older_version_is_refused(ivig: Ivig) -> None:
         "-",
         stdin=json.dumps(request_doc("M1", dose_g_per_kg_per_day=1.0)),
     )
-    stale = _review(seen["id"], "--course-version", str(seen["version"]), "--override-reason", "x")
+    stale = _review(seen["id"], "--version", str(seen["version"]), "--override-reason", "x")
     result = assert_refused(ivig, stale, code=1, names=["version"])
     assert "the request changed since you opened it" in result.err
     now = ivig.ok("course", "show", str(seen["id"]))
-    fresh = _review(seen["id"], "--course-version", str(now["version"]), "--override-reason", "x")
+    fresh = _review(seen["id"], "--version", str(now["version"]), "--override-reason", "x")
     assert ivig.ok(*fresh)["state"] == "reviewed"
 
 

@@ -60,8 +60,7 @@ def check_not_own_request(reviewer: str, course: Course) -> None:
         )
     if _same_person(reviewer, course.entered_by):
         raise PermissionDenied(
-            f"reviewer: {reviewer} entered the request of course {course.id} and may not "
-            "review it."
+            f"reviewer: {reviewer} entered the request of course {course.id} and may not review it."
         )
 
 

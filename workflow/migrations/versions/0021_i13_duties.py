@@ -7,7 +7,7 @@ their requester). Existing tokens have no known minter: they are marked
 new one.
 
 Revision ID: 0021_i13_duties
-Revises: 0020_i16_fhir_imports
+Revises: 0010_i10_event_changes
 Create Date: 2026-11-29
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import workflow.models
 
 revision: str = "0021_i13_duties"
-down_revision: str | None = "0020_i16_fhir_imports"
+down_revision: str | None = "0010_i10_event_changes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
