@@ -62,11 +62,22 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
 
 
+def normalise_mrn(mrn: str) -> str:
+    """The key an MRN is matched by: without surrounding spaces, case folded."""
+    return mrn.strip().casefold()
+
+
+def _mrn_key_default(context: Any) -> str:
+    return normalise_mrn(str(context.get_current_parameters()["mrn"]))
+
+
 class Patient(Base):
     __tablename__ = "patients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mrn: Mapped[str] = mapped_column(String(64), unique=True)
+    # The MRN as matched (``normalise_mrn``): P001 and p001 are one patient.
+    mrn_key: Mapped[str] = mapped_column(String(80), unique=True, default=_mrn_key_default)
     name: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(10))
@@ -406,3 +417,25 @@ class AccessLog(Base):
     course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"))
     what: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
+
+
+class AppSecret(Base):
+    """Secrets kept in the database itself, so each database has its own (the key that
+    signs session cookies: a cookie of one deployment never opens another)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per account (``user:NAME``) and per address (``addr:IP``)."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]

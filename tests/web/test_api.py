@@ -387,7 +387,7 @@ def test_admin_manages_users_and_tokens(web: Web) -> None:
             "username": "nurse.n",
             "full_name": "N N",
             "role": "coordinator",
-            "password": "long enough pw",
+            "password": "long enough passphrase",
         },
     )
     assert created.status_code == 201, created.text
@@ -402,7 +402,7 @@ def test_admin_manages_users_and_tokens(web: Web) -> None:
         json={"username": "x", "full_name": "X", "role": "coordinator", "password": "short"},
     )
     assert weak.status_code == 422
-    assert weak.json()["detail"] == "password: must have at least 10 characters."
+    assert weak.json()["detail"] == "password: must have at least 15 characters."
 
 
 def test_relapse_report_has_the_contract_fields(web: Web) -> None:

@@ -1,37 +1,32 @@
-"""The session secret: IVIG_SECRET_KEY, else a key per database in the user's data
-directory; nothing is ever written beside the database."""
+"""The session secret: IVIG_SECRET_KEY, else a key kept in the database itself, so two
+deployments (staging, production) never share one, even under one OS user."""
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 
 import pytest
 
+from workflow.db import engine_for, upgrade
 from workflow.web.auth import secret_key
 
 
-def test_the_generated_key_lives_in_the_data_directory_not_beside_the_database(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_each_database_has_its_own_key_kept_inside_it(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("IVIG_SECRET_KEY", raising=False)
-    data = tmp_path / "data"
-    monkeypatch.setenv("XDG_DATA_HOME", str(data))
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    url = f"sqlite:///{repo / 'ivig.db'}"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    upgrade(engine_for(other))
 
-    key = secret_key(url)
+    key = secret_key(db_url)
 
-    assert key == secret_key(url)
-    assert list(repo.iterdir()) == []
-    [kept] = list((data / "ivig").iterdir())
-    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
-    assert secret_key(f"sqlite:///{repo / 'other.db'}") != key
+    assert len(key) >= 48 and key == secret_key(db_url)
+    assert secret_key(other) != key
+    assert not (tmp_path / "home").exists()  # nothing in the user's directories
 
 
 def test_the_environment_variable_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IVIG_SECRET_KEY", "k" * 48)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    assert secret_key("sqlite:///ivig.db") == "k" * 48
+    assert secret_key(f"sqlite:///{tmp_path / 'none.db'}") == "k" * 48
     assert list(tmp_path.iterdir()) == []

@@ -35,7 +35,7 @@ def test_user_add_refusals(ivig: Any) -> None:
     assert bad_role.code == 2
     assert bad_role.err == "ivig: role: 'nurse' is not a role (coordinator, reviewer, admin).\n"
     short = ivig(*args, "--role", "reviewer", stdin="short\n")
-    assert short.code == 2 and "password: must have at least 10 characters" in short.err
+    assert short.code == 2 and "password: must have at least 15 characters" in short.err
     assert ivig(*args, "--role", "reviewer", stdin="a long password\n").code == 0
     again = ivig(*args, "--role", "reviewer", stdin="a long password\n")
     assert again.code == 1 and again.err == "ivig: username: a user named cole already exists.\n"

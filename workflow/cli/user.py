@@ -104,10 +104,13 @@ def password(
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Set a new password for USERNAME."""
+    """Set a new password for USERNAME (every session of the account ends)."""
     value = _read_password(password_stdin)
+    by, at = RUNTIME.actor(None), RUNTIME.clock.now()
     result = run(
-        lambda s: users.user_read(users.set_password(session=s, username=username, password=value))
+        lambda s: users.user_read(
+            users.set_password(session=s, username=username, password=value, by=by, at=at)
+        )
     )
     if wants_json(json_out):
         emit_json(result)
@@ -117,9 +120,13 @@ def password(
 
 @app.command("deactivate")
 def deactivate(username: str, json_out: JsonOpt = False) -> None:
-    """Stop USERNAME from signing in (the account and its history remain)."""
+    """Stop USERNAME from signing in (the account and its history remain; every
+    session and the API token end)."""
+    by, at = RUNTIME.actor(None), RUNTIME.clock.now()
     result = run(
-        lambda s: users.user_read(users.set_active(session=s, username=username, active=False))
+        lambda s: users.user_read(
+            users.set_active(session=s, username=username, active=False, by=by, at=at)
+        )
     )
     if wants_json(json_out):
         emit_json(result)

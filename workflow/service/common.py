@@ -11,11 +11,14 @@ from sqlalchemy.orm import Session
 from workflow.clock import Clock
 from workflow.errors import InvalidInput, NotFound, TransitionRefused
 from workflow.machine import fire
-from workflow.models import Course, Event, Patient
+from workflow.models import Course, Event, Patient, normalise_mrn
+
+#: Ids are 32-bit on every database: a larger one names nothing (404, never a 500).
+MAX_ID = 2**31 - 1
 
 
 def patient_by_mrn(session: Session, mrn: str, *, lock: bool = False) -> Patient:
-    query = select(Patient).where(Patient.mrn == mrn)
+    query = select(Patient).where(Patient.mrn_key == normalise_mrn(mrn))
     if lock:
         query = query.with_for_update()
     patient = session.scalars(query).one_or_none()
@@ -29,6 +32,8 @@ def course_by_id(session: Session, course_id: int, *, lock: bool = True) -> Cour
 
     The version column still catches a concurrent change the lock could not.
     """
+    if not 0 < course_id <= MAX_ID:
+        raise NotFound(f"course: there is no course {course_id}.")
     query = select(Course).where(Course.id == course_id)
     if lock:
         query = query.with_for_update()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from workflow.catalogue import Actor, PatientUpdateBody
 from workflow.clock import Clock
 from workflow.errors import Conflict, InvalidInput, TransitionRefused
-from workflow.models import Measurement, Patient
+from workflow.models import Measurement, Patient, normalise_mrn
 from workflow.schemas import PatientIn
 from workflow.service.common import clinical_date, patient_by_mrn, record, required_text
 from workflow.service.followups import complete_with_measurement
@@ -22,11 +22,16 @@ from workflow.service.followups import complete_with_measurement
 def add_patient(*, session: Session, data: PatientIn, by: str, clock: Clock) -> Patient:
     """Registers a patient; a duplicate MRN is refused."""
     clinical_date(data.birth_date, today=clock.today(), field="birth_date")
-    if session.scalar(select(Patient.id).where(Patient.mrn == data.mrn)) is not None:
-        raise Conflict(f"mrn: a patient with MRN {data.mrn} is already registered.")
+    existing = session.scalar(select(Patient.mrn).where(Patient.mrn_key == normalise_mrn(data.mrn)))
+    if existing is not None:
+        raise Conflict(
+            f"mrn: a patient with MRN {existing} is already registered (MRNs are matched "
+            "without regard to case)."
+        )
     now = clock.now()
     patient = Patient(
         mrn=data.mrn,
+        mrn_key=normalise_mrn(data.mrn),
         name=data.name,
         birth_date=data.birth_date,
         sex=data.sex.value,

@@ -20,6 +20,7 @@ from workflow.models import (
     Measurement,
     Patient,
     Review,
+    normalise_mrn,
 )
 from workflow.outcomes import response
 from workflow.schemas import (
@@ -423,7 +424,7 @@ def list_followups(
         query = query.where(FollowUp.kind == kind)
     if mrn is not None:
         patient_by_mrn(session, mrn)
-        query = query.where(Patient.mrn == mrn)
+        query = query.where(Patient.mrn_key == normalise_mrn(mrn))
     if course_id is not None:
         course_by_id(session, course_id, lock=False)
         query = query.where(FollowUp.course_id == course_id)
@@ -466,7 +467,7 @@ def suspected_relapses(
         .order_by(Course.id)
     )
     if mrn is not None:
-        query = query.where(Patient.mrn == mrn)
+        query = query.where(Patient.mrn_key == normalise_mrn(mrn))
     if course_id is not None:
         query = query.where(Course.id == course_id)
     return [

@@ -89,7 +89,13 @@ def issue_token(request: Request, me: Me, username: str, form: Form) -> Response
 def deactivate(request: Request, me: Me, username: str, form: Form) -> Response:
     me.authorize("users")
     with work(request) as session:
-        users.set_active(session=session, username=username, active=False)
+        users.set_active(
+            session=session,
+            username=username,
+            active=False,
+            by=me.username,
+            at=clock(request).now(),
+        )
     flash(request, f"User {username} deactivated.")
     return RedirectResponse("/users", status_code=303)
 

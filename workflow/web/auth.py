@@ -8,17 +8,14 @@ SameSite=Lax) and every form carries a CSRF token that must match the session's.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.engine import make_url
 
 from workflow.errors import IvigError
 from workflow.models import User
@@ -75,41 +72,19 @@ def _principal(user: User, *, delegated: bool = False) -> Principal:
 
 
 def secret_key(database_url: str) -> str:
-    """``IVIG_SECRET_KEY``, else a key generated once and kept in the user's data
-    directory (``$XDG_DATA_HOME/ivig/``, default ``~/.local/share/ivig/``), mode 0600,
-    one file per database. Never beside the database: a repository or a shared folder
-    holding ``ivig.db`` must not hold the key that signs its sessions.
+    """``IVIG_SECRET_KEY``, else a key generated once and kept **in the database**
+    (table ``app_secrets``): each database has its own, so a cookie of one deployment
+    (staging) never opens another (production) even under one OS user. The first
+    process to need it makes it; concurrent starters agree (insert-if-absent, re-read).
     """
     given = os.environ.get(SECRET_ENV, "").strip()
     if given:
         return given
-    return _persisted_key(_key_path(database_url))
+    from workflow.config import get_settings
+    from workflow.db import engine_for
+    from workflow.service.users import database_secret
 
-
-def _key_path(database_url: str) -> Path:
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        url = url.set(database=str(Path(str(url.database)).resolve()))
-    named = url.render_as_string(hide_password=True)
-    digest = hashlib.sha256(named.encode("utf-8")).hexdigest()[:16]
-    data_home = os.environ.get("XDG_DATA_HOME", "").strip()
-    base = Path(data_home) if data_home else Path.home() / ".local" / "share"
-    return base / "ivig" / f"secret_key-{digest}"
-
-
-def _persisted_key(path: Path) -> str:
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = secrets.token_urlsafe(48)
-    # O_EXCL: two servers starting at once keep the first key, not a mix.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key + "\n")
-    return key
+    return database_secret(engine_for(database_url), now=get_settings().clock().now())
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `ivig user token`.")
@@ -138,7 +113,9 @@ def session_principal(request: Request) -> Principal | None:
         return None
     with work(request) as session:
         user = session.get(User, uid)
-        if user is None or not user.active:
+        # A cookie from before a sign-out, a password change or a deactivation carries
+        # an older generation: it is dead, however well signed.
+        if user is None or not user.active or request.session.get("gen") != user.session_generation:
             request.session.clear()
             return None
         return _principal(user)
@@ -158,10 +135,24 @@ def sign_in(request: Request, user: User) -> None:
     """A fresh session (new CSRF token) for the user: no fixation of an old one."""
     request.session.clear()
     request.session["uid"] = user.id
+    request.session["gen"] = user.session_generation
     request.session[CSRF_FIELD] = secrets.token_urlsafe(32)
 
 
 def sign_out(request: Request) -> None:
+    """Ends this browser's session and every other session of the same user."""
+    uid = request.session.get("uid")
+    if isinstance(uid, int):
+        with work(request) as session:
+            user = session.get(User, uid)
+            if user is not None and request.session.get("gen") == user.session_generation:
+                users.end_sessions(
+                    session=session,
+                    user=user,
+                    by=user.username,
+                    at=request.app.state.config.clock().now(),
+                    why="signed_out",
+                )
     request.session.clear()
 
 

@@ -64,9 +64,15 @@ def signin_form(request: Request, next: str = "/") -> Response:
 def signin(request: Request, form: Form) -> Response:
     username = form.get("username", "").strip()
     target = _safe_next(form.get("next"))
+    address = request.client.host if request.client else None
+    now = clock(request).now()
     with work(request) as session:
+        users.check_sign_in_allowed(session=session, username=username, address=address, now=now)
         user = users.verify_password(
             session=session, username=username, password=form.get("password", "")
+        )
+        users.record_sign_in(
+            session=session, username=username, address=address, ok=user is not None, now=now
         )
         if user is not None:
             sign_in(request, user)

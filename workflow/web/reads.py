@@ -29,7 +29,7 @@ def list_patients(
         like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(
             or_(
-                Patient.mrn.like(f"{like}%", escape="\\"),
+                Patient.mrn_key.like(f"{like.casefold()}%", escape="\\"),
                 func.lower(Patient.name).like(f"%{like.lower()}%", escape="\\"),
             )
         )
