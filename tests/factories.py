@@ -9,6 +9,9 @@ from tests.conftest import Ivig
 
 # 2026-11-20 is "today" in the default test clock.
 INFUSION_START = "2026-10-01"
+# Requests and approvals come before the first infusion (dates in order).
+REQUESTED_ON = "2026-09-25"
+APPROVED_ON = "2026-09-28"
 
 
 def request_doc(mrn: str = "M1", **overrides: Any) -> dict[str, Any]:
@@ -31,6 +34,7 @@ def request_doc(mrn: str = "M1", **overrides: Any) -> dict[str, Any]:
         "thromboembolic_risk_factors": [],
         "hba1c_percent": 6.8,
         "requested_by": "dr.requester",
+        "requested_on": REQUESTED_ON,
     }
     doc.update(overrides)
     return doc
@@ -51,7 +55,7 @@ def register(ivig: Ivig, mrn: str = "M1", diabetes: str = "type2", **extra: str)
         "--weight-kg",
         "82",
         "--height-cm",
-        "165",
+        "170",
         "--diabetes",
         diabetes,
     ]
@@ -79,6 +83,8 @@ def approve(ivig: Ivig, course_id: int) -> Any:
         "meets the guidance",
         "--override-reason",
         "reviewed case",
+        "--date",
+        APPROVED_ON,
     )
 
 

@@ -112,6 +112,8 @@ class CourseRequestIn(_In):
     requested_by: NonEmpty
     # Extension: the clinical date of the request (default: today in the clinic's zone).
     requested_on: date | None = None
+    # Pregnancy exempts the patient from adjusted-body-weight dosing.
+    pregnant: bool | None = None
 
 
 class Finding(BaseModel):
@@ -160,7 +162,17 @@ class InfusionRead(BaseModel):
     day: int
     date: date
     grams: float
+    lot: str | None = None
     override_reason: str | None
+    actor: str
+
+
+class AdverseEventRead(BaseModel):
+    id: int
+    date: date
+    kind: str
+    grade: int
+    note: str | None
     actor: str
 
 
@@ -265,12 +277,14 @@ class CourseRead(BaseModel):
     last_infusion_date: date | None
     relapse_date: date | None
     ended_on: date | None
+    approved_on: date | None = None
     allowed_actions: list[str]
     lineage: list[LineageEntry]
     reviews: list[ReviewRead]
     history: list[HistoryRead]
     infusions: list[InfusionRead]
     assessments: list[AssessmentRead]
+    adverse_events: list[AdverseEventRead] = Field(default_factory=list)
     followups: list[FollowUpRead]
 
 

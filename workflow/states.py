@@ -21,13 +21,14 @@ class CourseState(StrEnum):
     COMPLETED = "completed"
     DISCONTINUED = "discontinued"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
 
 
 S = CourseState
 
 #: States a course never leaves.
 FINAL_STATES: frozenset[CourseState] = frozenset(
-    {S.DENIED, S.RETREATED, S.COMPLETED, S.DISCONTINUED, S.CANCELLED}
+    {S.DENIED, S.RETREATED, S.COMPLETED, S.DISCONTINUED, S.CANCELLED, S.EXPIRED}
 )
 
 #: States in which the infusions are over and outcomes may be recorded.
@@ -56,6 +57,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("ask_information", (S.REQUESTED,), None, "reviewer asks for information"),
     Transition("amend_request", (S.REQUESTED,), None, "requester answers or amends"),
     Transition("cancel", (S.REQUESTED, S.REVIEWED), S.CANCELLED, "request withdrawn"),
+    Transition("expire", (S.REVIEWED,), S.EXPIRED, "approval lapsed (system)"),
     Transition("infuse", (S.REVIEWED,), S.INFUSING, "first infusion day"),
     Transition("infuse", (S.INFUSING,), None, "another infusion day"),
     Transition(
@@ -63,6 +65,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition("stop", (S.INFUSING,), S.DISCONTINUED, "infusions stopped early"),
     Transition("assess", AFTER_INFUSIONS, None, "outcome assessment"),
+    Transition(
+        "adverse_event", (S.INFUSING, *AFTER_INFUSIONS), None, "adverse event recorded"
+    ),
     Transition("dismiss_relapse", (S.MONITORING,), None, "suspected relapse dismissed"),
     Transition("relapse", (S.MONITORING,), S.RELAPSED, "relapse confirmed"),
     Transition("retreat", (S.RELAPSED,), S.RETREATED, "re-treatment requested"),
@@ -95,7 +100,8 @@ def allowed_triggers(state: CourseState) -> tuple[str, ...]:
 
 
 #: The command (``ivig course <action>``, or a page's button) that fires each trigger.
-#: Triggers the system fires by itself (flagging a suspected relapse) have none.
+#: Triggers the system fires by itself (flagging a suspected relapse, expiring a lapsed
+#: approval: ``course expire-lapsed`` works on every course at once) have none.
 ACTION_OF_TRIGGER: dict[str, str] = {
     "approve": "review",
     "deny": "review",
@@ -106,6 +112,7 @@ ACTION_OF_TRIGGER: dict[str, str] = {
     "finish_infusions": "infuse",
     "stop": "stop",
     "assess": "assess",
+    "adverse_event": "adverse-event",
     "dismiss_relapse": "dismiss-relapse",
     "relapse": "relapse",
     "retreat": "retreat",

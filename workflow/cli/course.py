@@ -179,13 +179,18 @@ def infuse(
     date: DateOpt,
     grams: Annotated[float, typer.Option(help="Grams given that day.")],
     override_reason: Annotated[
-        str | None, typer.Option(help="Needed when grams are >10 % from the plan.")
+        str | None,
+        typer.Option(
+            help="Needed when grams are >10 % from the plan or above the ceiling, or when "
+            "the day is more than the policy's gap after the last one."
+        ),
     ] = None,
+    lot: Annotated[str | None, typer.Option(help="The product lot given (for recalls).")] = None,
     actor: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Record one infusion day."""
-    on, by, clock = parse_date(date), RUNTIME.actor(actor), RUNTIME.clock
+    on, by, clock, policy = parse_date(date), RUNTIME.actor(actor), RUNTIME.clock, load_policy()
     _change(
         lambda s: treatment.infuse(
             session=s,
@@ -193,8 +198,10 @@ def infuse(
             on=on,
             grams=grams,
             override_reason=override_reason,
+            lot=lot,
             by=by,
             clock=clock,
+            policy=policy,
         ),
         json_out,
     )

@@ -74,10 +74,22 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
             console.print(f"          - {advice}")
     if c.infusions:
         table = Table(
-            "day", "date", "grams", "by", "override", title="Infusions", title_justify="left"
+            "day", "date", "grams", "lot", "by", "override", title="Infusions", title_justify="left"
         )
         for i in c.infusions:
-            table.add_row(str(i.day), str(i.date), f"{i.grams:g}", i.actor, i.override_reason or "")
+            table.add_row(
+                str(i.day),
+                str(i.date),
+                f"{i.grams:g}",
+                i.lot or "",
+                i.actor,
+                i.override_reason or "",
+            )
+        console.print(table)
+    if c.adverse_events:
+        table = Table("date", "kind", "grade", "note", "by", title="Adverse events")
+        for ae in c.adverse_events:
+            table.add_row(str(ae.date), ae.kind, str(ae.grade), ae.note or "", ae.actor)
         console.print(table)
     if c.assessments:
         table = Table(

@@ -19,6 +19,7 @@ from workflow.schemas import CourseRequestIn, Outcome
 from workflow.service.common import (
     clinical_date,
     course_by_id,
+    not_before,
     optional_text,
     patient_by_mrn,
     record,
@@ -49,7 +50,43 @@ def prior_course_context(session: Session, course: Course) -> PriorCourse:
         lowest_vas=result.lowest_vas,
         baseline_vas=course.baseline_vas,
         last_infusion_date=course.last_infusion_date,
+        relapse_date=course.relapse_date,
     )
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Age in whole years on ``on``."""
+    before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
+    return on.year - birth_date.year - before_birthday
+
+
+#: States in which a course blocks a new request for the same patient.
+_ACTIVE = (CourseState.REQUESTED, CourseState.REVIEWED, CourseState.INFUSING)
+
+
+def _other_courses(session: Session, patient_id: int, exclude: int | None) -> list[Course]:
+    query = select(Course).where(Course.patient_id == patient_id).order_by(Course.id)
+    if exclude is not None:
+        query = query.where(Course.id != exclude)
+    return list(session.scalars(query))
+
+
+def check_one_active_course(session: Session, patient: Patient) -> None:
+    """Refuses a new request while another course of the patient is under way.
+
+    A course in monitoring does not refuse it (the review warns, ``course.overlap``).
+    """
+    for other in _other_courses(session, patient.id, None):
+        if other.state in _ACTIVE:
+            raise TransitionRefused(
+                f"mrn: patient {patient.mrn} already has course {other.id} {other.state}; "
+                "finish or cancel it before requesting another course."
+            )
+        if other.state == CourseState.RELAPSED:
+            raise TransitionRefused(
+                f"mrn: patient {patient.mrn} has relapsed course {other.id}: use "
+                f"`course retreat {other.id}` to request its re-treatment."
+            )
 
 
 def latest_hba1c(session: Session, patient_id: int) -> float | None:
@@ -72,6 +109,7 @@ def _apply_request(
     prior: PriorCourse | None,
 ) -> None:
     """Copies the request document, its dose and its recommendation onto the course."""
+    age = age_on(patient.birth_date, course.requested_on)
     dose = compute_dose(
         weight_kg=data.weight_kg,
         g_per_kg_per_day=data.dose_g_per_kg_per_day,
@@ -80,6 +118,13 @@ def _apply_request(
         sex=patient.sex,
         product=data.product,
         policy=policy,
+        age_years=age,
+        pregnant=bool(data.pregnant),
+    )
+    in_monitoring = tuple(
+        other.id
+        for other in _other_courses(session, patient.id, course.id)
+        if other.state == CourseState.MONITORING
     )
     context = ReviewContext(
         sex=patient.sex,
@@ -87,6 +132,9 @@ def _apply_request(
         diabetes=patient.diabetes,
         prior=prior,
         latest_hba1c_percent=latest_hba1c(session, patient.id),
+        registered_weight_kg=patient.weight_kg,
+        age_years=age,
+        monitoring_courses=in_monitoring,
     )
     recommendation = evaluate(data, context, policy)
     course.indication = data.indication.value
@@ -124,12 +172,14 @@ def request_course(
     """Records a request in state ``requested`` with its dose and recommendation."""
     today = clock.today()
     requested_on = clinical_date(data.requested_on or today, today=today, field="requested_on")
-    patient = patient_by_mrn(session, data.mrn)
+    # The patient's row lock serialises two requests for one patient (one active course).
+    patient = patient_by_mrn(session, data.mrn, lock=True)
     if prior is not None and prior.patient_id != patient.id:
         raise TransitionRefused(
             f"mrn: course {prior.id} belongs to another patient; a re-treatment must be "
             "requested for the same patient."
         )
+    check_one_active_course(session, patient)
     now = clock.now()
     course = Course(
         patient_id=patient.id,
@@ -210,6 +260,7 @@ def review(
     course = course_by_id(session, course_id)
     trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
     require(course, trigger)
+    not_before(on, course.requested_on, field="date", what="the request")
     if _same_person(reviewer, course.requested_by):
         raise PermissionDenied(
             f"reviewer: {reviewer} requested course {course.id} and may not review it."
@@ -225,6 +276,8 @@ def review(
     reason = note if override is None else f"{note} (override: {override})"
     transition(session, course, trigger, by=by, clock=clock, on=on, reason=reason)
     course.awaiting_information = note if decision == "info" else None
+    if decision == "approve":
+        course.approved_on = on
     session.add(
         Review(
             course_id=course.id,

@@ -45,8 +45,10 @@ def infuse(s: Session, cid: int, b: InfusionBody, me: Principal, c: Clock) -> Co
         on=b.date,
         grams=b.grams,
         override_reason=b.override_reason,
+        lot=b.lot,
         by=me.username,
         clock=c,
+        policy=load_policy(),
     )
 
 

@@ -31,6 +31,7 @@ class ReviewBody(_Body):
 class InfusionBody(_Body):
     date: dt.date
     grams: float
+    lot: str | None = None
     override_reason: str | None = None
 
 

@@ -1,0 +1,241 @@
+"""Patient safety in the course itself (issue 11), from outside through the CLI on
+SQLite and PostgreSQL: dose ceilings, the dosing weight, one active course, dates in
+order, gaps between infusion days, approvals that lapse, lots."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.cli.helpers import assert_refused
+from tests.conftest import Ivig
+from tests.factories import approve, course_in, infuse_all, register, request, request_doc
+
+
+def _rules(course: dict[str, Any]) -> dict[str, str]:
+    return {f["rule"]: f["severity"] for f in course["recommendation"]["findings"]}
+
+
+def _request_args(mrn: str = "M1", **overrides: Any) -> tuple[list[str], str]:
+    return ["course", "request", "--file", "-"], json.dumps(request_doc(mrn, **overrides))
+
+
+# --- review rules -------------------------------------------------------------------
+
+
+def test_25_times_the_dose_is_not_supported(ivig: Ivig) -> None:
+    register(ivig)
+    course = request(ivig, dose_g_per_kg_per_day=5, days=10)
+    assert course["recommendation"]["outcome"] == "not_supported"
+    assert _rules(course)["dose.ceiling"] == "block"
+
+
+def test_a_dosing_weight_far_from_the_registered_one_blocks(ivig: Ivig) -> None:
+    register(ivig, **{"weight_kg": "71.5"})
+    course = request(ivig, weight_kg=95)
+    finding = next(
+        f for f in course["recommendation"]["findings"] if f["rule"] == "dose.weight_mismatch"
+    )
+    assert finding["severity"] == "block"
+    assert "95 kg" in finding["message"] and "71.5 kg" in finding["message"]
+
+
+def test_an_obese_adult_is_dosed_on_adjusted_weight_and_the_course_says_why(ivig: Ivig) -> None:
+    register(ivig, **{"weight_kg": "120"})  # 170 cm: BMI 41.5
+    course = request(ivig, weight_kg=120)
+    dose = course["dose"]
+    assert dose["weight_rule"].startswith("adjusted (BMI 41.5")
+    assert dose["dosing_weight_kg"] < 120
+    assert dose["grams_per_day"] == round(dose["dosing_weight_kg"] * 0.4, 2)
+
+
+def test_pregnancy_keeps_actual_weight(ivig: Ivig) -> None:
+    register(ivig, **{"weight_kg": "120"})
+    course = request(ivig, weight_kg=120, pregnant=True)
+    assert (course["dose"]["dosing_weight_kg"], course["dose"]["weight_rule"]) == (
+        120,
+        "actual (pregnant)",
+    )
+
+
+def test_height_unknown_warns_and_uses_actual_weight(ivig: Ivig) -> None:
+    ivig.ok(
+        *("patient", "add", "--mrn", "M1", "--name", "No Height", "--birth-date", "1960-01-01"),
+        *("--sex", "male", "--weight-kg", "82", "--diabetes", "type2"),
+    )
+    course = request(ivig)
+    assert _rules(course)["dose.height_unknown"] == "warn"
+    assert course["dose"]["weight_rule"] == "actual (height unknown)"
+
+
+def test_a_non_boolean_pregnant_is_malformed(ivig: Ivig) -> None:
+    register(ivig)
+    args, doc = _request_args(pregnant="maybe")
+    assert_refused(ivig, args, stdin=doc, code=2, names=["pregnant"])
+
+
+# --- one active course ----------------------------------------------------------------
+
+
+def test_a_second_request_while_one_is_under_way_is_refused(ivig: Ivig) -> None:
+    for state in ("requested", "reviewed", "infusing"):
+        mrn = f"A-{state}"
+        cid = course_in(ivig, state, mrn=mrn)
+        args, doc = _request_args(mrn)
+        result = assert_refused(ivig, args, stdin=doc, code=1, names=[f"course {cid}"], mrns=[mrn])
+        assert state in result.err
+
+
+def test_a_request_after_a_relapse_points_to_retreat(ivig: Ivig) -> None:
+    cid = course_in(ivig, "relapsed")
+    args, doc = _request_args()
+    result = assert_refused(ivig, args, stdin=doc, code=1, names=[f"course retreat {cid}"])
+    assert "relapsed" in result.err
+
+
+def test_a_request_while_one_is_in_monitoring_warns_of_the_overlap(ivig: Ivig) -> None:
+    first = course_in(ivig, "monitoring")
+    course = request(ivig)
+    assert _rules(course)["course.overlap"] == "warn"
+    assert f"course {first}" in next(
+        f["message"] for f in course["recommendation"]["findings"] if f["rule"] == "course.overlap"
+    )
+
+
+def test_after_a_final_state_a_new_request_is_allowed(ivig: Ivig) -> None:
+    course_in(ivig, "cancelled")
+    assert "course.overlap" not in _rules(request(ivig))
+
+
+def test_two_courses_never_both_infuse_one_patient_on_one_day(ivig: Ivig) -> None:
+    first = course_in(ivig, "monitoring")  # infusions 2026-10-01 .. 10-05
+    second = int(request(ivig)["id"])
+    approve(ivig, second)
+    assert_refused(
+        ivig,
+        ["course", "infuse", str(second), "--date", "2026-10-05", "--grams", "32.8"],
+        code=1,
+        names=[f"course {first}", "2026-10-05"],
+    )
+    ivig.ok("course", "infuse", str(second), "--date", "2026-10-06", "--grams", "32.8")
+
+
+# --- dates in order -------------------------------------------------------------------
+
+
+def test_a_review_dated_before_the_request_is_refused(ivig: Ivig) -> None:
+    cid = course_in(ivig, "requested")  # requested on 2026-09-25
+    assert_refused(
+        ivig,
+        [
+            *("course", "review", str(cid), "--decision", "approve", "--reviewer", "dr.r"),
+            *("--note", "ok", "--date", "2026-09-24"),
+        ],
+        code=1,
+        names=["date", "2026-09-25"],
+    )
+
+
+def test_a_first_infusion_before_the_approval_is_refused(ivig: Ivig) -> None:
+    cid = course_in(ivig, "reviewed")  # approved on 2026-09-28
+    assert_refused(
+        ivig,
+        ["course", "infuse", str(cid), "--date", "2026-09-27", "--grams", "32.8"],
+        code=1,
+        names=["approval", "2026-09-28"],
+    )
+
+
+def test_relapse_and_close_before_the_last_infusion_are_refused(ivig: Ivig) -> None:
+    cid = course_in(ivig, "monitoring")  # last infusion 2026-10-05
+    for command in ("relapse", "close"):
+        assert_refused(
+            ivig,
+            ["course", command, str(cid), "--date", "2026-10-04"],
+            code=1,
+            names=["date", "2026-10-05"],
+        )
+
+
+def test_an_assessment_before_the_infusions_is_refused(ivig: Ivig) -> None:
+    cid = course_in(ivig, "monitoring")
+    assert_refused(
+        ivig,
+        ["course", "assess", str(cid), "--date", "2026-09-30", "--vas", "3"],
+        code=1,
+        names=["date"],
+    )
+
+
+def test_a_gap_between_infusion_days_needs_an_override(ivig: Ivig) -> None:
+    cid = course_in(ivig, "infusing")  # day 1 on 2026-10-01
+    args = ["course", "infuse", str(cid), "--date", "2026-10-05", "--grams", "32.8"]
+    result = assert_refused(ivig, args, code=1, names=["override-reason", "4 days"])
+    assert "3" in result.err
+    course = ivig.ok(*args, "--override-reason", "patient unwell on days 2-4")
+    assert course["infusions"][-1]["override_reason"] == "patient unwell on days 2-4"
+    # Three days later is within the gap.
+    ivig.ok("course", "infuse", str(cid), "--date", "2026-10-08", "--grams", "32.8")
+
+
+def test_an_infusion_day_above_the_ceiling_needs_an_override_even_as_planned(ivig: Ivig) -> None:
+    register(ivig)
+    cid = int(request(ivig, dose_g_per_kg_per_day=1.2, days=1)["id"])  # 98.4 g planned
+    approve(ivig, cid)
+    args = ["course", "infuse", str(cid), "--date", "2026-10-01", "--grams", "98.4"]
+    assert_refused(ivig, args, code=1, names=["dose.ceiling", "override-reason"])
+    course = ivig.ok(*args, "--override-reason", "prescribed by the neurologist")
+    assert course["state"] == "monitoring"
+
+
+# --- approvals lapse -------------------------------------------------------------------
+
+
+def test_an_infusion_after_the_approval_lapsed_is_refused(ivig: Ivig) -> None:
+    register(ivig)
+    cid = int(request(ivig, requested_on="2026-06-01")["id"])
+    ivig.ok(
+        *("course", "review", str(cid), "--decision", "approve", "--reviewer", "dr.r"),
+        *("--note", "ok", "--date", "2026-06-02"),
+    )
+    # Valid 90 days: through 2026-08-31.
+    assert_refused(
+        ivig,
+        ["course", "infuse", str(cid), "--date", "2026-09-01", "--grams", "32.8"],
+        code=1,
+        names=["lapsed", "2026-08-31"],
+    )
+    ivig.ok("course", "infuse", str(cid), "--date", "2026-08-31", "--grams", "32.8")
+
+
+# --- re-treatment interval, lots ------------------------------------------------------
+
+
+def test_an_early_relapse_warns_on_the_retreatment(ivig: Ivig) -> None:
+    register(ivig)
+    cid = int(request(ivig)["id"])
+    approve(ivig, cid)
+    infuse_all(ivig, cid)  # last infusion 2026-10-05
+    ivig.ok("course", "relapse", str(cid), "--date", "2026-10-20")
+    new = ivig.ok("course", "retreat", str(cid), "--file", "-", stdin=json.dumps(request_doc("M1")))
+    assert _rules(new)["retreatment.interval"] == "warn"
+    finding = next(
+        f for f in new["recommendation"]["findings"] if f["rule"] == "retreatment.interval"
+    )
+    assert "15 days" in finding["message"]
+
+
+def test_a_relapse_months_later_does_not_warn(ivig: Ivig) -> None:
+    cid = course_in(ivig, "relapsed")  # relapse 2026-11-10, 36 days after 10-05
+    new = ivig.ok("course", "retreat", str(cid), "--file", "-", stdin=json.dumps(request_doc("M1")))
+    assert "retreatment.interval" not in _rules(new)
+
+
+def test_the_lot_is_recorded_and_shown(ivig: Ivig) -> None:
+    cid = course_in(ivig, "reviewed")
+    course = ivig.ok(
+        *("course", "infuse", str(cid), "--date", "2026-10-01", "--grams", "32.8"),
+        *("--lot", "OCT-2026-0142"),
+    )
+    assert course["infusions"][0]["lot"] == "OCT-2026-0142"
+    assert "lot OCT-2026-0142" in course["history"][-1]["reason"]
