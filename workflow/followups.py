@@ -114,9 +114,7 @@ KINDS: tuple[str, ...] = tuple(BY_KIND)
 
 def plan_for(*, has_diabetes: bool) -> tuple[FollowUpKind, ...]:
     """The kinds a course's entry into monitoring calls for."""
-    return tuple(
-        k for k in PLAN if not k.safety_only and (has_diabetes or not k.diabetes_only)
-    )
+    return tuple(k for k in PLAN if not k.safety_only and (has_diabetes or not k.diabetes_only))
 
 
 def first_due_date(kind: FollowUpKind, last_infusion: date) -> date:

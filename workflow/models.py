@@ -74,6 +74,12 @@ class Patient(Base):
     height_cm: Mapped[float | None] = mapped_column(Float)
     diabetes: Mapped[str] = mapped_column(String(10), default="none")
     created_at: Mapped[datetime]
+    # Self-reported outcomes (issue 17): how the patient is invited (email|letter|none),
+    # where to, and when they consented. Nothing is sent while ``self_report`` is none.
+    self_report: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    email: Mapped[str | None] = mapped_column(String(320))
+    postal_address: Mapped[str | None] = mapped_column(Text)
+    self_report_consent_on: Mapped[date | None] = mapped_column(Date)
 
     courses: Mapped[list[Course]] = relationship(
         back_populates="patient", order_by="Course.id", foreign_keys="Course.patient_id"
@@ -150,6 +156,18 @@ class Course(Base):
     )
 
 
+class Voidable:
+    """An append-only record that can be voided: kept, marked, with who and why.
+
+    Every derived figure (follow-up completion, response, reports, dose given)
+    reads only live rows: ``voided_at IS NULL``.
+    """
+
+    voided_at: Mapped[datetime | None]
+    voided_by: Mapped[str | None] = mapped_column(String(200))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+
 class Review(Base):
     __tablename__ = "reviews"
 
@@ -163,9 +181,19 @@ class Review(Base):
     at: Mapped[datetime]
 
 
-class Infusion(Base):
+class Infusion(Voidable, Base):
     __tablename__ = "infusions"
-    __table_args__ = (UniqueConstraint("course_id", "date"),)
+    __table_args__ = (
+        # One live infusion a day; a voided day may be entered again, corrected.
+        Index(
+            "uq_infusions_live_course_date",
+            "course_id",
+            "date",
+            unique=True,
+            sqlite_where=text("voided_at IS NULL"),
+            postgresql_where=text("voided_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
@@ -195,7 +223,7 @@ class AdverseEvent(Base):
     recorded_at: Mapped[datetime]
 
 
-class Assessment(Base):
+class Assessment(Voidable, Base):
     __tablename__ = "assessments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -204,11 +232,13 @@ class Assessment(Base):
     vas: Mapped[float | None] = mapped_column(Float)
     mrc_sum: Mapped[int | None] = mapped_column(Integer)
     walking_distance_m: Mapped[float | None] = mapped_column(Float)
+    # Who gave the values: ``clinician`` (entered by staff) or ``patient`` (self-report form).
+    source: Mapped[str] = mapped_column(String(12), default="clinician", server_default="clinician")
     actor: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime]
 
 
-class Measurement(Base):
+class Measurement(Voidable, Base):
     __tablename__ = "measurements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -295,6 +325,30 @@ class Reminder(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Invitation(Base):
+    """An invitation to a patient to report their own outcome for one follow-up.
+
+    Only SHA-256 hashes of the link tokens are kept; a token works once, until
+    ``expires_at``. The reminder, sent once if there is no answer, carries its own
+    token (``reminder_token_hash``); either answers the same invitation.
+    """
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # email | letter
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    reminder_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
+    letter_printed_at: Mapped[datetime | None]
+    reminder_sent_at: Mapped[datetime | None]
 
 
 class User(Base):

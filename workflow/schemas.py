@@ -183,6 +183,8 @@ class AssessmentRead(BaseModel):
     mrc_sum: int | None
     walking_distance_m: float | None
     actor: str
+    # ``clinician`` (entered by staff) or ``patient`` (the patient's own report).
+    source: str = "clinician"
 
 
 class MeasurementRead(BaseModel):

@@ -65,9 +65,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition("stop", (S.INFUSING,), S.DISCONTINUED, "infusions stopped early"),
     Transition("assess", AFTER_INFUSIONS, None, "outcome assessment"),
-    Transition(
-        "adverse_event", (S.INFUSING, *AFTER_INFUSIONS), None, "adverse event recorded"
-    ),
+    Transition("adverse_event", (S.INFUSING, *AFTER_INFUSIONS), None, "adverse event recorded"),
     Transition("dismiss_relapse", (S.MONITORING,), None, "suspected relapse dismissed"),
     Transition("relapse", (S.MONITORING,), S.RELAPSED, "relapse confirmed"),
     Transition("retreat", (S.RELAPSED,), S.RETREATED, "re-treatment requested"),

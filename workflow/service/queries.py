@@ -244,6 +244,7 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
                 mrc_sum=a.mrc_sum,
                 walking_distance_m=a.walking_distance_m,
                 actor=a.actor,
+                source=a.source,
             )
             for a in session.scalars(
                 select(Assessment)

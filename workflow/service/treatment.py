@@ -106,6 +106,7 @@ def _check_same_day(session: Session, course: Course, on: date) -> None:
             Course.patient_id == course.patient_id,
             Course.id != course.id,
             Infusion.date == on,
+            Infusion.voided_at.is_(None),
         )
         .limit(1)
     )

@@ -1,0 +1,76 @@
+"""The codes are data with a source, the docs table is generated from them, and
+nothing local is passed off as a standard code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workflow.schemas import Indication
+from workflow.terminology import parse, terminology
+from workflow.terminology.docs import document
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "terminology.md"
+
+
+def test_docs_terminology_table_is_up_to_date() -> None:
+    assert DOC.read_text(encoding="utf-8") == document(), (
+        "run: python scripts/gen_terminology_doc.py"
+    )
+
+
+def test_every_indication_has_a_code() -> None:
+    assert set(terminology().indications) == {i.value for i in Indication}
+
+
+def test_every_severity_grade_has_a_code() -> None:
+    assert set(terminology().severity) == {1, 2, 3, 4}
+
+
+def test_local_codes_are_marked_for_mapping_and_standard_ones_are_not() -> None:
+    terms = terminology()
+    codes = [*terms.measures.values(), *terms.indications.values(), *terms.severity.values()]
+    for code in codes:
+        assert code.source, f"{code.key} has no source"
+        assert code.to_be_mapped == (not code.standard), code.key
+        if code.standard:
+            assert code.system in {"loinc", "snomed", "atc"}
+        else:
+            assert code.uri == terms.local_system
+        if code.broader is not None:
+            assert code.broader.standard
+
+
+def test_the_brief_s_codes() -> None:
+    m = terminology().measures
+    assert (m["vas"].code, m["hba1c_percent"].code, m["hba1c_mmol_mol"].code) == (
+        "38214-3",
+        "4548-4",
+        "59261-8",
+    )
+    assert m["hba1c_percent"].unit == "%" and m["hba1c_mmol_mol"].unit == "mmol/mol"
+    assert terminology().medicines["ivig"].code == "J06BA02"
+
+
+def test_a_measure_is_found_by_its_code_or_an_accepted_one() -> None:
+    terms = terminology()
+    loinc = terms.uri("loinc")
+    assert terms.measure_for(loinc, "38214-3") is terms.measures["vas"]
+    assert terms.measure_for(loinc, "72514-3") is terms.measures["vas"]
+    assert terms.measure_for(loinc, "64098-7") is terms.measures["walking_distance_m"]
+    assert terms.measure_for(terms.local_system, "mrc-sum-score") is terms.measures["mrc_sum"]
+    assert terms.measure_for(loinc, "mrc-sum-score") is None
+
+
+def test_a_measure_without_a_ucum_unit_is_refused() -> None:
+    document_ = {
+        "systems": {"local": {"uri": "urn:x", "name": "x"}},
+        "units": {"m": {"display": "metre", "source": "UCUM"}},
+        "measures": {"x": {"system": "local", "code": "x", "display": "x", "unit": "furlong"}},
+        "indications": {},
+        "severity": {},
+        "medicines": {},
+    }
+    with pytest.raises(ValueError, match="furlong"):
+        parse(document_)
