@@ -86,7 +86,9 @@ def _check_ceiling(
             "recording it needs --override-reason."
         )
     given = session.scalar(
-        select(func.coalesce(func.sum(Infusion.grams), 0.0)).where(Infusion.course_id == course.id)
+        select(func.coalesce(func.sum(Infusion.grams), 0.0)).where(
+            Infusion.course_id == course.id, Infusion.voided_at.is_(None)
+        )
     )
     total = ceiling.max_course_g_per_kg * weight
     if float(given or 0) + grams > total + 1e-9:
