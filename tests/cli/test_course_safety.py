@@ -239,3 +239,172 @@ def test_the_lot_is_recorded_and_shown(ivig: Ivig) -> None:
     )
     assert course["infusions"][0]["lot"] == "OCT-2026-0142"
     assert "lot OCT-2026-0142" in course["history"][-1]["reason"]
+
+
+# --- approvals expire -------------------------------------------------------------------
+
+
+def _approved_on(ivig: Ivig, mrn: str, on: str) -> int:
+    register(ivig, mrn)
+    cid = int(request(ivig, mrn, requested_on=on)["id"])
+    ivig.ok(
+        *("course", "review", str(cid), "--decision", "approve", "--reviewer", "dr.r"),
+        *("--note", "ok", "--date", on),
+    )
+    return cid
+
+
+def test_expire_lapsed_moves_lapsed_approvals_to_expired_once(ivig: Ivig) -> None:
+    old = _approved_on(ivig, "M1", "2026-06-01")  # valid through 2026-08-30
+    fresh = _approved_on(ivig, "M2", "2026-10-01")
+    assert ivig.ok("course", "expire-lapsed", "--as-of", "2026-08-30") == []
+    expired = ivig.ok("course", "expire-lapsed", "--as-of", "2026-08-31")
+    assert [row["id"] for row in expired] == [old]
+    assert expired[0]["state"] == "expired"
+    course = ivig.ok("course", "show", str(old))
+    assert course["state"] == "expired"
+    assert course["history"][-1]["actor"] == "system"
+    assert course["history"][-1]["trigger"] == "expire"
+    assert course["allowed_actions"] == []
+    assert ivig.ok("course", "show", str(fresh))["state"] == "reviewed"
+    assert ivig.ok("course", "expire-lapsed", "--as-of", "2026-08-31") == []
+    assert_refused(
+        ivig,
+        ["course", "infuse", str(old), "--date", "2026-08-01", "--grams", "32.8"],
+        code=1,
+        names=["expired"],
+    )
+    # An expired course is final: a new request for the patient is allowed.
+    assert request(ivig, "M1")["state"] == "requested"
+
+
+def test_a_bad_as_of_is_malformed(ivig: Ivig) -> None:
+    assert ivig("course", "expire-lapsed", "--as-of", "2026-13-01").code == 2
+
+
+# --- adverse events ----------------------------------------------------------------------
+
+
+def _event(ivig: Ivig, cid: int, *extra: str, kind: str = "headache", grade: str = "2") -> Any:
+    return ivig.ok(
+        *("course", "adverse-event", str(cid), "--date", "2026-10-02"),
+        *("--kind", kind, "--grade", grade, *extra),
+    )
+
+
+def test_an_adverse_event_is_recorded_with_its_history_row(ivig: Ivig) -> None:
+    cid = course_in(ivig, "infusing")
+    course = _event(ivig, cid, "--note", "after day 1")
+    assert course["state"] == "infusing"
+    [event] = course["adverse_events"]
+    assert (event["kind"], event["grade"], event["note"]) == ("headache", 2, "after day 1")
+    assert course["history"][-1]["trigger"] == "adverse_event"
+    assert "headache, grade 2" in course["history"][-1]["reason"]
+
+
+def test_adverse_events_are_allowed_after_a_stop_but_not_before_infusions(ivig: Ivig) -> None:
+    stopped = course_in(ivig, "discontinued")
+    assert _event(ivig, stopped)["state"] == "discontinued"
+    reviewed = course_in(ivig, "reviewed", mrn="M2")
+    assert_refused(
+        ivig,
+        [
+            *("course", "adverse-event", str(reviewed), "--date", "2026-10-02"),
+            *("--kind", "headache", "--grade", "2"),
+        ],
+        code=1,
+        names=["reviewed"],
+        mrns=["M2"],
+    )
+
+
+def test_bad_adverse_event_input_is_malformed(ivig: Ivig) -> None:
+    cid = course_in(ivig, "infusing")
+    base = ["course", "adverse-event", str(cid), "--date", "2026-10-02"]
+    assert_refused(ivig, [*base, "--kind", "rash", "--grade", "2"], code=2, names=["kind"])
+    assert_refused(ivig, [*base, "--kind", "other", "--grade", "6"], code=2, names=["grade"])
+    assert_refused(
+        ivig,
+        [
+            "course",
+            "adverse-event",
+            str(cid),
+            "--date",
+            "2026-09-30",
+            "--kind",
+            "other",
+            "--grade",
+            "1",
+        ],
+        code=1,
+        names=["date", "first infusion"],
+    )
+
+
+def test_safety_report_counts_events_per_100_courses(ivig: Ivig) -> None:
+    first = course_in(ivig, "monitoring")
+    course_in(ivig, "monitoring", mrn="M2")
+    _event(ivig, first, kind="headache", grade="1")
+    _event(ivig, first, kind="thrombosis", grade="3")
+    report = ivig.ok("report", "safety", "--as-of", "2026-11-20")
+    assert (report["courses_treated"], report["events"], report["courses_with_event"]) == (2, 2, 1)
+    assert report["per_100_courses"] == 100.0
+    assert report["by_kind"]["thrombosis"]["by_grade"]["3"] == {
+        "events": 1,
+        "per_100_courses": 50.0,
+    }
+    assert report["by_grade"]["1"]["events"] == 1
+    assert report["by_kind"]["hemolysis"]["events"] == 0
+    before = ivig.ok("report", "safety", "--as-of", "2026-10-01")
+    assert before["events"] == 0
+
+
+# --- lots and the safety follow-up -------------------------------------------------------
+
+
+def test_report_lot_lists_every_patient_course_and_day(ivig: Ivig) -> None:
+    first = course_in(ivig, "reviewed")
+    second = course_in(ivig, "reviewed", mrn="M2")
+    for cid, day in ((first, "2026-10-01"), (second, "2026-10-02"), (first, "2026-10-02")):
+        lot = "LOT-A" if (cid, day) != (first, "2026-10-02") else "LOT-B"
+        ivig.ok(*("course", "infuse", str(cid), "--date", day, "--grams", "32.8", "--lot", lot))
+    report = ivig.ok("report", "lot", "lot-a")
+    assert (report["patients"], report["courses"]) == (2, 2)
+    assert [(r["mrn"], r["course_id"], r["date"]) for r in report["infusions"]] == [
+        ("M1", first, "2026-10-01"),
+        ("M2", second, "2026-10-02"),
+    ]
+    assert ivig.ok("report", "lot", "NONE")["infusions"] == []
+
+
+def test_a_course_stopped_after_an_adverse_event_gets_a_renal_check(ivig: Ivig) -> None:
+    cid = course_in(ivig, "infusing")  # born 1958: 68, and diabetic
+    _event(ivig, cid, kind="renal_dysfunction", grade="2")
+    course = ivig.ok(
+        "course", "stop", str(cid), "--date", "2026-10-02", "--reason", "creatinine up"
+    )
+    renal = [f for f in course["followups"] if f["kind"] == "renal_check"]
+    assert [(f["due_date"], f["status"]) for f in renal] == [("2026-10-08", "scheduled")]
+    assert all(
+        f["status"] == "cancelled" for f in course["followups"] if f["kind"] != "renal_check"
+    )
+
+
+def test_a_course_stopped_without_an_event_gets_no_safety_followup(ivig: Ivig) -> None:
+    cid = course_in(ivig, "discontinued")
+    assert [
+        f for f in ivig.ok("course", "show", str(cid))["followups"] if f["kind"] == "renal_check"
+    ] == []
+    # An event recorded after the stop brings it.
+    course = _event(ivig, cid, kind="headache", grade="3")
+    assert [f["kind"] for f in course["followups"] if f["status"] == "scheduled"] == ["renal_check"]
+
+
+def test_no_renal_check_for_a_patient_without_renal_risk(ivig: Ivig) -> None:
+    register(ivig, "M1", diabetes="none", **{"birth_date": "1990-01-01"})
+    cid = int(request(ivig, creatinine_clearance_ml_min=95)["id"])
+    approve(ivig, cid)
+    ivig.ok("course", "infuse", str(cid), "--date", "2026-10-01", "--grams", "32.8")
+    _event(ivig, cid, kind="headache", grade="2")
+    course = ivig.ok("course", "stop", str(cid), "--date", "2026-10-02", "--reason", "headache")
+    assert [f for f in course["followups"] if f["kind"] == "renal_check"] == []

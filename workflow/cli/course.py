@@ -24,7 +24,7 @@ from workflow.cli.common import (
 from workflow.models import Course
 from workflow.review import load_policy
 from workflow.schemas import CourseRead, CourseRequestIn
-from workflow.service import courses, monitoring, queries, treatment
+from workflow.service import courses, monitoring, queries, safety, treatment
 from workflow.validation import validate
 
 app = typer.Typer(help="Request, review, infuse and follow an IVIG course.", no_args_is_help=True)
@@ -341,3 +341,75 @@ def cancel(
         ),
         json_out,
     )
+
+
+class AdverseKind(StrEnum):
+    HEADACHE = "headache"
+    ASEPTIC_MENINGITIS = "aseptic_meningitis"
+    THROMBOSIS = "thrombosis"
+    RENAL_DYSFUNCTION = "renal_dysfunction"
+    INFUSION_REACTION = "infusion_reaction"
+    HEMOLYSIS = "hemolysis"
+    OTHER = "other"
+
+
+@app.command("adverse-event")
+def adverse_event(
+    course_id: Annotated[int, typer.Argument(metavar="ID")],
+    date: DateOpt,
+    kind: Annotated[AdverseKind, typer.Option(help="What happened.")],
+    grade: Annotated[int, typer.Option(help="CTCAE grade, 1-5.", min=1, max=5)],
+    note: Annotated[str | None, typer.Option(help="What was seen and done.")] = None,
+    actor: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Record an adverse event (from the first infusion on, also after a stop)."""
+    on, by, clock, policy = parse_date(date), RUNTIME.actor(actor), RUNTIME.clock, load_policy()
+
+    def action(s: Session) -> Course:
+        row = safety.record_adverse_event(
+            session=s,
+            course_id=course_id,
+            on=on,
+            kind=kind.value,
+            grade=grade,
+            note=note,
+            by=by,
+            clock=clock,
+            policy=policy,
+        )
+        return s.get_one(Course, row.course_id)
+
+    _change(action, json_out)
+
+
+@app.command("expire-lapsed")
+def expire_lapsed(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Expire as of this date (default: today).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Expire every approval that lapsed (the scheduler does this daily)."""
+    clock, policy = RUNTIME.clock, load_policy()
+    when = parse_date(as_of, "as-of") if as_of else clock.today()
+    rows = run(
+        lambda s: [
+            {
+                "id": c.id,
+                "mrn": c.patient.mrn,
+                "approved_on": c.approved_on.isoformat() if c.approved_on else None,
+                "state": c.state,
+            }
+            for c in safety.expire_lapsed(session=s, as_of=when, clock=clock, policy=policy)
+        ]
+    )
+    if wants_json(json_out):
+        emit_json(rows)
+        return
+    if not rows:
+        typer.echo(f"No approval had lapsed by {when.isoformat()}.")
+    for row in rows:
+        typer.echo(
+            f"course {row['id']} ({row['mrn']}): approval of {row['approved_on']} lapsed; expired"
+        )

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from workflow.clock import Clock
 from workflow.models import Course
 from workflow.review import load_policy
-from workflow.service import courses, monitoring, treatment
+from workflow.service import courses, monitoring, safety, treatment
 from workflow.web.api_models import (
+    AdverseEventBody,
     AssessmentBody,
     CancelBody,
     CloseBody,
@@ -91,3 +92,18 @@ def close(s: Session, cid: int, b: CloseBody, me: Principal, c: Clock) -> Course
 
 def cancel(s: Session, cid: int, b: CancelBody, me: Principal, c: Clock) -> Course:
     return courses.cancel(session=s, course_id=cid, reason=b.reason, by=me.username, clock=c)
+
+
+def adverse_event(s: Session, cid: int, b: AdverseEventBody, me: Principal, c: Clock) -> Course:
+    row = safety.record_adverse_event(
+        session=s,
+        course_id=cid,
+        on=b.date,
+        kind=b.kind,
+        grade=b.grade,
+        note=b.note,
+        by=me.username,
+        clock=c,
+        policy=load_policy(),
+    )
+    return s.get_one(Course, row.course_id)

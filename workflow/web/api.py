@@ -29,11 +29,14 @@ from workflow.service import courses, patients, queries, users
 from workflow.service.common import course_by_id, patient_by_mrn
 from workflow.web import actions, operations, reads
 from workflow.web.api_models import (
+    AdverseEventBody,
     AmendBody,
     AssessmentBody,
     CancelBody,
     CloseBody,
     ErrorRead,
+    ExpireBody,
+    ExpiredRead,
     FollowUpListed,
     InfusionBody,
     MeasurementBody,
@@ -244,6 +247,54 @@ def infuse(request: Request, me: Me, course_id: int, body: InfusionBody) -> Cour
     """``course infuse``: one infusion day."""
     now = clock(request)
     return _change(request, me, "infuse", lambda s: actions.infuse(s, course_id, body, me, now))
+
+
+@router.post("/courses/{course_id}/adverse-events", response_model=CourseRead, tags=["courses"])
+def adverse_event(request: Request, me: Me, course_id: int, body: AdverseEventBody) -> CourseRead:
+    """``course adverse-event``: from the first infusion on; grade ≥ 3 is messaged at once."""
+    now = clock(request)
+    return _change(
+        request, me, "adverse-event", lambda s: actions.adverse_event(s, course_id, body, me, now)
+    )
+
+
+@router.post("/courses/expire-lapsed", response_model=list[ExpiredRead], tags=["courses"])
+def expire_lapsed(request: Request, me: Me, body: ExpireBody) -> list[ExpiredRead]:
+    """``course expire-lapsed``: approvals that lapsed by ``as_of`` (default today) expire."""
+    from workflow.service.safety import expire_lapsed as expire
+
+    me.authorize("expire-lapsed")
+    now, policy = clock(request), load_policy()
+    with work(request) as session:
+        expired = expire(
+            session=session,
+            as_of=body.as_of or now.today(),
+            clock=now,
+            policy=policy,
+            by=me.username,
+        )
+        return [
+            ExpiredRead(id=c.id, mrn=c.patient.mrn, approved_on=c.approved_on, state=c.state)
+            for c in expired
+        ]
+
+
+@router.get("/reports/safety", tags=["reports"])
+def report_safety(request: Request, as_of: dt.date | None = None) -> dict[str, Any]:
+    """``report safety``: adverse events per 100 treated courses by kind and grade."""
+    from workflow.reports.safety import safety_report
+
+    with work(request) as session:
+        return safety_report(session, as_of or clock(request).today()).model_dump(mode="json")
+
+
+@router.get("/reports/lot/{lot}", tags=["reports"])
+def report_lot(request: Request, lot: str) -> dict[str, Any]:
+    """``report lot LOT``: every patient, course and day that received the lot."""
+    from workflow.reports.safety import lot_report
+
+    with work(request) as session:
+        return lot_report(session, lot).model_dump(mode="json")
 
 
 @router.post("/courses/{course_id}/stop", response_model=CourseRead, tags=["courses"])

@@ -35,6 +35,28 @@ class InfusionBody(_Body):
     override_reason: str | None = None
 
 
+class AdverseEventBody(_Body):
+    """``course adverse-event``: kind as in the CLI, CTCAE grade 1-5."""
+
+    date: dt.date
+    kind: str
+    grade: int
+    note: str | None = None
+
+
+class ExpireBody(_Body):
+    """``course expire-lapsed``: as of a date (default today)."""
+
+    as_of: dt.date | None = None
+
+
+class ExpiredRead(BaseModel):
+    id: int
+    mrn: str
+    approved_on: dt.date | None
+    state: str
+
+
 class StopBody(_Body):
     date: dt.date
     reason: str

@@ -26,6 +26,7 @@ from workflow.service import courses, queries, users
 from workflow.service.common import course_by_id, patient_by_mrn
 from workflow.web import actions
 from workflow.web.api_models import (
+    AdverseEventBody,
     AssessmentBody,
     CancelBody,
     CloseBody,
@@ -78,11 +79,18 @@ ACTIONS: dict[str, Action] = {
         Action(
             "infuse",
             InfusionBody,
-            ("date", "grams", "override_reason"),
+            ("date", "grams", "lot", "override_reason"),
             actions.infuse,
             "Infusion day recorded.",
         ),
         Action("stop", StopBody, ("date", "reason"), actions.stop, "Course stopped."),
+        Action(
+            "adverse-event",
+            AdverseEventBody,
+            ("date", "kind", "grade", "note"),
+            actions.adverse_event,
+            "Adverse event recorded.",
+        ),
         Action(
             "assess",
             AssessmentBody,
