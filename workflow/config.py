@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     notify: str = ""
     # For simulation and demonstrations only: pins "now" to this ISO instant.
     frozen_now: datetime | None = None
+    # Patients' self-report (docs/self-report.md): the SMTP server that e-mails
+    # invitations to patients (``smtp://host:port``; the patient's address is the
+    # recipient), the sender they see, the public address their links start with,
+    # and whom the form tells them to call.
+    patient_smtp: str = ""
+    patient_from: str = "ivig@localhost"
+    public_base_url: str = "http://localhost:8000"
+    patient_contact: str = "your treatment team (the number is on your clinic letters)"
 
     @field_validator("timezone")
     @classmethod
@@ -57,6 +65,20 @@ class Settings(BaseSettings):
             return getpass.getuser()
         except (KeyError, OSError):
             return os.environ.get("USER", "unknown")
+
+    @field_validator("patient_smtp")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("must be an smtp://host:port URL")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     def notify_urls(self) -> list[str]:
         return [part.strip() for part in self.notify.split(",") if part.strip()]

@@ -246,6 +246,7 @@ class Measurement(Voidable, Base):
     date: Mapped[date] = mapped_column(Date)
     hba1c_percent: Mapped[float | None] = mapped_column(Float)
     monofilament_sites_felt: Mapped[int | None] = mapped_column(Integer)
+    creatinine_clearance_ml_min: Mapped[float | None] = mapped_column(Float)
     actor: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime]
 

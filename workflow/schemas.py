@@ -106,6 +106,7 @@ class CourseRequestIn(_In):
     steroids: Steroids | None = None
     medications: list[Medication] = Field(default_factory=list)
     creatinine_clearance_ml_min: Annotated[float, Field(ge=0, le=500)] | None = None
+    creatinine_clearance_date: date | None = None
     hepatic_disease: bool | None = None
     thromboembolic_risk_factors: list[NonEmpty] = Field(default_factory=list)
     hba1c_percent: Annotated[float, Field(ge=2, le=25)] | None = None
@@ -143,6 +144,18 @@ class DoseRead(BaseModel):
     dosing_weight_kg: float
     weight_rule: str
     rounding: str | None = None
+    #: What the live (not voided) infusion days add up to.
+    days_given: int = 0
+    grams_given: float = 0.0
+
+
+class VoidRead(BaseModel):
+    """A record's correction marks: ``voided`` records stay, shown with who and why."""
+
+    voided: bool = False
+    voided_at: datetime | None = None
+    voided_by: str | None = None
+    void_reason: str | None = None
 
 
 class HistoryRead(BaseModel):
@@ -157,7 +170,7 @@ class HistoryRead(BaseModel):
     reason: str | None
 
 
-class InfusionRead(BaseModel):
+class InfusionRead(VoidRead):
     id: int
     day: int
     date: date
@@ -176,7 +189,7 @@ class AdverseEventRead(BaseModel):
     actor: str
 
 
-class AssessmentRead(BaseModel):
+class AssessmentRead(VoidRead):
     id: int
     date: date
     vas: float | None
@@ -187,12 +200,13 @@ class AssessmentRead(BaseModel):
     source: str = "clinician"
 
 
-class MeasurementRead(BaseModel):
+class MeasurementRead(VoidRead):
     id: int
     mrn: str
     date: date
     hba1c_percent: float | None
     monofilament_sites_felt: int | None
+    creatinine_clearance_ml_min: float | None = None
     actor: str
 
 

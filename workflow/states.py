@@ -70,6 +70,16 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("relapse", (S.MONITORING,), S.RELAPSED, "relapse confirmed"),
     Transition("retreat", (S.RELAPSED,), S.RETREATED, "re-treatment requested"),
     Transition("close", (S.MONITORING,), S.COMPLETED, "course closed"),
+    # Corrections: a voided record stays, marked; the state follows the live records.
+    Transition("void_infusion", (S.INFUSING, S.DISCONTINUED), None, "infusion day voided"),
+    Transition(
+        "reopen_infusions",
+        (S.MONITORING,),
+        S.INFUSING,
+        "a planned day voided before monitoring had consequences",
+    ),
+    Transition("unstart_infusions", (S.INFUSING, S.MONITORING), S.REVIEWED, "every day voided"),
+    Transition("void_assessment", AFTER_INFUSIONS, None, "assessment voided"),
 )
 
 #: Pseudo-trigger of the history row that creates a course.
@@ -115,6 +125,10 @@ ACTION_OF_TRIGGER: dict[str, str] = {
     "relapse": "relapse",
     "retreat": "retreat",
     "close": "close",
+    "void_infusion": "void-infusion",
+    "reopen_infusions": "void-infusion",
+    "unstart_infusions": "void-infusion",
+    "void_assessment": "void-assessment",
 }
 
 

@@ -104,5 +104,6 @@ def test_seed_003_concurrent_care_findings_still_apply(policy: Policy) -> None:
         "glycemic.target",
     }
     advice = " ".join(text for f in result.findings for text in f.recommendations)
-    for expected in ("300 mg/day", "Duloxetine 60 mg/day", "900–3600", "Lidocaine 5 %", "6–7 %"):
+    expected_advice = ("pregabalin 300–600 mg/day", "duloxetine 60–120 mg/day", "900–3600")
+    for expected in (*expected_advice, "Lidocaine 5 %", "6–7 %"):
         assert expected in advice

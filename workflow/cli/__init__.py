@@ -19,6 +19,7 @@ from workflow.cli import (
     db,
     demo,
     followups,
+    letters,
     patient,
     reminders,
     report,
@@ -48,6 +49,7 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(demo.app, name="demo")
 app.add_typer(serve.app, name="serve")
 app.add_typer(user.app, name="user")
+app.add_typer(letters.app, name="letters")
 
 
 @app.callback()

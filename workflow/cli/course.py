@@ -24,7 +24,7 @@ from workflow.cli.common import (
 from workflow.models import Course
 from workflow.review import load_policy
 from workflow.schemas import CourseRead, CourseRequestIn
-from workflow.service import courses, monitoring, queries, safety, treatment
+from workflow.service import corrections, courses, monitoring, queries, safety, treatment
 from workflow.validation import validate
 
 app = typer.Typer(help="Request, review, infuse and follow an IVIG course.", no_args_is_help=True)
@@ -413,3 +413,48 @@ def expire_lapsed(
         typer.echo(
             f"course {row['id']} ({row['mrn']}): approval of {row['approved_on']} lapsed; expired"
         )
+
+
+ReasonOpt = Annotated[str, typer.Option(help="Why the record is voided (kept with it).")]
+
+
+@app.command("void-infusion")
+def void_infusion(
+    course_id: Annotated[int, typer.Argument(metavar="ID")],
+    day: Annotated[int, typer.Option(help="The infusion day number `course show` prints.")],
+    reason: ReasonOpt,
+    actor: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Void an infusion day entered by mistake (kept in the history, marked)."""
+    by, clock = RUNTIME.actor(actor), RUNTIME.clock
+    _change(
+        lambda s: corrections.void_infusion(
+            session=s, course_id=course_id, day=day, reason=reason, by=by, clock=clock
+        ),
+        json_out,
+    )
+
+
+@app.command("void-assessment")
+def void_assessment(
+    course_id: Annotated[int, typer.Argument(metavar="ID")],
+    assessment: Annotated[int, typer.Option(help="The assessment id `course show` prints.")],
+    reason: ReasonOpt,
+    actor: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Void an assessment entered by mistake (kept in the history, marked)."""
+    by, clock, signal = RUNTIME.actor(actor), RUNTIME.clock, load_policy().relapse_signal
+    _change(
+        lambda s: corrections.void_assessment(
+            session=s,
+            course_id=course_id,
+            assessment_id=assessment,
+            reason=reason,
+            by=by,
+            clock=clock,
+            signal=signal,
+        ),
+        json_out,
+    )

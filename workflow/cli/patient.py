@@ -17,8 +17,8 @@ from workflow.cli.common import (
     run,
     wants_json,
 )
-from workflow.schemas import Diabetes, MeasurementRead, PatientIn, Sex
-from workflow.service import patients, queries
+from workflow.schemas import Diabetes, MeasurementRead, PatientIn, PatientRead, Sex
+from workflow.service import corrections, patients, queries
 from workflow.validation import validate
 
 app = typer.Typer(help="Register patients and record their measurements.", no_args_is_help=True)
@@ -64,12 +64,21 @@ def add(
 
 @app.command("show")
 def show(mrn: str, json_out: JsonOpt = False) -> None:
-    """Show a registered patient."""
-    result = run(lambda s: queries.show_patient(session=s, mrn=mrn))
+    """Show a registered patient and their measurements (with the ids that
+    ``void-measurement --measurement`` takes)."""
+
+    def use_case(session: Session) -> tuple[PatientRead, list[MeasurementRead]]:
+        patient = queries.show_patient(session=session, mrn=mrn)
+        return patient, queries.list_measurements(session=session, mrn=mrn)
+
+    patient, rows = run(use_case)
     if wants_json(json_out):
-        emit_json(result)
+        document = patient.model_dump(mode="json")
+        document["measurements"] = [m.model_dump(mode="json") for m in rows]
+        emit_json(document)
     else:
-        render.patient(result)
+        render.patient(patient)
+        render.measurements(rows)
 
 
 @app.command("measure")
@@ -80,10 +89,13 @@ def measure(
     monofilament_sites_felt: Annotated[
         int | None, typer.Option(help="10-g monofilament: sites felt out of 10.")
     ] = None,
+    creatinine_clearance: Annotated[
+        float | None, typer.Option(help="Creatinine clearance in mL/min.", metavar="ML_MIN")
+    ] = None,
     actor: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Record diabetes-care measurements (HbA1c, monofilament test)."""
+    """Record measurements (HbA1c, monofilament test, creatinine clearance)."""
     on = parse_date(date)
     by, clock = RUNTIME.actor(actor), RUNTIME.clock
 
@@ -94,6 +106,7 @@ def measure(
             on=on,
             hba1c_percent=hba1c,
             monofilament_sites_felt=monofilament_sites_felt,
+            creatinine_clearance_ml_min=creatinine_clearance,
             by=by,
             clock=clock,
         )
@@ -104,3 +117,34 @@ def measure(
         emit_json(result)
     else:
         render.console.print(f"Measurement {result.id} recorded for {mrn} on {result.date}.")
+
+
+@app.command("void-measurement")
+def void_measurement(
+    mrn: str,
+    measurement: Annotated[int, typer.Option(help="The measurement id `patient show` prints.")],
+    reason: Annotated[str, typer.Option(help="Why the record is voided (kept with it).")],
+    actor: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Void a measurement entered by mistake (kept in the history, marked)."""
+    by, clock = RUNTIME.actor(actor), RUNTIME.clock
+
+    def use_case(session: Session) -> MeasurementRead:
+        row = corrections.void_measurement(
+            session=session,
+            mrn=mrn,
+            measurement_id=measurement,
+            reason=reason,
+            by=by,
+            clock=clock,
+        )
+        return queries.measurement_read(row, mrn)
+
+    result = run(use_case)
+    if wants_json(json_out):
+        emit_json(result)
+    else:
+        render.console.print(
+            f"Measurement {result.id} of {result.date} voided for {mrn}: {result.void_reason}"
+        )

@@ -16,8 +16,10 @@ from workflow.schemas import (
     CourseRead,
     CourseSummary,
     FollowUpRead,
+    MeasurementRead,
     PatientRead,
     SuspectedRelapse,
+    VoidRead,
 )
 
 console = Console(highlight=False)
@@ -36,6 +38,37 @@ def patient(p: PatientRead) -> None:
         f"Patient [bold]{p.mrn}[/] {p.name}, born {p.birth_date}, {p.sex.value}, "
         f"{p.weight_kg:g} kg{height}, diabetes: {p.diabetes.value}"
     )
+
+
+def voided(row: VoidRead) -> str:
+    """A voided record's mark: who voided it and why."""
+    return f"voided by {row.voided_by}: {row.void_reason}" if row.voided else ""
+
+
+def measurements(rows: list[MeasurementRead]) -> None:
+    if not rows:
+        return
+    table = Table(
+        "id",
+        "date",
+        "HbA1c %",
+        "monofilament",
+        "by",
+        "voided",
+        title="Measurements",
+        title_justify="left",
+    )
+    for m in rows:
+        table.add_row(
+            str(m.id),
+            str(m.date),
+            _num(m.hba1c_percent),
+            _num(m.monofilament_sites_felt),
+            m.actor,
+            voided(m),
+            style="dim" if m.voided else None,
+        )
+    console.print(table)
 
 
 def course(c: CourseRead, zone: ZoneInfo) -> None:
@@ -73,17 +106,28 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
         for advice in f.recommendations:
             console.print(f"          - {advice}")
     if c.infusions:
+        title = f"Infusions ({c.dose.days_given} of {c.dose.days} days, {c.dose.grams_given:g} g)"
         table = Table(
-            "day", "date", "grams", "lot", "by", "override", title="Infusions", title_justify="left"
+            "day",
+            "date",
+            "grams",
+            "lot",
+            "by",
+            "override",
+            "voided",
+            title=title,
+            title_justify="left",
         )
         for i in c.infusions:
             table.add_row(
-                str(i.day),
+                str(i.day) if not i.voided else "",
                 str(i.date),
                 f"{i.grams:g}",
                 i.lot or "",
                 i.actor,
                 i.override_reason or "",
+                voided(i),
+                style="dim" if i.voided else None,
             )
         console.print(table)
     if c.adverse_events:
@@ -93,11 +137,26 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
         console.print(table)
     if c.assessments:
         table = Table(
-            "date", "VAS", "MRC sum", "walking m", "by", title="Assessments", title_justify="left"
+            "id",
+            "date",
+            "VAS",
+            "MRC sum",
+            "walking m",
+            "by",
+            "voided",
+            title="Assessments",
+            title_justify="left",
         )
         for a in c.assessments:
             table.add_row(
-                str(a.date), _num(a.vas), _num(a.mrc_sum), _num(a.walking_distance_m), a.actor
+                str(a.id),
+                str(a.date),
+                _num(a.vas),
+                _num(a.mrc_sum),
+                _num(a.walking_distance_m),
+                a.actor,
+                voided(a),
+                style="dim" if a.voided else None,
             )
         console.print(table)
     if len(c.lineage) > 1:

@@ -64,6 +64,7 @@ def _lowest_vas_in_window(as_of: date) -> Subquery:
         .where(
             *_reached_monitoring(as_of),
             Assessment.vas.is_not(None),
+            Assessment.voided_at.is_(None),
             Assessment.date >= Course.last_infusion_date,
             Assessment.date <= add_days(Course.last_infusion_date, RESPONSE_WINDOW_DAYS),
             Assessment.date <= as_of,

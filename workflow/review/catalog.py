@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
+from workflow.review.advice import generic_advice
 from workflow.review.policy import Policy, RuleConfig
 from workflow.schemas import Severity
 
@@ -30,10 +32,11 @@ class RuleDescription(BaseModel):
 
 def describe_rules(policy: Policy) -> list[RuleDescription]:
     """Every rule of the policy, in the order findings are listed."""
-    return [_describe(rule_id, config) for rule_id, config in policy.rules]
+    advice = generic_advice(policy)
+    return [_describe(rule_id, config, advice) for rule_id, config in policy.rules]
 
 
-def _describe(rule_id: str, config: RuleConfig) -> RuleDescription:
+def _describe(rule_id: str, config: RuleConfig, advice: Mapping[str, str]) -> RuleDescription:
     return RuleDescription(
         id=rule_id,
         enabled=config.enabled,
@@ -43,15 +46,15 @@ def _describe(rule_id: str, config: RuleConfig) -> RuleDescription:
         when=config.describe(),
         thresholds=config.thresholds(),
         source=config.source,
-        recommendations=_recommendations(config),
+        recommendations=_recommendations(config, advice),
     )
 
 
-def _recommendations(config: RuleConfig) -> dict[str, list[str]]:
-    found = {"default": config.texts()}
+def _recommendations(config: RuleConfig, advice: Mapping[str, str]) -> dict[str, list[str]]:
+    found = {"default": config.texts(advice=advice)}
     for name in type(config).model_fields:
         if name.startswith("recommendations_"):
-            found[name.removeprefix("recommendations_")] = config.texts(name)
+            found[name.removeprefix("recommendations_")] = config.texts(name, advice)
     return {case: texts for case, texts in found.items() if texts}
 
 

@@ -42,6 +42,11 @@ class ReviewContext:
     age_years: int | None = None
     # The patient's other courses still in monitoring.
     monitoring_courses: tuple[int, ...] = ()
+    # Dated values from ``patient measure`` (date, value), any order.
+    clearance_measurements: tuple[tuple[date, float], ...] = ()
+    hba1c_measurements: tuple[tuple[date, float], ...] = ()
+    # The clinical date of the request: labs are aged against it.
+    as_of: date | None = None
 
     @property
     def has_diabetes(self) -> bool:

@@ -9,7 +9,7 @@ merged key by key, lists are replaced whole.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workflow.errors import InvalidInput
+from workflow.review.medicines import load_medicines
 from workflow.schemas import Indication, Severity
 
 ENV_VAR = "IVIG_POLICY"
@@ -34,6 +35,13 @@ Grade = Annotated[int, Field(ge=1, le=4)]
 Token = Annotated[str, Field(pattern=r"^[a-z0-9]+$")]
 Text = Annotated[str, Field(min_length=1)]
 VialSize = Annotated[float, Field(gt=0, le=1000, multiple_of=0.1)]
+
+
+class _AnyAdvice(dict[str, str]):
+    """Advice by agent; an agent without advice reads as its bare name."""
+
+    def __missing__(self, key: str) -> str:
+        return key
 
 
 class _Frozen(BaseModel):
@@ -71,10 +79,17 @@ class RuleConfig(_Frozen):
                 found[name.removeprefix("severity_")] = getattr(self, name)
         return found
 
-    def texts(self, attribute: str = "recommendations") -> list[str]:
-        """Recommendations (or a named variant) with thresholds filled in."""
+    def texts(
+        self, attribute: str = "recommendations", advice: Mapping[str, str] | None = None
+    ) -> list[str]:
+        """Recommendations (or a named variant) with thresholds filled in.
+
+        ``{advice[agent]}`` is the patient's dose advice for a first-line agent
+        (``workflow.review.advice``); without one, the agent's name stands in.
+        """
         raw: tuple[str, ...] = getattr(self, attribute)
-        return [text.format_map(self.thresholds()) for text in raw]
+        values = {**self.thresholds(), "advice": _AnyAdvice(advice or {})}
+        return [text.format_map(values) for text in raw]
 
     def describe(self) -> str:
         return self.when.format_map(self.thresholds())
@@ -141,8 +156,21 @@ class FirstLineRule(RuleConfig):
 
 
 class RenalAdjustmentRule(RuleConfig):
+    """Agents with label renal bands, compared with the band of the recorded clearance.
+
+    Agents the vocabulary says to avoid below a clearance (duloxetine) warn there too.
+    """
+
     agents: tuple[Token, ...] = Field(min_length=1)
     min_creatinine_clearance_ml_min: Positive
+
+
+class MaxDoseRule(RuleConfig):
+    """Above the label's maximum daily dose, or the renal band's maximum."""
+
+
+class UnrecognisedRule(RuleConfig):
+    """A medication or intolerance the medicines vocabulary does not know."""
 
 
 class HepaticRule(RuleConfig):
@@ -150,7 +178,10 @@ class HepaticRule(RuleConfig):
 
 
 class OpioidRule(RuleConfig):
-    opioids: tuple[Token, ...] = Field(min_length=1)
+    # Vocabulary classes that count (brands and combination products included).
+    classes: tuple[Token, ...] = ("opioid",)
+    # Further names a programme counts as opioids.
+    opioids: tuple[Token, ...] = ()
 
 
 class ThrombosisRiskRule(RuleConfig):
@@ -211,8 +242,10 @@ class RuleSet(_Frozen):
     dose_weight_mismatch: WeightMismatchRule = Field(alias="dose.weight_mismatch")
     dose_height_unknown: PlainRule = Field(alias="dose.height_unknown")
     steroids_alternatives: SteroidAlternativesRule = Field(alias="steroids.alternatives")
+    therapy_unrecognised: UnrecognisedRule = Field(alias="therapy.unrecognised")
     therapy_first_line: FirstLineRule = Field(alias="therapy.first_line")
     therapy_renal_adjustment: RenalAdjustmentRule = Field(alias="therapy.renal_adjustment")
+    therapy_max_dose: MaxDoseRule = Field(alias="therapy.max_dose")
     therapy_hepatic: HepaticRule = Field(alias="therapy.hepatic")
     therapy_opioids: OpioidRule = Field(alias="therapy.opioids")
     safety_thrombosis_risk: ThrombosisRiskRule = Field(alias="safety.thrombosis_risk")
@@ -307,6 +340,45 @@ class CourseSafety(_Frozen):
     followup: SafetyFollowup = Field(default_factory=SafetyFollowup)
 
 
+class WalkingChoice(_Frozen):
+    """One answer to "how far can you walk?" on the patient's form, and the metres kept."""
+
+    label: Text
+    metres: Annotated[float, Field(ge=0, le=100_000)]
+
+
+def _walking_choices() -> tuple[WalkingChoice, ...]:
+    return (
+        WalkingChoice(label="I cannot walk", metres=0),
+        WalkingChoice(label="Across a room (about 10 metres)", metres=10),
+        WalkingChoice(label="To the end of my street (about 100 metres)", metres=100),
+        WalkingChoice(label="To a nearby shop (about 500 metres)", metres=500),
+        WalkingChoice(label="About a kilometre", metres=1000),
+        WalkingChoice(label="Two kilometres or more", metres=2000),
+    )
+
+
+class SelfReport(_Frozen):
+    """Patients reporting their own outcomes: which follow-ups invite them, for how long.
+
+    Seed 003 asks for pain on the VAS at 2 weeks and 1 month and walking distance at
+    1 month; those are the values a patient can give without an examination (the MRC
+    sum needs a clinician). A link works for ``window_days`` after it is sent; one
+    reminder goes ``reminder_after_days`` after the invitation if there is no answer.
+    """
+
+    kinds: tuple[Text, ...] = ("reassess_2w", "reassess_1m")
+    # Kinds at which the form also asks how far the patient can walk.
+    walking_kinds: tuple[Text, ...] = ("reassess_1m",)
+    window_days: Annotated[int, Field(ge=1, le=90)] = 14
+    reminder_after_days: Annotated[int, Field(ge=1, le=60)] = 7
+    walking_choices: tuple[WalkingChoice, ...] = Field(default_factory=_walking_choices)
+    source: Text = (
+        "seed 003, 'Monitoring Strategy Post-Treatment': pain on the VAS at 2 weeks and "
+        "1 month after IVIG, walking distance at 1 month"
+    )
+
+
 class Policy(_Frozen):
     """A programme's whole rule configuration; its id and version go on every recommendation."""
 
@@ -321,6 +393,23 @@ class Policy(_Frozen):
     rules: RuleSet
     relapse_signal: RelapseSignal = Field(default_factory=RelapseSignal)
     safety: CourseSafety = Field(default_factory=CourseSafety)
+    self_report: SelfReport = Field(default_factory=SelfReport)
+
+    @model_validator(mode="after")
+    def _agents_are_known_medicines(self) -> Policy:
+        # The rules judge medicines through the vocabulary: an agent it does not know
+        # would silently never match, so it is refused when the policy loads.
+        vocabulary = load_medicines()
+        rules = self.rules
+        named = [
+            *rules.therapy_first_line.adequate_mg_per_day,
+            *rules.therapy_renal_adjustment.agents,
+            *rules.therapy_hepatic.agents,
+        ]
+        unknown = sorted({agent for agent in named if vocabulary.get(agent) is None})
+        if unknown:
+            raise ValueError(f"not in the medicines vocabulary: {', '.join(unknown)}")
+        return self
 
 
 def packaged_policies() -> list[str]:

@@ -8,12 +8,21 @@ indication is decided by the engine, not here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from workflow.outcomes import RESPONSE_WINDOW_DAYS
+from workflow.review.advice import dose_advice
 from workflow.review.context import ReviewContext
-from workflow.review.medicines import daily_totals, identify
+from workflow.review.labs import LabValue, creatinine_clearance
+from workflow.review.medicines import (
+    AgentDose,
+    Medicine,
+    daily_totals,
+    identify,
+    load_medicines,
+    match,
+)
 from workflow.review.policy import Policy, RuleConfig
 from workflow.schemas import CourseRequestIn, Finding, Indication, Severity, SteroidTrial
 
@@ -39,13 +48,14 @@ def _finding(
     severity: Severity | None = None,
     recommendations: str = "recommendations",
     missing: str | None = None,
+    advice: Mapping[str, str] | None = None,
 ) -> Finding:
     return Finding(
         rule=rule_id,
         severity=severity or config.severity,
         message=message,
         source=config.source,
-        recommendations=config.texts(recommendations),
+        recommendations=config.texts(recommendations, advice),
         missing=missing,
     )
 
@@ -108,7 +118,8 @@ def indication_symmetric_polyneuropathy(
         "standard neuropathic-pain treatment and glycaemic control."
     )
     config = policy.rules.indication_symmetric_polyneuropathy
-    return _finding("indication.symmetric_polyneuropathy", config, message)
+    advice = dose_advice(request, context, policy)
+    return _finding("indication.symmetric_polyneuropathy", config, message, advice=advice)
 
 
 @dataclass(frozen=True)
@@ -169,7 +180,8 @@ def indication_not_standard_of_care(
         f"considered only from grade {config.min_grade} when corticosteroids have failed or "
         f"cannot be used, and here {_unmet_criteria(request, grade_met, status)}."
     )
-    return _finding("indication.not_standard_of_care", config, message)
+    advice = dose_advice(request, context, policy)
+    return _finding("indication.not_standard_of_care", config, message, advice=advice)
 
 
 def _unmet_criteria(request: CourseRequestIn, grade_met: bool, status: SteroidStatus) -> str:
@@ -231,7 +243,7 @@ def severity_grade(
         f"grade {config.min_grade}; IVIG is kept for severe neuropathy (grade "
         f"{config.min_grade} or more: limiting self-care or rapidly progressive)."
     )
-    return _finding("severity.grade", config, message)
+    return _finding("severity.grade", config, message, advice=dose_advice(request, context, policy))
 
 
 def retreatment_prior_response(
@@ -420,6 +432,64 @@ def steroids_alternatives(
     return _finding("steroids.alternatives", policy.rules.steroids_alternatives, message)
 
 
+def _clearance_text(lab: LabValue) -> str:
+    return f"creatinine clearance {_g(lab.value)} mL/min, {lab.when()}"
+
+
+def _label_sources(medicines: list[Medicine]) -> str:
+    vocabulary = load_medicines()
+    texts = dict.fromkeys(vocabulary.source_text(m) for m in medicines)
+    return " ".join(texts)
+
+
+def _with_sources(finding: Finding, medicines: list[Medicine]) -> Finding:
+    labels = _label_sources(medicines)
+    if not labels:
+        return finding
+    return finding.model_copy(update={"source": f"{finding.source} Label: {labels}"})
+
+
+def _entry(dose: AgentDose) -> str:
+    """How the request listed an agent: "Lyrica (pregabalin) 150 mg/day"."""
+    names = " + ".join(dict.fromkeys(dose.names)) or dose.agent
+    if dose.dose_unknown and dose.mg_per_day == 0:
+        return f"{names} (dose not stated)"
+    return f"{names} {_g(dose.mg_per_day)} mg/day"
+
+
+def therapy_unrecognised(
+    request: CourseRequestIn, context: ReviewContext, policy: Policy
+) -> Finding | None:
+    unknown = [m.name for m in request.medications if match(m.name, policy.aliases) is None]
+    if not unknown:
+        return None
+    quoted = ", ".join(f'"{name}"' for name in unknown)
+    message = (
+        f"The medicines vocabulary does not know {quoted}, so no therapy rule could judge "
+        + ("it." if len(unknown) == 1 else "them.")
+    )
+    return _finding("therapy.unrecognised", policy.rules.therapy_unrecognised, message)
+
+
+def _renal_band(medicine: Medicine | None, clearance: LabValue | None) -> str | None:
+    """ "15–30 mL/min" when the clearance is below the label's top band, else None."""
+    if medicine is None or clearance is None or not medicine.renal_bands:
+        return None
+    band = medicine.band(clearance.value)
+    if band is None or band is medicine.renal_bands[0]:
+        return None
+    return medicine.band_label(band)
+
+
+def _adequate_dose(agent: str, adequate: float, clearance: LabValue | None) -> float:
+    """The adequate dose, capped at the renal band's maximum."""
+    medicine = load_medicines().get(agent)
+    if medicine is None or clearance is None or not medicine.renal_bands:
+        return adequate
+    band = medicine.band(clearance.value)
+    return adequate if band is None else min(adequate, band.high)
+
+
 def therapy_first_line(
     request: CourseRequestIn, context: ReviewContext, policy: Policy
 ) -> Finding | None:
@@ -427,75 +497,171 @@ def therapy_first_line(
     exempt_from = config.not_required_from_grade.get(request.indication)
     if exempt_from is not None and request.severity_grade >= exempt_from:
         return None
-    adequate = config.adequate_mg_per_day
-    totals = daily_totals(request.medications, adequate, policy.aliases)
-    if any(dose.mg_per_day >= adequate[agent] for agent, dose in totals.items()):
+    clearance = creatinine_clearance(request, context)
+    needed = {
+        agent: _adequate_dose(agent, dose, clearance)
+        for agent, dose in config.adequate_mg_per_day.items()
+    }
+    totals = daily_totals(request.medications, needed, policy.aliases)
+    if any(dose.mg_per_day >= needed[agent] for agent, dose in totals.items()):
         return None
-    agents = _names(list(adequate))
+    advice = dose_advice(request, context, policy)
+    agents = _names(list(needed))
     if not totals:
         message = f"No first-line neuropathic agent ({agents}) is listed."
-        return _finding("therapy.first_line", config, message)
+        return _finding("therapy.first_line", config, message, advice=advice)
     unknown = sorted(agent for agent, dose in totals.items() if dose.dose_unknown)
     if unknown:
         message = f"The daily dose of {_names(unknown)} is not stated, so its adequacy is unknown."
-        return _finding("therapy.first_line", config, message)
+        return _finding("therapy.first_line", config, message, advice=advice)
     below = [
-        f"{agent} {_g(dose.mg_per_day)} mg/day (adequate: {_g(adequate[agent])})"
+        f"{_entry(dose)} (adequate: {_g(needed[agent])}"
+        + (
+            f", the label's most for {_clearance_text(clearance)}"
+            if clearance is not None and needed[agent] < config.adequate_mg_per_day[agent]
+            else ""
+        )
+        + ")"
         for agent, dose in sorted(totals.items())
     ]
-    message = f"No neuropathic agent is at an adequate dose: {_names(below)}."
-    return _finding("therapy.first_line", config, message)
+    combined = " in combination" if len(totals) > 1 else ""
+    message = f"No neuropathic agent is at an adequate dose{combined}: {_names(below)}."
+    return _finding("therapy.first_line", config, message, advice=advice)
 
 
-def _present(request: CourseRequestIn, agents: tuple[str, ...], policy: Policy) -> list[str]:
-    found = {identify(m.name, agents, policy.aliases) for m in request.medications}
-    return sorted(agent for agent in found if agent is not None)
+def _renal_line(dose: AgentDose, medicine: Medicine | None, clearance: LabValue) -> str:
+    band = None if medicine is None else medicine.band(clearance.value)
+    if medicine is None or band is None:
+        return f"{_entry(dose)} needs its dose adjusted to renal function"
+    where = (
+        f"the label's band for creatinine clearance {medicine.band_label(band)} is "
+        f"{_g(band.low)}–{_g(band.high)} mg/day"
+    )
+    if dose.combination or (dose.dose_unknown and dose.mg_per_day == 0):
+        return f"{_entry(dose)}: {where}"
+    if dose.mg_per_day > band.high + _EPSILON:
+        verdict = "above it"
+    elif dose.mg_per_day < band.low - _EPSILON:
+        verdict = "below its range"
+    else:
+        verdict = "within it"
+    return f"{_entry(dose)}: {where}, so the dose is {verdict}"
 
 
 def therapy_renal_adjustment(
     request: CourseRequestIn, context: ReviewContext, policy: Policy
 ) -> Finding | None:
     config = policy.rules.therapy_renal_adjustment
-    agents = _present(request, config.agents, policy)
-    clearance = request.creatinine_clearance_ml_min
-    limit = config.min_creatinine_clearance_ml_min
-    if not agents or (clearance is not None and clearance >= limit):
+    vocabulary = load_medicines()
+    clearance = creatinine_clearance(request, context)
+    totals = daily_totals(request.medications, None, policy.aliases)
+    banded = [dose for agent, dose in sorted(totals.items()) if agent in config.agents]
+    avoided = [
+        dose
+        for agent, dose in sorted(totals.items())
+        if (medicine := vocabulary.get(agent)) is not None
+        and medicine.avoid_below_creatinine_clearance is not None
+        and clearance is not None
+        and clearance.value < medicine.avoid_below_creatinine_clearance
+    ]
+    lines: list[str] = []
+    if banded and clearance is None:
+        names = _names([_entry(dose) for dose in banded])
+        lines.append(f"{names}: the dose needs adjusting to renal function")
+    elif banded and clearance is not None:
+        if clearance.value < config.min_creatinine_clearance_ml_min:
+            lines += [_renal_line(d, vocabulary.get(d.agent), clearance) for d in banded]
+    for dose in avoided:
+        medicine = vocabulary.get(dose.agent)
+        limit = medicine.avoid_below_creatinine_clearance if medicine else None
+        lines.append(f"{_entry(dose)}: the label says to avoid it below {_g(limit or 0)} mL/min")
+    if not lines:
         return None
-    needs = (
-        f"{agents[0].capitalize()} needs its dose"
-        if len(agents) == 1
-        else f"{' and '.join(agents).capitalize()} need their doses"
-    ) + " adjusted to renal function"
     if clearance is None:
-        message = f"{needs}, and creatinine clearance is not recorded."
-        return _finding("therapy.renal_adjustment", config, message)
-    message = f"{needs}: creatinine clearance is {_g(clearance)} mL/min, below {_g(limit)}."
-    return _finding("therapy.renal_adjustment", config, message)
+        message = "; ".join(lines) + ", and creatinine clearance is not recorded."
+    else:
+        message = "; ".join(lines) + f" ({_clearance_text(clearance)})."
+    message = message[0].upper() + message[1:]
+    finding = _finding(
+        "therapy.renal_adjustment",
+        config,
+        message,
+        advice=dose_advice(request, context, policy),
+    )
+    medicines = [m for d in (*banded, *avoided) if (m := vocabulary.get(d.agent)) is not None]
+    return _with_sources(finding, medicines)
+
+
+def therapy_max_dose(
+    request: CourseRequestIn, context: ReviewContext, policy: Policy
+) -> Finding | None:
+    config = policy.rules.therapy_max_dose
+    vocabulary = load_medicines()
+    clearance = creatinine_clearance(request, context)
+    over: list[str] = []
+    judged: list[Medicine] = []
+    for agent, dose in sorted(daily_totals(request.medications, None, policy.aliases).items()):
+        medicine = vocabulary.get(agent)
+        if medicine is None or dose.combination:
+            continue
+        limit, why = medicine.max_mg_per_day, "the label's maximum"
+        band = None if clearance is None else medicine.band(clearance.value)
+        if clearance is not None and band is not None and (limit is None or band.high < limit):
+            limit = band.high
+            why = (
+                f"the label's maximum for creatinine clearance {medicine.band_label(band)} "
+                f"({_clearance_text(clearance)})"
+            )
+        if limit is not None and dose.mg_per_day > limit + _EPSILON:
+            over.append(f"{_entry(dose)} is above {why} of {_g(limit)} mg/day")
+            judged.append(medicine)
+    if not over:
+        return None
+    message = "; ".join(over) + "."
+    message = message[0].upper() + message[1:]
+    return _with_sources(_finding("therapy.max_dose", config, message), judged)
+
+
+def _present(request: CourseRequestIn, agents: set[str], policy: Policy) -> list[AgentDose]:
+    totals = daily_totals(request.medications, None, policy.aliases)
+    return [dose for agent, dose in sorted(totals.items()) if agent in agents]
 
 
 def therapy_hepatic(
     request: CourseRequestIn, context: ReviewContext, policy: Policy
 ) -> Finding | None:
     config = policy.rules.therapy_hepatic
-    agents = _present(request, config.agents, policy)
-    if not agents or request.hepatic_disease is not True:
+    if request.hepatic_disease is not True:
         return None
-    message = f"{_names(agents).capitalize()} is listed although the patient has hepatic disease."
-    return _finding("therapy.hepatic", config, message)
+    vocabulary = load_medicines()
+    avoided = {m.generic for m in vocabulary.medicines if m.avoid_in_hepatic_disease}
+    doses = _present(request, set(config.agents) | avoided, policy)
+    if not doses:
+        return None
+    names = _names([_entry(dose) for dose in doses])
+    verb = "is" if len(doses) == 1 else "are"
+    message = f"{names} {verb} listed although the patient has hepatic disease."
+    message = message[0].upper() + message[1:]
+    medicines = [m for d in doses if (m := vocabulary.get(d.agent)) is not None]
+    return _with_sources(_finding("therapy.hepatic", config, message), medicines)
 
 
 def therapy_opioids(
     request: CourseRequestIn, context: ReviewContext, policy: Policy
 ) -> Finding | None:
     config = policy.rules.therapy_opioids
-    opioids = _present(request, config.opioids, policy)
-    if not opioids:
+    vocabulary = load_medicines()
+    classes = set(config.classes)
+    opioids = {m.generic for m in vocabulary.medicines if m.klass in classes}
+    doses = _present(request, opioids | set(config.opioids), policy)
+    if not doses:
         return None
     message = (
-        f"An opioid is listed ({_names(opioids)}); opioids, tramadol and tapentadol "
-        "included, are not first-line treatment for neuropathic pain."
+        f"An opioid is listed ({_names([_entry(dose) for dose in doses])}); opioids, "
+        "tramadol and tapentadol included, are not first-line treatment for neuropathic pain."
     )
-    return _finding("therapy.opioids", config, message)
+    advice = dose_advice(request, context, policy)
+    return _finding("therapy.opioids", config, message, advice=advice)
 
 
 # --- safety and diabetes care ---------------------------------------------------------
@@ -552,8 +718,10 @@ RULES: dict[str, Check] = {
     "dose.weight_mismatch": dose_weight_mismatch,
     "dose.height_unknown": dose_height_unknown,
     "steroids.alternatives": steroids_alternatives,
+    "therapy.unrecognised": therapy_unrecognised,
     "therapy.first_line": therapy_first_line,
     "therapy.renal_adjustment": therapy_renal_adjustment,
+    "therapy.max_dose": therapy_max_dose,
     "therapy.hepatic": therapy_hepatic,
     "therapy.opioids": therapy_opioids,
     "safety.thrombosis_risk": safety_thrombosis_risk,

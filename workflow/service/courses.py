@@ -6,7 +6,7 @@ from datetime import date
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from workflow.clock import Clock
 from workflow.dosing import compute_dose
@@ -35,7 +35,9 @@ ReviewDecision = Literal["approve", "deny", "info"]
 def prior_course_context(session: Session, course: Course) -> PriorCourse:
     """The prior course's response, computed from its recorded assessments."""
     points = session.execute(
-        select(Assessment.date, Assessment.vas).where(Assessment.course_id == course.id)
+        select(Assessment.date, Assessment.vas).where(
+            Assessment.course_id == course.id, Assessment.voided_at.is_(None)
+        )
     ).all()
     result = response(
         baseline_vas=course.baseline_vas,
@@ -93,9 +95,58 @@ def latest_hba1c(session: Session, patient_id: int) -> float | None:
     """The patient's most recent HbA1c from ``patient measure``, if any."""
     return session.scalar(
         select(Measurement.hba1c_percent)
-        .where(Measurement.patient_id == patient_id, Measurement.hba1c_percent.is_not(None))
+        .where(
+            Measurement.patient_id == patient_id,
+            Measurement.hba1c_percent.is_not(None),
+            Measurement.voided_at.is_(None),
+        )
         .order_by(Measurement.date.desc(), Measurement.id.desc())
         .limit(1)
+    )
+
+
+def dated_measurements(
+    session: Session, patient_id: int, column: InstrumentedAttribute[float | None]
+) -> tuple[tuple[date, float], ...]:
+    """(date, value) of every live measurement of the patient with ``column`` set."""
+    rows = session.execute(
+        select(Measurement.date, column).where(
+            Measurement.patient_id == patient_id,
+            column.is_not(None),
+            Measurement.voided_at.is_(None),
+        )
+    ).all()
+    return tuple((on, float(value)) for on, value in rows if value is not None)
+
+
+def review_context(
+    session: Session,
+    patient: Patient,
+    prior: PriorCourse | None,
+    as_of: date,
+    course_id: int | None = None,
+) -> ReviewContext:
+    """The patient's record as the rules need it: diabetes, prior course, dated labs,
+    registered weight, age, and the patient's other courses in monitoring."""
+    in_monitoring = tuple(
+        other.id
+        for other in _other_courses(session, patient.id, course_id)
+        if other.state == CourseState.MONITORING
+    )
+    return ReviewContext(
+        sex=patient.sex,
+        height_cm=patient.height_cm,
+        diabetes=patient.diabetes,
+        prior=prior,
+        latest_hba1c_percent=latest_hba1c(session, patient.id),
+        clearance_measurements=dated_measurements(
+            session, patient.id, Measurement.creatinine_clearance_ml_min
+        ),
+        hba1c_measurements=dated_measurements(session, patient.id, Measurement.hba1c_percent),
+        as_of=as_of,
+        registered_weight_kg=patient.weight_kg,
+        age_years=age_on(patient.birth_date, as_of),
+        monitoring_courses=in_monitoring,
     )
 
 
@@ -121,21 +172,7 @@ def _apply_request(
         age_years=age,
         pregnant=bool(data.pregnant),
     )
-    in_monitoring = tuple(
-        other.id
-        for other in _other_courses(session, patient.id, course.id)
-        if other.state == CourseState.MONITORING
-    )
-    context = ReviewContext(
-        sex=patient.sex,
-        height_cm=patient.height_cm,
-        diabetes=patient.diabetes,
-        prior=prior,
-        latest_hba1c_percent=latest_hba1c(session, patient.id),
-        registered_weight_kg=patient.weight_kg,
-        age_years=age,
-        monitoring_courses=in_monitoring,
-    )
+    context = review_context(session, patient, prior, course.requested_on, course.id)
     recommendation = evaluate(data, context, policy)
     course.indication = data.indication.value
     course.indication_detail = data.indication_detail

@@ -51,8 +51,12 @@ def assess(
     by: str,
     clock: Clock,
     policy: Policy,
+    source: str = "clinician",
 ) -> Assessment:
     """Records an outcome assessment; completes the follow-ups it satisfies.
+
+    ``source`` says who gave the values: ``clinician`` (staff entry) or ``patient``
+    (the self-report form); a patient's values are named as such in the history.
 
     On a course in monitoring, pain back up from its lowest post-course VAS (the
     policy's ``relapse_signal``) flags a suspected relapse for the coordinator.
@@ -68,6 +72,7 @@ def assess(
         vas=vas,
         mrc_sum=mrc_sum,
         walking_distance_m=walking_distance_m,
+        source=source,
         actor=by,
         recorded_at=clock.now(),
     )
@@ -77,6 +82,8 @@ def assess(
         session, course=course, on=on, fields=fields, ref=f"assessment:{row.id}", clock=clock
     )
     scores = ", ".join(f"{name} {value:g}" for name, value in _values(row))
+    if source == "patient":
+        scores = "reported by the patient: " + scores
     if done:
         scores += "; completes follow-up " + ", ".join(str(f.id) for f in done)
     flag = _suspect_relapse(session, course, row, policy.relapse_signal, clock)
@@ -99,7 +106,9 @@ def _suspect_relapse(
         return None
     earlier = session.execute(
         select(Assessment.date, Assessment.vas).where(
-            Assessment.course_id == course.id, Assessment.id != row.id
+            Assessment.course_id == course.id,
+            Assessment.id != row.id,
+            Assessment.voided_at.is_(None),
         )
     ).all()
     rise = pain_rise(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from sqlalchemy import select
@@ -50,11 +51,21 @@ def measure(
     monofilament_sites_felt: int | None,
     by: str,
     clock: Clock,
+    creatinine_clearance_ml_min: float | None = None,
 ) -> Measurement:
-    """Records HbA1c and/or the monofilament test; completes the follow-ups they satisfy."""
+    """Records HbA1c, the monofilament test and/or creatinine clearance.
+
+    Completes the follow-ups they satisfy; the review rules use the newest dated values.
+    """
     clinical_date(on, today=clock.today())
-    if hba1c_percent is None and monofilament_sites_felt is None:
-        raise InvalidInput("measurement: give --hba1c or --monofilament-sites-felt (or both).")
+    given = (hba1c_percent, monofilament_sites_felt, creatinine_clearance_ml_min)
+    if all(value is None for value in given):
+        raise InvalidInput(
+            "measurement: give --hba1c, --monofilament-sites-felt or --creatinine-clearance."
+        )
+    clearance = creatinine_clearance_ml_min
+    if clearance is not None and not (0 <= clearance <= 500 and math.isfinite(clearance)):
+        raise InvalidInput(f"creatinine-clearance: {clearance} mL/min is outside 0-500 mL/min.")
     if hba1c_percent is not None and not 2 <= hba1c_percent <= 25:
         raise InvalidInput(f"hba1c: {hba1c_percent} % is outside 2-25 %.")
     if monofilament_sites_felt is not None and not 0 <= monofilament_sites_felt <= 10:
@@ -68,6 +79,7 @@ def measure(
         date=on,
         hba1c_percent=hba1c_percent,
         monofilament_sites_felt=monofilament_sites_felt,
+        creatinine_clearance_ml_min=creatinine_clearance_ml_min,
         actor=by,
         recorded_at=now,
     )
@@ -78,6 +90,7 @@ def measure(
         for name, value in (
             ("hba1c_percent", hba1c_percent),
             ("monofilament_sites_felt", monofilament_sites_felt),
+            ("creatinine_clearance_ml_min", creatinine_clearance_ml_min),
         )
         if value is not None
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -45,6 +46,16 @@ def patient_read(patient: Patient) -> PatientRead:
     return PatientRead.model_validate(patient, from_attributes=True)
 
 
+def void_marks(row: Infusion | Assessment | Measurement) -> dict[str, Any]:
+    """The correction marks every voidable record is read with."""
+    return {
+        "voided": row.voided_at is not None,
+        "voided_at": row.voided_at,
+        "voided_by": row.voided_by,
+        "void_reason": row.void_reason,
+    }
+
+
 def measurement_read(row: Measurement, mrn: str) -> MeasurementRead:
     return MeasurementRead(
         id=row.id,
@@ -52,7 +63,9 @@ def measurement_read(row: Measurement, mrn: str) -> MeasurementRead:
         date=row.date,
         hba1c_percent=row.hba1c_percent,
         monofilament_sites_felt=row.monofilament_sites_felt,
+        creatinine_clearance_ml_min=row.creatinine_clearance_ml_min,
         actor=row.actor,
+        **void_marks(row),
     )
 
 
@@ -71,8 +84,11 @@ def show_patient(*, session: Session, mrn: str) -> PatientRead:
     return patient_read(patient_by_mrn(session, mrn))
 
 
-def _dose(course: Course) -> DoseRead:
+def _dose(course: Course, infusions: list[Infusion]) -> DoseRead:
+    live = [i for i in infusions if i.voided_at is None]
     return DoseRead(
+        days_given=len(live),
+        grams_given=sum(i.grams for i in live),
         g_per_kg_per_day=course.dose_g_per_kg_per_day,
         days=course.days,
         grams_per_day=course.grams_per_day,
@@ -134,7 +150,7 @@ def lineage(session: Session, course: Course) -> list[LineageEntry]:
     points: dict[int, list[tuple[date, float | None]]] = {c.id: [] for c in chain}
     for course_id, on, vas in session.execute(
         select(Assessment.course_id, Assessment.date, Assessment.vas).where(
-            Assessment.course_id.in_(points)
+            Assessment.course_id.in_(points), Assessment.voided_at.is_(None)
         )
     ):
         points[course_id].append((on, vas))
@@ -180,6 +196,13 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         .order_by(FollowUp.due_date, FollowUp.id)
     ).all()
     request = course.request
+    infusions = list(
+        session.scalars(
+            select(Infusion)
+            .where(Infusion.course_id == course.id)
+            .order_by(Infusion.date, Infusion.id)
+        )
+    )
     return CourseRead(
         id=course.id,
         mrn=mrn,
@@ -195,7 +218,7 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         requested_at=course.requested_at,
         repeat_every_weeks=course.repeat_every_weeks,
         baseline=dict(request.get("baseline", {})),
-        dose=_dose(course),
+        dose=_dose(course, infusions),
         recommendation=Recommendation.model_validate(course.recommendation),
         awaiting_information=course.awaiting_information,
         suspected_relapse=course.suspected_relapse,
@@ -231,10 +254,9 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
                 lot=i.lot,
                 override_reason=i.override_reason,
                 actor=i.actor,
+                **void_marks(i),
             )
-            for i in session.scalars(
-                select(Infusion).where(Infusion.course_id == course.id).order_by(Infusion.date)
-            )
+            for i in infusions
         ],
         assessments=[
             AssessmentRead(
@@ -245,6 +267,7 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
                 walking_distance_m=a.walking_distance_m,
                 actor=a.actor,
                 source=a.source,
+                **void_marks(a),
             )
             for a in session.scalars(
                 select(Assessment)

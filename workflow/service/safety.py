@@ -15,7 +15,7 @@ from workflow.clock import Clock
 from workflow.errors import InvalidInput
 from workflow.followups import BY_KIND, OPEN_STATUSES, Status
 from workflow.machine import require
-from workflow.models import AdverseEvent, Course, FollowUp, Patient
+from workflow.models import AdverseEvent, Course, FollowUp, Measurement, Patient
 from workflow.review import Policy
 from workflow.service.common import (
     clinical_date,
@@ -168,11 +168,15 @@ def has_adverse_event(session: Session, course_id: int) -> bool:
 
 def renal_risk(session: Session, course: Course, patient: Patient, policy: Policy) -> list[str]:
     """Why the patient is at renal risk under the policy (empty: not at risk)."""
-    from workflow.service.courses import age_on
+    from workflow.service.courses import age_on, dated_measurements
 
     rule = policy.safety.followup
     reasons = []
-    clearance = course.request.get("creatinine_clearance_ml_min")
+    measured = sorted(
+        dated_measurements(session, patient.id, Measurement.creatinine_clearance_ml_min)
+    )
+    # The newest measured clearance, else the one the request carried.
+    clearance = measured[-1][1] if measured else course.request.get("creatinine_clearance_ml_min")
     if isinstance(clearance, int | float) and clearance < rule.max_creatinine_clearance_ml_min:
         reasons.append(
             f"creatinine clearance {clearance:g} mL/min below "

@@ -128,7 +128,9 @@ def _lot(value: str | None) -> str | None:
 
 def _days_given(session: Session, course_id: int) -> int:
     count = session.scalar(
-        select(func.count()).select_from(Infusion).where(Infusion.course_id == course_id)
+        select(func.count())
+        .select_from(Infusion)
+        .where(Infusion.course_id == course_id, Infusion.voided_at.is_(None))
     )
     return int(count or 0)
 

@@ -1,8 +1,8 @@
 """Course safety: approval date, product lot per infusion, adverse events; the dosing
 weight's reason gets room for the exemption it names.
 
-Revision ID: 0019_i11_course_safety
-Revises: 0018_i17_merge_heads
+Revision ID: 0020_i11_course_safety
+Revises: 0019_i12_measurement_clearance
 Create Date: 2026-11-29
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import workflow.models
 
-revision: str = "0019_i11_course_safety"
-down_revision: str | None = "0018_i17_merge_heads"
+revision: str = "0020_i11_course_safety"
+down_revision: str | None = "0019_i12_measurement_clearance"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,139 @@
+"""The clinical cases of issue 12, run from outside: ``course request`` then ``course show``.
+
+Each asserts the findings by rule id and severity a clinical pharmacist expects, and
+that no advice exceeds the label's maximum for the patient's kidneys.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.conftest import Ivig
+from tests.factories import register, request
+
+
+def findings(course: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["rule"]: f for f in course["recommendation"]["findings"]}
+
+
+def advised_pregabalin(course: dict[str, Any]) -> list[float]:
+    """Every pregabalin mg/day figure any finding recommends (upper end of a range)."""
+    pattern = re.compile(r"pregabalin (?:up to |to at least )?(\d+)(?:–(\d+))? mg/day", re.I)
+    doses = []
+    for finding in course["recommendation"]["findings"]:
+        for text in finding["recommendations"]:
+            doses += [float(high or low) for low, high in pattern.findall(text)]
+    return doses
+
+
+def test_pregabalin_150_at_clearance_25_is_not_advised_up_to_300(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    course = request(
+        ivig,
+        "M1",
+        medications=[{"name": "pregabalin", "mg_per_day": 150}],
+        creatinine_clearance_ml_min=25,
+    )
+    found = findings(course)
+    assert "therapy.first_line" not in found
+    assert found["therapy.renal_adjustment"]["severity"] == "warn"
+    assert "15–30 mL/min" in found["therapy.renal_adjustment"]["message"]
+    assert all(dose <= 150 for dose in advised_pregabalin(course))
+    assert (
+        ivig.ok("course", "show", str(course["id"]))["recommendation"] == course["recommendation"]
+    )
+
+
+def test_no_agent_at_clearance_25_gets_advice_within_the_band(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    course = request(ivig, "M1", medications=[], creatinine_clearance_ml_min=25)
+    assert findings(course)["therapy.first_line"]["severity"] == "warn"
+    doses = advised_pregabalin(course)
+    assert doses and all(dose <= 150 for dose in doses)
+
+
+def test_gabapentin_3600_at_clearance_12(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    course = request(
+        ivig,
+        "M1",
+        medications=[{"name": "gabapentin", "mg_per_day": 3600}],
+        creatinine_clearance_ml_min=12,
+    )
+    found = findings(course)
+    assert "100–300 mg/day" in found["therapy.renal_adjustment"]["message"]
+    assert found["therapy.max_dose"]["severity"] == "warn"
+
+
+def test_pregabalin_1200_and_duloxetine_240_exceed_the_label(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    course = request(
+        ivig,
+        "M1",
+        medications=[
+            {"name": "pregabalin", "mg_per_day": 1200},
+            {"name": "duloxetine", "mg_per_day": 240},
+        ],
+    )
+    message = findings(course)["therapy.max_dose"]["message"].lower()
+    assert "pregabalin 1200 mg/day" in message and "600 mg/day" in message
+    assert "duloxetine 240 mg/day" in message and "120 mg/day" in message
+
+
+def test_opioid_brands_and_amitriptyline_are_recognised(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    names = ["Palexia", "Zydol", "Targin", "MS Contin", "Durogesic", "Tylenol #3"]
+    course = request(
+        ivig,
+        "M1",
+        medications=[
+            {"name": "pregabalin", "mg_per_day": 300},
+            {"name": "amitriptyline", "mg_per_day": 25},
+            *({"name": name} for name in names),
+        ],
+    )
+    found = findings(course)
+    assert "therapy.unrecognised" not in found
+    for name in names:
+        assert name in found["therapy.opioids"]["message"]
+
+
+def test_a_misspelt_medicine_is_reported(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    course = request(
+        ivig,
+        "M1",
+        medications=[
+            {"name": "pregabalin", "mg_per_day": 300},
+            {"name": "dulxetine", "mg_per_day": 60},
+        ],
+    )
+    assert findings(course)["therapy.unrecognised"]["severity"] == "info"
+    assert course["recommendation"]["outcome"] == "supported"
+
+
+def test_a_measured_clearance_newer_than_the_request_value_is_used(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    measured = ivig.ok(
+        "patient", "measure", "M1", "--date", "2026-11-01", "--creatinine-clearance", "25"
+    )
+    assert measured["creatinine_clearance_ml_min"] == 25
+    course = request(
+        ivig,
+        "M1",
+        medications=[{"name": "Lyrica", "mg_per_day": 300}],
+        creatinine_clearance_ml_min=90,
+        creatinine_clearance_date="2026-06-01",
+    )
+    found = findings(course)
+    assert "2026-11-01" in found["therapy.renal_adjustment"]["message"]
+    assert "25 mL/min" in found["therapy.max_dose"]["message"]
+
+
+def test_a_clearance_out_of_range_is_refused(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    result = ivig(
+        "patient", "measure", "M1", "--date", "2026-11-01", "--creatinine-clearance", "-3"
+    )
+    assert result.code == 2 and "creatinine-clearance" in result.err
