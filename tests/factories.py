@@ -70,7 +70,7 @@ def request(ivig: Ivig, mrn: str = "M1", **overrides: Any) -> Any:
     )
 
 
-def approve(ivig: Ivig, course_id: int) -> Any:
+def approve(ivig: Ivig, course_id: int, on: str = APPROVED_ON) -> Any:
     return ivig.ok(
         "course",
         "review",
@@ -84,7 +84,7 @@ def approve(ivig: Ivig, course_id: int) -> Any:
         "--override-reason",
         "reviewed case",
         "--date",
-        APPROVED_ON,
+        on,
     )
 
 
