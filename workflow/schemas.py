@@ -11,7 +11,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 
 class Sex(StrEnum):
@@ -110,11 +111,23 @@ class CourseRequestIn(_In):
     hepatic_disease: bool | None = None
     thromboembolic_risk_factors: list[NonEmpty] = Field(default_factory=list)
     hba1c_percent: Annotated[float, Field(ge=2, le=25)] | None = None
+    # IFCC units, instead of hba1c_percent (converted for the rules: see vocab/labs.yaml).
+    hba1c_mmol_mol: Annotated[float, Field(ge=1, le=250)] | None = None
+    hba1c_date: date | None = None
     requested_by: NonEmpty
     # Extension: the clinical date of the request (default: today in the clinic's zone).
     requested_on: date | None = None
     # Pregnancy exempts the patient from adjusted-body-weight dosing.
     pregnant: bool | None = None
+
+    @field_validator("hba1c_mmol_mol")
+    @classmethod
+    def _one_hba1c_unit(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and info.data.get("hba1c_percent") is not None:
+            raise PydanticCustomError(
+                "hba1c_both_units", "give hba1c_percent or hba1c_mmol_mol, not both"
+            )
+        return value
 
 
 class Finding(BaseModel):

@@ -6,11 +6,12 @@ that no advice exceeds the label's maximum for the patient's kidneys.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from tests.conftest import Ivig
-from tests.factories import register, request
+from tests.factories import register, request, request_doc
 
 
 def findings(course: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -137,3 +138,68 @@ def test_a_clearance_out_of_range_is_refused(ivig: Ivig) -> None:
         "patient", "measure", "M1", "--date", "2026-11-01", "--creatinine-clearance", "-3"
     )
     assert result.code == 2 and "creatinine-clearance" in result.err
+
+
+def test_last_months_hba1c_beats_an_undated_request_value(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    ivig.ok("patient", "measure", "M1", "--date", "2026-10-20", "--hba1c", "9.4")
+    course = request(ivig, "M1", hba1c_percent=6.5)
+    message = findings(course)["glycemic.target"]["message"]
+    assert "9.4 %" in message and "2026-10-20" in message
+
+
+def test_a_dated_request_hba1c_newer_than_the_record_is_used(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    ivig.ok("patient", "measure", "M1", "--date", "2026-06-20", "--hba1c", "9.4")
+    course = request(ivig, "M1", hba1c_percent=6.5, hba1c_date="2026-11-02")
+    assert "glycemic.target" not in findings(course)
+
+
+def test_hba1c_in_mmol_mol_is_converted(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    doc = {"hba1c_percent": None, "hba1c_mmol_mol": 75, "hba1c_date": "2026-11-01"}
+    course = request(ivig, "M1", **doc)
+    message = findings(course)["glycemic.target"]["message"]
+    # 0.0915 x 75 + 2.15 = 9.01 -> 9.0 %
+    assert "9 %" in message and "75 mmol/mol" in message
+
+
+def test_hba1c_in_both_units_is_refused(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    result = ivig(
+        "course",
+        "request",
+        "--file",
+        "-",
+        "--json",
+        stdin=json.dumps(request_doc("M1", hba1c_percent=7, hba1c_mmol_mol=53)),
+    )
+    assert result.code == 2 and "hba1c_mmol_mol" in result.err
+    assert ivig.ok("course", "list") == []
+
+
+def test_stale_labs_are_flagged(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    course = request(
+        ivig,
+        "M1",
+        creatinine_clearance_ml_min=70,
+        creatinine_clearance_date="2026-05-01",
+        hba1c_percent=6.5,
+        hba1c_date="2026-03-01",
+    )
+    stale = findings(course)["labs.stale"]
+    assert stale["severity"] == "warn"
+    assert "Creatinine clearance 70 mL/min" in stale["message"]
+    assert "HbA1c 6.5 %" in stale["message"]
+
+
+def test_recent_labs_are_not_stale(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    course = request(
+        ivig,
+        "M1",
+        creatinine_clearance_date="2026-09-01",
+        hba1c_date="2026-06-01",
+    )
+    assert "labs.stale" not in findings(course)

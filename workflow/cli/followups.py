@@ -8,8 +8,6 @@ from typing import Annotated, Any
 import typer
 from dateutil.relativedelta import relativedelta
 
-from schedules.delivery import deliver_due
-from schedules.raising import raise_and_escalate
 from workflow.cli import render
 from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, run, wants_json
 from workflow.followups import (
@@ -89,6 +87,9 @@ def raise_(
     json_out: JsonOpt = False,
 ) -> None:
     """Raises every scheduled follow-up due on or before the date and sends its reminders."""
+    from schedules.delivery import deliver_due  # the channels (httpx, smtplib) load here
+    from schedules.raising import raise_and_escalate
+
     settings, clock = RUNTIME.settings, RUNTIME.clock
     day = _as_of(as_of)
     engine = RUNTIME.engine()

@@ -135,7 +135,15 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
         for ae in c.adverse_events:
             table.add_row(str(ae.date), ae.kind, str(ae.grade), ae.note or "", ae.actor)
         console.print(table)
-    if c.assessments:
+    # Patient-reported values are kept apart from what clinicians recorded.
+    groups = (
+        ("clinician", "Assessments (recorded by clinicians)"),
+        ("patient", "Patient-reported outcomes (self-report form)"),
+    )
+    for source, title in groups:
+        rows = [a for a in c.assessments if a.source == source]
+        if not rows:
+            continue
         table = Table(
             "id",
             "date",
@@ -144,10 +152,10 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
             "walking m",
             "by",
             "voided",
-            title="Assessments",
+            title=title,
             title_justify="left",
         )
-        for a in c.assessments:
+        for a in rows:
             table.add_row(
                 str(a.id),
                 str(a.date),

@@ -11,9 +11,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel, ConfigDict
 
 from workflow.review.context import ReviewContext
 from workflow.schemas import CourseRequestIn
+
+MONTH_DAYS = 30.4375
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LinearConversion(_Frozen):
+    slope: float
+    intercept: float
+    source: str
+
+    def apply(self, value: float) -> float:
+        return self.slope * value + self.intercept
+
+
+class LabData(_Frozen):
+    version: str
+    hba1c_ifcc_to_ngsp: LinearConversion
+
+
+@lru_cache(maxsize=1)
+def load_lab_data() -> LabData:
+    """The packaged conversions (``vocab/labs.yaml``), parsed once."""
+    entry = resources.files("workflow.review").joinpath("vocab", "labs.yaml")
+    return LabData.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
+
+
+def ifcc_to_percent(mmol_mol: float) -> float:
+    """HbA1c in IFCC mmol/mol as NGSP %, rounded to one decimal as laboratories report it."""
+    return round(load_lab_data().hba1c_ifcc_to_ngsp.apply(mmol_mol), 1)
 
 
 @dataclass(frozen=True)
@@ -21,11 +58,15 @@ class LabValue:
     value: float
     on: date | None  # None: undated (a request value without its date)
     origin: str  # "request" or "measurement"
+    note: str = ""  # e.g. "converted from 75 mmol/mol"
 
     def when(self) -> str:
         """ "measured 2026-10-01 (record)" / "undated, from the request"."""
         where = "the request" if self.origin == "request" else "the patient's measurements"
-        return f"of {self.on.isoformat()} from {where}" if self.on else f"undated, from {where}"
+        note = f", {self.note}" if self.note else ""
+        if self.on is None:
+            return f"undated, from {where}{note}"
+        return f"of {self.on.isoformat()} from {where}{note}"
 
 
 def newest(
@@ -55,8 +96,25 @@ def creatinine_clearance(request: CourseRequestIn, context: ReviewContext) -> La
     )
 
 
+def hba1c(request: CourseRequestIn, context: ReviewContext) -> LabValue | None:
+    """HbA1c in %, converted from IFCC mmol/mol when the request gives that unit.
+
+    ``context.latest_hba1c_percent`` (an undated figure) is the last resort.
+    """
+    value, note = request.hba1c_percent, ""
+    if value is None and request.hba1c_mmol_mol is not None:
+        value = ifcc_to_percent(request.hba1c_mmol_mol)
+        note = f"converted from {request.hba1c_mmol_mol:g} mmol/mol"
+    found = newest(value, request.hba1c_date, context.hba1c_measurements)
+    if found is not None and found.origin == "request" and note:
+        found = LabValue(found.value, found.on, found.origin, note)
+    if found is None and context.latest_hba1c_percent is not None:
+        found = LabValue(context.latest_hba1c_percent, None, "measurement")
+    return found
+
+
 def months_old(lab: LabValue, as_of: date | None) -> float | None:
     """Age in months (days / 30.4375), or None when undated or no reference date."""
     if lab.on is None or as_of is None:
         return None
-    return (as_of - lab.on).days / 30.4375
+    return (as_of - lab.on).days / MONTH_DAYS

@@ -196,6 +196,13 @@ class GlycemicTargetRule(RuleConfig):
     max_hba1c_percent: Annotated[float, Field(gt=4, lt=15)]
 
 
+class LabsStaleRule(RuleConfig):
+    """A laboratory value the rules used is older than the policy allows."""
+
+    hba1c_max_age_months: Annotated[float, Field(gt=0, le=60)] = 6
+    creatinine_clearance_max_age_months: Annotated[float, Field(gt=0, le=60)] = 3
+
+
 class PlainRule(RuleConfig):
     """A rule whose only data is where it applies."""
 
@@ -250,6 +257,7 @@ class RuleSet(_Frozen):
     therapy_opioids: OpioidRule = Field(alias="therapy.opioids")
     safety_thrombosis_risk: ThrombosisRiskRule = Field(alias="safety.thrombosis_risk")
     glycemic_target: GlycemicTargetRule = Field(alias="glycemic.target")
+    labs_stale: LabsStaleRule = Field(alias="labs.stale")
 
     def __iter__(self) -> Iterator[tuple[str, RuleConfig]]:  # type: ignore[override]
         """(rule id, config) in the order findings are listed."""

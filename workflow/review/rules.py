@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from workflow.outcomes import RESPONSE_WINDOW_DAYS
 from workflow.review.advice import dose_advice
 from workflow.review.context import ReviewContext
-from workflow.review.labs import LabValue, creatinine_clearance
+from workflow.review.labs import LabValue, creatinine_clearance, hba1c, months_old
 from workflow.review.medicines import (
     AgentDose,
     Medicine,
@@ -686,19 +686,42 @@ def glycemic_target(
     if not context.has_diabetes:
         return None
     config = policy.rules.glycemic_target
-    hba1c = request.hba1c_percent
-    if hba1c is None:
-        hba1c = context.latest_hba1c_percent
-    if hba1c is None:
+    found = hba1c(request, context)
+    if found is None:
         message = "The patient has diabetes and no HbA1c is recorded."
         return _finding("glycemic.target", config, message)
-    if hba1c <= config.max_hba1c_percent + _EPSILON:
+    if found.value <= config.max_hba1c_percent + _EPSILON:
         return None
     message = (
-        f"The patient has diabetes with HbA1c {_g(hba1c)} %, above "
+        f"The patient has diabetes with HbA1c {_g(found.value)} % ({found.when()}), above "
         f"{_g(config.max_hba1c_percent)} %."
     )
     return _finding("glycemic.target", config, message)
+
+
+def labs_stale(request: CourseRequestIn, context: ReviewContext, policy: Policy) -> Finding | None:
+    config = policy.rules.labs_stale
+    checks: list[tuple[str, LabValue | None, float, str]] = [
+        (
+            "Creatinine clearance",
+            creatinine_clearance(request, context),
+            config.creatinine_clearance_max_age_months,
+            "mL/min",
+        )
+    ]
+    if context.has_diabetes:
+        checks.append(("HbA1c", hba1c(request, context), config.hba1c_max_age_months, "%"))
+    stale = []
+    for name, lab, limit, unit in checks:
+        age = None if lab is None else months_old(lab, context.as_of)
+        if lab is not None and age is not None and age > limit + _EPSILON:
+            stale.append(
+                f"{name} {_g(lab.value)} {unit} ({lab.when()}) is {age:.1f} months old at the "
+                f"request date, older than {_g(limit)} months"
+            )
+    if not stale:
+        return None
+    return _finding("labs.stale", config, "; ".join(stale) + ".")
 
 
 RULES: dict[str, Check] = {
@@ -726,5 +749,6 @@ RULES: dict[str, Check] = {
     "therapy.opioids": therapy_opioids,
     "safety.thrombosis_risk": safety_thrombosis_risk,
     "glycemic.target": glycemic_target,
+    "labs.stale": labs_stale,
 }
 """Every rule id and its check; the policy's ``rules`` section configures the same ids."""

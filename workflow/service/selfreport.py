@@ -483,3 +483,79 @@ def answer(
     invitation.used_at = now
     invitation.assessment_id = row.id
     return row
+
+
+# --- through the outbox ----------------------------------------------------------------
+
+
+def _enqueue(session: Session, message: PatientMessage, *, patient_id: int, now: datetime) -> None:
+    """One e-mail to the patient, through the outbox, on the patient channel only.
+
+    The record carries the invitation id and nothing else; the text (with the link)
+    rides in the e-mail envelope, which delivery drops from the row once sent.
+    """
+    from workflow.config import get_settings
+    from workflow.outbox import LOG, PATIENT_INVITATION, enqueue
+
+    channel = get_settings().patient_channel() or LOG
+    enqueue(
+        session,
+        kind=PATIENT_INVITATION,
+        payload={"invitation_id": message.invitation_id},
+        dedupe_key=f"invitation-{message.invitation_id}"
+        + ("-reminder" if message.reminder else ""),
+        course_id=message.course_id,
+        patient_id=patient_id,
+        followup_id=message.followup_id,
+        now=now,
+        channels=[channel],
+        subject=message.subject,
+        email_to=[message.to],
+        text=message.body,
+    )
+
+
+def send_invitations(session: Session, *, followup_ids: list[int], now: datetime) -> int:
+    """Invites the enrolled patients of these just-raised follow-ups (in the raising
+    transaction, so an invitation exists exactly when its follow-up was raised)."""
+    from workflow.config import get_settings
+    from workflow.review.policy import load_policy
+
+    messages = invite(
+        session,
+        followup_ids=followup_ids,
+        now=now,
+        policy=load_policy().self_report,
+        base_url=get_settings().public_base_url,
+    )
+    return _send(session, messages, now)
+
+
+def send_reminders(session: Session, *, now: datetime) -> int:
+    """The one reminder e-mail of each unanswered invitation that is due one."""
+    from workflow.config import get_settings
+    from workflow.review.policy import load_policy
+
+    messages = remind(
+        session,
+        now=now,
+        policy=load_policy().self_report,
+        base_url=get_settings().public_base_url,
+    )
+    return _send(session, messages, now)
+
+
+def _send(session: Session, messages: list[PatientMessage], now: datetime) -> int:
+    if not messages:
+        return 0
+    owners = {
+        invitation_id: patient_id
+        for invitation_id, patient_id in session.execute(
+            select(Invitation.id, Invitation.patient_id).where(
+                Invitation.id.in_([m.invitation_id for m in messages])
+            )
+        )
+    }
+    for message in messages:
+        _enqueue(session, message, patient_id=owners[message.invitation_id], now=now)
+    return len(messages)

@@ -2,7 +2,7 @@
 weight's reason gets room for the exemption it names.
 
 Revision ID: 0020_i11_course_safety
-Revises: 0019_i12_measurement_clearance
+Revises: 0013_i13_outbox
 Create Date: 2026-11-29
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import workflow.models
 
 revision: str = "0020_i11_course_safety"
-down_revision: str | None = "0019_i12_measurement_clearance"
+down_revision: str | None = "0013_i13_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
