@@ -9,9 +9,8 @@ from tests.conftest import Ivig
 
 # 2026-11-20 is "today" in the default test clock.
 INFUSION_START = "2026-10-01"
-# Requests and approvals come before the first infusion (dates in order).
+# Requests (and, by default, their approvals) come before the first infusion.
 REQUESTED_ON = "2026-09-25"
-APPROVED_ON = "2026-09-28"
 
 
 def request_doc(mrn: str = "M1", **overrides: Any) -> dict[str, Any]:
@@ -70,7 +69,11 @@ def request(ivig: Ivig, mrn: str = "M1", **overrides: Any) -> Any:
     )
 
 
-def approve(ivig: Ivig, course_id: int, on: str = APPROVED_ON) -> Any:
+def approve(ivig: Ivig, course_id: int, on: str | None = None) -> Any:
+    """Approves with an override; dated ``on``, else on the request's own date (an
+    approval is never before the request nor after the first infusion)."""
+    if on is None:
+        on = ivig.ok("course", "show", str(course_id))["requested_on"]
     return ivig.ok(
         "course",
         "review",

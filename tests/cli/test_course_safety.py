@@ -137,7 +137,9 @@ def test_a_review_dated_before_the_request_is_refused(ivig: Ivig) -> None:
 
 
 def test_a_first_infusion_before_the_approval_is_refused(ivig: Ivig) -> None:
-    cid = course_in(ivig, "reviewed")  # approved on 2026-09-28
+    register(ivig)
+    cid = int(request(ivig)["id"])  # requested on 2026-09-25
+    approve(ivig, cid, on="2026-09-28")
     assert_refused(
         ivig,
         ["course", "infuse", str(cid), "--date", "2026-09-27", "--grams", "32.8"],
