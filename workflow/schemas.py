@@ -48,6 +48,18 @@ class Outcome(StrEnum):
     NEEDS_INFORMATION = "needs_information"
 
 
+class AdverseEventKind(StrEnum):
+    """Seed 003's adverse effects to watch for after IVIG, plus the usual others."""
+
+    HEADACHE = "headache"
+    ASEPTIC_MENINGITIS = "aseptic_meningitis"
+    THROMBOSIS = "thrombosis"
+    RENAL_DYSFUNCTION = "renal_dysfunction"
+    INFUSION_REACTION = "infusion_reaction"
+    HEMOLYSIS = "hemolysis"
+    OTHER = "other"
+
+
 class Severity(StrEnum):
     BLOCK = "block"
     WARN = "warn"
@@ -231,6 +243,9 @@ class FollowUpRead(BaseModel):
     due_date: date
     status: str
     days_overdue: int | None = None
+    # The patient's own report (issue 17): invited, letter_to_print, answered, call;
+    # None when the patient was not invited for this follow-up.
+    self_report: str | None = None
 
 
 class ReviewRead(BaseModel):

@@ -104,3 +104,17 @@ def test_one_reminder_after_the_policy_days_without_an_answer(ivig: Ivig) -> Non
     assert len(sent) == 4
     reminders = [m.get_payload(decode=True).decode() for m in sent[2:]]  # type: ignore[union-attr]
     assert all("reminder" in body for body in reminders)
+
+
+def test_the_worklist_shows_open_invitations_and_those_needing_a_call(ivig: Ivig) -> None:
+    with smtp_server() as (_, port):
+        setup(ivig, port)
+        enrol()
+        ivig.ok("followups", "raise")
+    rows = {r["kind"]: r.get("self_report") for r in ivig.ok("followups", "list")}
+    assert rows["reassess_2w"] == "invited" and rows["reassess_1m"] == "invited"
+    assert rows.get("hba1c") is None
+    ivig.now("2026-12-06T15:00:00+00:00")  # the 14-day window has passed
+    rows = {r["kind"]: r.get("self_report") for r in ivig.ok("followups", "list")}
+    assert rows["reassess_2w"] == "call"
+    assert "phone" in ivig("followups", "list").out

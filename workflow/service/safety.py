@@ -6,17 +6,18 @@ reports.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import Actor, AdverseEventBody
 from workflow.clock import Clock
 from workflow.errors import InvalidInput
 from workflow.followups import BY_KIND, OPEN_STATUSES, Status
 from workflow.machine import require
 from workflow.models import AdverseEvent, Course, FollowUp, Measurement, Patient
-from workflow.review import Policy
+from workflow.review import Policy, load_policy
+from workflow.schemas import AdverseEventKind
 from workflow.service.common import (
     clinical_date,
     course_by_id,
@@ -28,18 +29,6 @@ from workflow.states import CourseState
 
 #: Who fires the transitions nobody asked for by hand (``expire``).
 SYSTEM_ACTOR = "system"
-
-
-class AdverseEventKind(StrEnum):
-    """What seed 003 asks to watch for after IVIG, plus the usual others."""
-
-    HEADACHE = "headache"
-    ASEPTIC_MENINGITIS = "aseptic_meningitis"
-    THROMBOSIS = "thrombosis"
-    RENAL_DYSFUNCTION = "renal_dysfunction"
-    INFUSION_REACTION = "infusion_reaction"
-    HEMOLYSIS = "hemolysis"
-    OTHER = "other"
 
 
 # --- approvals that lapse -------------------------------------------------------------
@@ -108,6 +97,9 @@ def lapsing_soon(session: Session, *, today: date, policy: Policy) -> list[tuple
 
 
 # --- adverse events -------------------------------------------------------------------
+
+
+__all__ = ["AdverseEventKind", "expire_lapsed", "record_adverse_event"]
 
 
 def _kind(value: str) -> AdverseEventKind:
@@ -236,3 +228,21 @@ def courses_treated(session: Session, *, as_of: date) -> int:
         select(func.count()).select_from(Course).where(Course.first_infusion_date <= as_of)
     )
     return int(count or 0)
+
+
+def adverse_event_action(
+    *, session: Session, target: int, data: AdverseEventBody, actor: Actor, clock: Clock
+) -> Course:
+    """The catalogue's ``adverse-event``: records it and answers the course."""
+    row = record_adverse_event(
+        session=session,
+        course_id=target,
+        on=data.date,
+        kind=data.kind.value,
+        grade=data.grade,
+        note=data.note,
+        by=actor.name,
+        clock=clock,
+        policy=load_policy(),
+    )
+    return session.get_one(Course, row.course_id)
