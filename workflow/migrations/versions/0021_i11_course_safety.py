@@ -2,7 +2,7 @@
 weight's reason gets room for the exemption it names.
 
 Revision ID: 0021_i11_course_safety
-Revises: 0020_i16_fhir_imports
+Revises: 0010_i10_event_changes
 Create Date: 2026-11-29
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import workflow.models
 
 revision: str = "0021_i11_course_safety"
-down_revision: str | None = "0020_i16_fhir_imports"
+down_revision: str | None = "0010_i10_event_changes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
