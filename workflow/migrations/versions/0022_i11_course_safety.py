@@ -1,8 +1,8 @@
 """Course safety: approval date, product lot per infusion, adverse events; the dosing
 weight's reason gets room for the exemption it names.
 
-Revision ID: 0021_i11_course_safety
-Revises: 0010_i10_event_changes
+Revision ID: 0022_i11_course_safety
+Revises: 0021_i13_duties
 Create Date: 2026-11-29
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import workflow.models
 
-revision: str = "0021_i11_course_safety"
-down_revision: str | None = "0010_i10_event_changes"
+revision: str = "0022_i11_course_safety"
+down_revision: str | None = "0021_i13_duties"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
