@@ -6,8 +6,8 @@ differ only by case (``P001`` and ``p001``), the older patient keeps the plain k
 (any spelling finds it) and the later one's key gets ``#<id>``, so the upgrade
 succeeds, nothing is lost, and the pair can be reviewed (docs/decisions.md).
 
-Revision ID: 0022_i13_sessions
-Revises: 0021_i13_duties
+Revision ID: 0023_i13_sessions
+Revises: 0022_i11_course_safety
 Create Date: 2026-11-29
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import workflow.models
 
-revision: str = "0022_i13_sessions"
-down_revision: str | None = "0021_i13_duties"
+revision: str = "0023_i13_sessions"
+down_revision: str | None = "0022_i11_course_safety"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
