@@ -56,6 +56,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workflow.hostile import StrictInput
 from workflow.schemas import (
     AdverseEventKind,
     CourseRequestIn,
@@ -102,7 +103,7 @@ FormKind = Literal["generic", "special", "document", "none"]
 # --- input models: one field per option, same names on every edge ---------------------
 
 
-class ActionInput(BaseModel):
+class ActionInput(StrictInput):
     """Base of every action's input: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")

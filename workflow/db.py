@@ -33,10 +33,12 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, a busy timeout and WAL."""
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 30})
+            # hide_parameters: a failing statement's message (and any log or traceback
+            # quoting it) never carries the values bound into it, patient data included.
+            engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
             _tune_sqlite(engine)
             return engine
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     except (ArgumentError, ValueError) as exc:
         raise InvalidInput(f"IVIG_DATABASE_URL is not a usable database URL ({exc}).") from None
     except ModuleNotFoundError as exc:

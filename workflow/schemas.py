@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from workflow.hostile import StrictInput
+
 
 class Sex(StrEnum):
     FEMALE = "female"
@@ -66,7 +68,7 @@ class Severity(StrEnum):
     INFO = "info"
 
 
-class _In(BaseModel):
+class _In(StrictInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

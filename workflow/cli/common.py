@@ -73,7 +73,11 @@ def run(use_case: Callable[[Session], T]) -> T:
 
 
 def parse_date(value: str, field: str = "date") -> date:
+    from workflow.hostile import ISO_DATE
+
     try:
+        if not ISO_DATE.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{field}: {value!r} is not a date in the form YYYY-MM-DD.") from None

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from workflow.clock import Clock
 from workflow.errors import InvalidInput, NotFound, TransitionRefused
+from workflow.hostile import check_text
 from workflow.machine import fire
 from workflow.models import Course, Event, Patient, normalise_mrn
 
@@ -125,7 +126,7 @@ def transition(
 
 
 def required_text(value: str | None, field: str) -> str:
-    text = (value or "").strip()
+    text = check_text((value or "").strip(), field)
     if not text:
         raise InvalidInput(f"{field}: must not be empty.")
     if len(text) > 5000:

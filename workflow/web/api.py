@@ -64,13 +64,15 @@ def _viewed(
     request: Request,
     me: Principal,
     *,
-    patient_id: int,
+    patient_id: int | None = None,
     course_id: int | None = None,
 ) -> None:
+    """One access-log row; a list or search (no one patient) names its query."""
+    query = f"?{request.url.query}" if request.url.query and patient_id is None else ""
     users.log_access(
         session=session,
         actor=me.username,
-        what=f"api {request.method} {request.url.path}",
+        what=f"api {request.method} {request.url.path}{query}",
         at=clock(request).now(),
         patient_id=patient_id,
         course_id=course_id,
@@ -101,9 +103,11 @@ def me_(me: Me) -> MeRead:
 
 
 @router.get("/patients", response_model=list[PatientRead], tags=["patients"])
-def list_patients(request: Request, search: str | None = None) -> list[PatientRead]:
-    """Registered patients by MRN; ``search`` matches an MRN's start or part of a name."""
+def list_patients(request: Request, me: Me, search: str | None = None) -> list[PatientRead]:
+    """Registered patients by MRN; ``search`` matches an MRN's start or part of a name
+    (written to the access log, with the search)."""
     with work(request) as session:
+        _viewed(session, request, me)
         return reads.list_patients(session=session, search=search)
 
 
@@ -180,6 +184,8 @@ def list_courses(
         rows = queries.list_courses(session=session, mrn=mrn, state=state)
         if mrn is not None:
             _viewed(session, request, me, patient_id=patient_by_mrn(session, mrn).id)
+        else:
+            _viewed(session, request, me)
         return rows
 
 
@@ -328,6 +334,7 @@ def list_followups(
     """``followups list``: sorted by due date, with days overdue as of ``as_of`` (today)."""
     today = as_of or clock(request).today()
     with work(request) as session:
+        _viewed(session, request, me)
         rows = queries.list_followups(
             session=session,
             mrn=mrn,

@@ -21,23 +21,14 @@ from workflow.db import engine_for, ensure_schema
 from workflow.web import admin_pages, api, course_pages, errors, fhir_api, pages, selfreport
 from workflow.web.auth import secret_key as find_secret_key
 from workflow.web.context import WebConfig
+from workflow.web.headers import CSP as CSP
+from workflow.web.headers import SECURITY_HEADERS as SECURITY_HEADERS
+from workflow.web.headers import BodyLimit
 from workflow.web.render import make_templates
 
 STATIC = Path(__file__).with_name("static")
 SESSION_COOKIE = "ivig_session"
 SESSION_HOURS = 8
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-    "object-src 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
 
 
 def create_app(
@@ -98,6 +89,7 @@ def create_app(
         same_site="lax",
         https_only=secure,
     )
+    app.add_middleware(BodyLimit)  # outermost: a huge body is refused before parsing
     return app
 
 

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from workflow.errors import IvigError
 from workflow.validation import describe_error
 from workflow.web.auth import SignInRequired
+from workflow.web.headers import SECURITY_HEADERS
 from workflow.web.render import page
 
 API_PREFIX = "/api/"
@@ -74,13 +75,18 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     """The last edge: no traceback for a user, the kind of failure in the server's log."""
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
     message = f"internal error ({type(exc).__name__}); nothing was saved."
+    response: Response
     if _is_api(request):
-        return JSONResponse({"detail": message, "error": "InternalError"}, 500)
-    # Outside the session middleware here: a plain page, no template context.
-    return HTMLResponse(
-        f"<!doctype html><title>Error</title><h1>Something went wrong</h1><p>{message}</p>",
-        500,
-    )
+        response = JSONResponse({"detail": message, "error": "InternalError"}, 500)
+    else:
+        # Outside the session middleware here: a plain page, no template context.
+        response = HTMLResponse(
+            f"<!doctype html><title>Error</title><h1>Something went wrong</h1><p>{message}</p>",
+            500,
+        )
+    # Starlette answers a 500 from outside every middleware: the headers go on here.
+    response.headers.update({**SECURITY_HEADERS, "Cache-Control": "no-store"})
+    return response
 
 
 def install(app: FastAPI) -> None:

@@ -100,6 +100,17 @@ def signout(request: Request, form: Form) -> Response:
 # --- the worklist ---------------------------------------------------------------------
 
 
+def _listed(session: Any, request: Request, me: Principal) -> None:
+    """A list or search of patients' records, in the access log with its query."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    users.log_access(
+        session=session,
+        actor=me.username,
+        what=f"page GET {request.url.path}{query}",
+        at=clock(request).now(),
+    )
+
+
 @router.get("/", response_class=HTMLResponse)
 def worklist(
     request: Request,
@@ -120,6 +131,7 @@ def worklist(
             errors["due_by"] = f"{due_by!r} is not a date in the form YYYY-MM-DD."
     try:
         with work(request) as session:
+            _listed(session, request, me)
             data = reads.worklist(
                 session=session, today=today, due_by=until, mrn=mrn or None, kind=kind or None
             )
@@ -147,6 +159,7 @@ def worklist(
 @router.get("/patients", response_class=HTMLResponse)
 def patient_list(request: Request, me: Me, search: str | None = None) -> Response:
     with work(request) as session:
+        _listed(session, request, me)
         rows = reads.list_patients(session=session, search=search)
     return page(request, "patients.html", {"patients": rows, "values": {"search": search or ""}})
 
