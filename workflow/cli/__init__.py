@@ -14,6 +14,7 @@ the top of a module a read command imports. ``tests/test_startup.py`` enforces t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
@@ -110,12 +111,67 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level() -> str:
+    level = (os.environ.get("IVIG_LOG_LEVEL") or "WARNING").strip().upper()
+    if level not in LOG_LEVELS:
+        _fail(f"IVIG_LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}.", 2)
+    return level
+
+
+def _new_sqlite_file() -> str | None:
+    """The configured SQLite file if it does not exist yet (to remove it again should
+    the command fail: a mistyped path must not leave an empty database behind)."""
+    url = (os.environ.get("IVIG_DATABASE_URL") or "").strip() or "sqlite:///ivig.db"
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:///:memory:"):
+        return None
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    return None if not path or os.path.exists(path) else path
+
+
+def _forget_new_file(path: str | None) -> None:
+    if path is None or not os.path.exists(path):
+        return
+    from workflow.db import dispose_engines
+
+    dispose_engines()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            os.remove(path + suffix)
+
+
+def _connection_failure(exc: Exception) -> str | None:
+    """One sentence naming the setting, for a database that cannot be reached."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "unable to open database file" in text:
+        return "IVIG_DATABASE_URL: the SQLite file cannot be opened (does its directory exist?)."
+    if "locked" in text or "no such table" in text:
+        return None
+    return "IVIG_DATABASE_URL: the database cannot be reached (is the server running?)."
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     logging.basicConfig(
-        level=os.environ.get("IVIG_LOG_LEVEL", "WARNING").upper(),
+        level=_log_level(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    fresh = _new_sqlite_file()
+    try:
+        _main(argv)
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            _forget_new_file(fresh)
+        raise
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         code = _command().main(args=argv, prog_name="ivig", standalone_mode=False)
         # Without standalone mode, click returns (not raises) the code of a typer.Exit.
@@ -133,6 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     except IvigError as exc:
         _fail(exc.message, exc.exit_code)
     except Exception as exc:  # the last edge: never a traceback for a user
+        unreachable = _connection_failure(exc)
+        if unreachable is not None:
+            _fail(unreachable, 2)
         if os.environ.get("IVIG_DEBUG"):
             raise
         logging.getLogger("ivig").error("unexpected %s", type(exc).__name__)
