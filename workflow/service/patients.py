@@ -24,10 +24,8 @@ def add_patient(*, session: Session, data: PatientIn, by: str, clock: Clock) -> 
     clinical_date(data.birth_date, today=clock.today(), field="birth_date")
     existing = session.scalar(select(Patient.mrn).where(Patient.mrn_key == normalise_mrn(data.mrn)))
     if existing is not None:
-        raise Conflict(
-            f"mrn: a patient with MRN {existing} is already registered (MRNs are matched "
-            "without regard to case)."
-        )
+        # MRNs are matched without regard to case: the stored spelling is named.
+        raise Conflict(f"mrn: a patient with MRN {existing} is already registered.")
     now = clock.now()
     patient = Patient(
         mrn=data.mrn,
