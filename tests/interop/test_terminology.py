@@ -31,7 +31,7 @@ def test_every_follow_up_kind_has_a_code() -> None:
 
 
 def test_every_severity_grade_has_a_code() -> None:
-    assert set(terminology().severity) == {1, 2, 3, 4}
+    assert set(terminology().severity) == {1, 2, 3, 4, 5}
 
 
 def test_local_codes_are_marked_for_mapping_and_standard_ones_are_not() -> None:
