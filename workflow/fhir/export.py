@@ -479,12 +479,13 @@ def _adverse_event(b: _Builder, course: Course, row: Any, patient_url: str) -> N
     local = b.terms.severity.get(grade)
     if local is not None:
         severity["coding"].append(_coding(local))
+    kind = b.terms.adverse_events.get(row.kind)
     resource: dict[str, Any] = {
         "resourceType": "AdverseEvent",
         "identifier": b.identifier("record", f"adverse-event/{row.id}")[0],
         "actuality": "actual",
         "event": {
-            "coding": [{"system": b.terms.uri("local"), "code": f"adverse-event-{row.kind}"}],
+            "coding": [_coding(kind)] if kind is not None else [],
             "text": row.kind + (f": {row.note}" if getattr(row, "note", None) else ""),
         },
         "subject": _ref(patient_url),
