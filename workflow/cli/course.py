@@ -56,6 +56,18 @@ def request(file: FileOpt, actor: ActorOpt = None, json_out: JsonOpt = False) ->
     )
 
 
+@app.command("template")
+def template(
+    mrn: Annotated[str | None, typer.Option(help="The patient's MRN to fill in.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Print a filled-in example request document (see docs/request.md); edit it and
+    pass it to ``course request --file``."""
+    from workflow.request_doc import example
+
+    emit_json(example(mrn=mrn, today=RUNTIME.clock.today()))
+
+
 @app.command("list")
 def list_(
     mrn: Annotated[str | None, typer.Option(help="Only this patient's courses.")] = None,

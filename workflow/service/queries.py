@@ -32,6 +32,7 @@ from workflow.schemas import (
     InfusionRead,
     LineageEntry,
     MeasurementRead,
+    PatientEventRead,
     PatientRead,
     Recommendation,
     ReviewRead,
@@ -82,6 +83,17 @@ def list_measurements(*, session: Session, mrn: str) -> list[MeasurementRead]:
 
 def show_patient(*, session: Session, mrn: str) -> PatientRead:
     return patient_read(patient_by_mrn(session, mrn))
+
+
+def patient_history(*, session: Session, mrn: str) -> list[PatientEventRead]:
+    """The history of the patient's own record (registration, corrections), oldest first."""
+    patient = patient_by_mrn(session, mrn)
+    events = session.scalars(
+        select(Event)
+        .where(Event.patient_id == patient.id, Event.course_id.is_(None))
+        .order_by(Event.id)
+    )
+    return [PatientEventRead.model_validate(e) for e in events]
 
 
 def _dose(course: Course, infusions: list[Infusion]) -> DoseRead:
@@ -221,6 +233,8 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         prior_course_id=course.prior_course_id,
         next_course_id=next_id,
         requested_by=course.requested_by,
+        entered_by=course.entered_by,
+        version=course.version,
         requested_on=course.requested_on,
         requested_at=course.requested_at,
         repeat_every_weeks=course.repeat_every_weeks,

@@ -23,6 +23,7 @@ from workflow.schemas import (
     CourseRequestIn,
     CourseSummary,
     MeasurementRead,
+    PatientEventRead,
     PatientIn,
     PatientRead,
 )
@@ -124,6 +125,15 @@ def show_patient(request: Request, me: Me, mrn: str) -> PatientRead:
         return queries.patient_read(patient)
 
 
+@router.get("/patients/{mrn}/history", response_model=list[PatientEventRead], tags=["patients"])
+def patient_history(request: Request, me: Me, mrn: str) -> list[PatientEventRead]:
+    """``patient history``: registration and corrections, with old and new values."""
+    with work(request) as session:
+        patient = patient_by_mrn(session, mrn)
+        _viewed(session, request, me, patient_id=patient.id)
+        return queries.patient_history(session=session, mrn=mrn)
+
+
 @router.get("/patients/{mrn}/measurements", response_model=list[MeasurementRead], tags=["patients"])
 def list_measurements(request: Request, me: Me, mrn: str) -> list[MeasurementRead]:
     """The patient's measurements, newest first (written to the access log)."""
@@ -216,7 +226,7 @@ def _perform(request: Request, me: Me, action: Action, target: Any, body: Any) -
     for name in action.signed_in:  # the signed-in user, whatever the body repeats
         _as_self(getattr(body, name), me, name)
         body = body.model_copy(update={name: me.username})
-    actor, now = Actor(me.username, me.role), clock(request)
+    actor, now = Actor(me.username, me.role, me.delegated), clock(request)
     with work(request) as session:
         result = perform(action, session=session, target=target, data=body, actor=actor, clock=now)
         if action.scope == Scope.PATIENT:
@@ -325,7 +335,10 @@ def issue_token(request: Request, me: Me, username: str) -> TokenRead:
     me.authorize("users")
     with work(request) as session:
         return TokenRead(
-            username=username, token=users.issue_token(session=session, username=username)
+            username=username,
+            token=users.issue_token(
+                session=session, username=username, by=me.username, at=clock(request).now()
+            ),
         )
 
 
