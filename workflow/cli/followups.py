@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 import typer
 from dateutil.relativedelta import relativedelta
+from sqlalchemy.orm import Session
 
 from workflow.cli import render
-from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, run, wants_json
+from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, read, wants_json
 from workflow.followups import (
     COMPLETION_WINDOW_DAYS,
     ESCALATION_AFTER_DAYS,
@@ -18,7 +19,7 @@ from workflow.followups import (
     FollowUpKind,
     worklist_group,
 )
-from workflow.schemas import FollowUpRead
+from workflow.schemas import FollowUpRead, SuspectedRelapse
 from workflow.service import queries
 
 app = typer.Typer(help="Follow-ups due after a course, and their reminders.", no_args_is_help=True)
@@ -56,15 +57,20 @@ def list_(
     """The worklist: overdue, due today and upcoming follow-ups by due date."""
     before = parse_date(due_before, "due-before") if due_before else None
     today = _as_of(as_of)
-    rows = run(
-        lambda s: queries.list_followups(
+    human = not wants_json(json_out)
+
+    def query(s: Session) -> tuple[list[FollowUpRead], list[SuspectedRelapse]]:
+        rows = queries.list_followups(
             session=s, mrn=mrn, course_id=course, status=status, due_before=before, today=today
         )
-    )
-    if wants_json(json_out):
+        # People also see the suspected relapses, read in the same transaction.
+        flagged = queries.suspected_relapses(session=s, mrn=mrn, course_id=course) if human else []
+        return rows, flagged
+
+    rows, flagged = read(query)
+    if not human:
         emit_json([{**r.model_dump(mode="json"), "when": when(r, today)} for r in rows])
         return
-    flagged = run(lambda s: queries.suspected_relapses(session=s, mrn=mrn, course_id=course))
     if flagged:
         render.suspected(flagged)
     for group in GROUPS:
