@@ -16,68 +16,44 @@ import os
 import smtplib
 from collections.abc import Sequence
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 
-from workflow.errors import InvalidInput
+from workflow.outbox import LOG, NAME_LIMIT, SCHEMES, parse_notify, recipients, record, redact
+
+__all__ = [
+    "LOG",
+    "NAME_LIMIT",
+    "SCHEMES",
+    "ChannelError",
+    "parse_notify",
+    "redact",
+    "resolve",
+    "send",
+]
 
 log = logging.getLogger("ivig.schedules.channels")
 
-#: The channel used when ``IVIG_NOTIFY`` is unset: the reminder is only logged.
-LOG = "log"
-SCHEMES = ("file", "smtp", "http", "https")
 #: Seconds a single SMTP or HTTP exchange may take before it counts as failed.
 TIMEOUT_SECONDS = 10.0
-#: Exactly these keys reach a receiver (``reminder`` says reminder or escalation).
-PAYLOAD_KEYS = ("followup_id", "kind", "mrn", "course_id", "due_date", "sent_at", "reminder")
-NAME_LIMIT = 500  # the width of reminders.channel
+#: The keys of a follow-up reminder's record (``reminder`` says reminder or escalation).
+PAYLOAD_KEYS = (
+    "followup_id",
+    "kind",
+    "mrn",
+    "course_id",
+    "due_date",
+    "sent_at",
+    "reminder",
+    "message_id",
+)
 
 
 class ChannelError(Exception):
     """A send failed; the message is safe to store and show (no patient data)."""
-
-
-def redact(url: str) -> str:
-    """The URL without its password: what is stored and shown."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}:***@{host}" if parts.username else host
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def parse_notify(urls: Sequence[str]) -> list[str]:
-    """Checks each configured URL; returns them (the 'log' channel when none is set)."""
-    if not urls:
-        return [LOG]
-    for url in urls:
-        _check(url)
-    if len({redact(u) for u in urls}) != len(urls):
-        raise InvalidInput("IVIG_NOTIFY: names the same channel twice.")
-    return list(urls)
-
-
-def _check(url: str) -> None:
-    parts = urlsplit(url)
-    shown = redact(url)
-    if parts.scheme not in SCHEMES:
-        raise InvalidInput(
-            f"IVIG_NOTIFY: {shown!r} is not a file://, smtp://, http:// or https:// URL."
-        )
-    if len(shown) > NAME_LIMIT:
-        raise InvalidInput(f"IVIG_NOTIFY: a URL is longer than {NAME_LIMIT} characters.")
-    if parts.scheme == "file" and (parts.netloc not in ("", "localhost") or not parts.path):
-        raise InvalidInput(f"IVIG_NOTIFY: {shown!r} must be file:///absolute/path.")
-    if parts.scheme != "file" and not parts.hostname:
-        raise InvalidInput(f"IVIG_NOTIFY: {shown!r} names no host.")
-    if parts.scheme == "smtp" and not _recipients(url):
-        raise InvalidInput(f"IVIG_NOTIFY: {shown!r} needs ?to=ADDRESS.")
 
 
 def resolve(name: str, configured: Sequence[str]) -> str:
@@ -94,16 +70,16 @@ def send(url: str, payload: dict[str, Any], *, timeout: float = TIMEOUT_SECONDS)
     try:
         if scheme == LOG:
             log.info(
-                "reminder followup=%s reminder=%s logged (IVIG_NOTIFY unset)",
-                payload["followup_id"],
+                "message=%s reminder=%s logged (IVIG_NOTIFY unset)",
+                payload.get("message_id"),
                 payload.get("reminder", "reminder"),
             )
         elif scheme == "file":
-            _append_line(unquote(urlsplit(url).path), payload)
+            _append_line(unquote(urlsplit(url).path), record(payload))
         elif scheme == "smtp":
             _email(url, payload, timeout)
         elif scheme in ("http", "https"):
-            _post(url, payload, timeout)
+            _post(url, record(payload), timeout)
         else:
             raise ChannelError(f"unknown channel scheme {scheme!r}")
     except ChannelError:
@@ -130,26 +106,55 @@ def _append_line(path: str, payload: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def _recipients(url: str) -> list[str]:
-    query = parse_qs(urlsplit(url).query)
-    return [addr.strip() for v in query.get("to", []) for addr in v.split(",") if addr.strip()]
+SUBJECTS = {
+    "reminder": "Follow-up due",
+    "escalation": "OVERDUE follow-up",
+    "adverse_event": "Adverse event",
+    "review_question": "Question about a course request",
+    "review_decision": "Review decision",
+    "patient_invitation": "Your treatment follow-up",
+}
+
+
+def _subject(payload: dict[str, Any], envelope: dict[str, Any]) -> str:
+    if envelope.get("subject"):
+        return str(envelope["subject"])
+    reminder = str(payload.get("reminder", "reminder"))
+    what = SUBJECTS.get(reminder, reminder.replace("_", " "))
+    # The MRN is the only patient identifier an e-mail carries: never a name.
+    if reminder in ("reminder", "escalation"):
+        return f"IVIG {what}: {payload.get('kind')} for MRN {payload.get('mrn')}"
+    if payload.get("mrn") is not None and reminder != "patient_invitation":
+        return f"IVIG {what}: MRN {payload['mrn']}"
+    return f"IVIG {what}"
+
+
+def message_id_header(message_id: str, sender: str) -> str:
+    """The e-mail ``Message-ID``: the message id at the sender's domain, so a retry
+    (from any host) carries the same one."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "ivig.localhost"
+    return f"<{message_id}@{domain}>"
 
 
 def _email(url: str, payload: dict[str, Any], timeout: float) -> None:
     parts = urlsplit(url)
     query = parse_qs(parts.query)
+    envelope = dict(payload.get("_envelope") or {})
+    body = record(payload)
     message = EmailMessage()
-    escalation = payload.get("reminder") == "escalation"
-    what = "OVERDUE follow-up" if escalation else "Follow-up due"
-    # The MRN is the only patient identifier an e-mail carries: never a name.
-    message["Subject"] = f"IVIG {what}: {payload['kind']} for MRN {payload['mrn']}"
+    message["Subject"] = _subject(body, envelope)
     message["From"] = query.get("from", ["ivig-reminders@localhost"])[0]
-    message["To"] = ", ".join(_recipients(url))
-    message["Message-ID"] = make_msgid(f"ivig-followup-{payload['followup_id']}")
-    message["X-Ivig-Followup-Id"] = str(payload["followup_id"])
-    lines = [f"{key}: {payload.get(key)}" for key in PAYLOAD_KEYS]
+    message["To"] = ", ".join(envelope.get("to") or recipients(url))
+    message_id = str(body.get("message_id") or "")
+    if message_id:
+        message["Message-ID"] = message_id_header(message_id, message["From"])
+        message["X-Ivig-Message-Id"] = message_id
+    if body.get("followup_id") is not None:
+        message["X-Ivig-Followup-Id"] = str(body["followup_id"])
+    keys = PAYLOAD_KEYS if body.get("followup_id") is not None else sorted(body)
+    lines = [f"{key}: {body.get(key)}" for key in keys]
     message.set_content(
-        "\n".join(lines) + "\n\n" + json.dumps(payload, sort_keys=True) + "\n",
+        "\n".join(lines) + "\n\n" + json.dumps(body, sort_keys=True) + "\n",
     )
     with smtplib.SMTP(parts.hostname or "", parts.port or 25, timeout=timeout) as smtp:
         if query.get("starttls", ["0"])[0] in ("1", "true", "yes"):
@@ -160,11 +165,9 @@ def _email(url: str, payload: dict[str, Any], timeout: float) -> None:
 
 
 def _post(url: str, payload: dict[str, Any], timeout: float) -> None:
-    response = httpx.post(
-        url,
-        json=payload,
-        timeout=timeout,
-        headers={"X-Ivig-Followup-Id": str(payload["followup_id"])},
-    )
+    headers = {"X-Ivig-Message-Id": str(payload.get("message_id", ""))}
+    if payload.get("followup_id") is not None:
+        headers["X-Ivig-Followup-Id"] = str(payload["followup_id"])
+    response = httpx.post(url, json=payload, timeout=timeout, headers=headers)
     if not response.is_success:
         raise ChannelError(f"HTTP {response.status_code} from the webhook")

@@ -1,4 +1,4 @@
-"""Delivery: drain the reminder outbox, at least once per channel, with back-off.
+"""Delivery: drain the outbox (reminders and every other message), with back-off.
 
 Each reminder is claimed on its own by compare-and-set before it is sent::
 
@@ -8,7 +8,7 @@ Each reminder is claimed on its own by compare-and-set before it is sent::
 Only the process whose UPDATE changed the row sends it, so two schedulers never
 send one reminder twice. The lease makes a crash safe: a row left 'sending' by a
 process that died mid-send becomes claimable again when its lease runs out, and
-is sent again (the one duplicate the contract allows; ``followup_id`` lets the
+is sent again (the one duplicate the contract allows; ``message_id`` lets the
 receiver drop it). A failed send goes back to 'pending' with its error and an
 exponential back-off; one bad row never stops the rest.
 """
@@ -55,7 +55,7 @@ class DeliveryReport:
 @dataclass(frozen=True)
 class _Claim:
     id: int
-    followup_id: int
+    message_id: str
     channel: str
     kind: str
     payload: dict[str, Any]
@@ -114,7 +114,12 @@ def _deliver_one(
             return
         sent_at = clock.now()
         try:
-            body = {**claim.payload, "sent_at": sent_at.isoformat()}
+            body = {
+                **claim.payload,
+                "message_id": claim.message_id,
+                "reminder": claim.kind,
+                "sent_at": sent_at.isoformat(),
+            }
             sender(channels.resolve(claim.channel, configured), body)
         except Exception as exc:  # any failure of this one row: record it, move on
             reason = str(exc) if isinstance(exc, channels.ChannelError) else type(exc).__name__
@@ -139,7 +144,7 @@ def _claim(engine: Engine, rid: int, now: datetime) -> _Claim | None:
             )
             .values(status=SENDING, attempts=Reminder.attempts + 1, next_attempt_at=now + LEASE)
             .returning(
-                Reminder.followup_id,
+                Reminder.message_id,
                 Reminder.channel,
                 Reminder.kind,
                 Reminder.payload,
@@ -149,8 +154,8 @@ def _claim(engine: Engine, rid: int, now: datetime) -> _Claim | None:
         ).one_or_none()
     if row is None:
         return None
-    followup_id, channel, kind, payload, attempts = row
-    return _Claim(rid, followup_id, channel, kind, dict(payload), attempts)
+    message_id, channel, kind, payload, attempts = row
+    return _Claim(rid, message_id, channel, kind, dict(payload), attempts)
 
 
 def _still_ours(claim: _Claim) -> tuple[Any, ...]:
@@ -171,9 +176,9 @@ def _mark_sent(engine: Engine, claim: _Claim, sent_at: datetime) -> None:
             .execution_options(synchronize_session=False)
         )
     log.info(
-        "sent reminder=%s followup=%s via=%s attempt=%s",
+        "sent reminder=%s message=%s via=%s attempt=%s",
         claim.id,
-        claim.followup_id,
+        claim.message_id,
         _scheme(claim.channel),
         claim.attempts,
     )
@@ -189,9 +194,9 @@ def _mark_failed(engine: Engine, claim: _Claim, now: datetime, reason: str) -> N
             .execution_options(synchronize_session=False)
         )
     log.warning(
-        "failed reminder=%s followup=%s via=%s attempt=%s retry_at=%s",
+        "failed reminder=%s message=%s via=%s attempt=%s retry_at=%s",
         claim.id,
-        claim.followup_id,
+        claim.message_id,
         _scheme(claim.channel),
         claim.attempts,
         retry_at.isoformat(),

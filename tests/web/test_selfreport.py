@@ -80,6 +80,10 @@ def test_the_form_records_a_patient_reported_assessment_and_completes_the_follow
     assert assessment["source"] == "patient" and assessment["vas"] == 3
     statuses = {f["kind"]: f["status"] for f in course["followups"]}  # type: ignore[attr-defined]
     assert statuses["reassess_2w"] == "done"
+    report = ivig.ok("report", "completeness")
+    assert report["recorded_by_patient"] == 1 and report["recorded_by_clinician"] == 0
+    shown = ivig("course", "show", str(cid)).out
+    assert "Patient-reported outcomes" in shown
 
 
 def test_at_one_month_the_form_asks_how_far_the_patient_can_walk(web: Web, ivig: Ivig) -> None:

@@ -43,6 +43,7 @@ SUBCOMMANDS: dict[str, str] = {
     "serve": "serve",
     "user": "user",
     "letters": "letters",
+    "fhir": "fhir",
 }
 
 

@@ -121,7 +121,15 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
                 style="dim" if i.voided else None,
             )
         console.print(table)
-    if c.assessments:
+    # Patient-reported values are kept apart from what clinicians recorded.
+    groups = (
+        ("clinician", "Assessments (recorded by clinicians)"),
+        ("patient", "Patient-reported outcomes (self-report form)"),
+    )
+    for source, title in groups:
+        rows = [a for a in c.assessments if a.source == source]
+        if not rows:
+            continue
         table = Table(
             "id",
             "date",
@@ -130,10 +138,10 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
             "walking m",
             "by",
             "voided",
-            title="Assessments",
+            title=title,
             title_justify="left",
         )
-        for a in c.assessments:
+        for a in rows:
             table.add_row(
                 str(a.id),
                 str(a.date),

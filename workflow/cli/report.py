@@ -136,6 +136,8 @@ def _print_completeness(report: CompletenessReport) -> None:
         "coordinator",
         "due",
         "recorded",
+        "by patient",
+        "by clinician",
         "missing",
         "completeness",
         title=f"Reassessments due by {report.as_of}",
@@ -146,6 +148,8 @@ def _print_completeness(report: CompletenessReport) -> None:
             name,
             str(tally.due),
             str(tally.recorded),
+            str(tally.by_patient),
+            str(tally.by_clinician),
             str(tally.missing),
             _share(tally.completeness),
         )
@@ -164,7 +168,7 @@ def _print_completeness(report: CompletenessReport) -> None:
             m.mrn,
             m.kind,
             str(m.due_date),
-            f"{m.days_overdue} d",
+            f"{m.days_overdue} d" + (" (patient answered)" if m.answered_by_patient else ""),
             m.coordinator,
         )
     console.print(missing)
