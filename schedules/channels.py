@@ -151,11 +151,15 @@ def _email(url: str, payload: dict[str, Any], timeout: float) -> None:
         message["X-Ivig-Message-Id"] = message_id
     if body.get("followup_id") is not None:
         message["X-Ivig-Followup-Id"] = str(body["followup_id"])
-    keys = PAYLOAD_KEYS if body.get("followup_id") is not None else sorted(body)
-    lines = [f"{key}: {body.get(key)}" for key in keys]
-    message.set_content(
-        "\n".join(lines) + "\n\n" + json.dumps(body, sort_keys=True) + "\n",
-    )
+    if envelope.get("text"):
+        # A message to a patient: its own plain text, no record fields.
+        message.set_content(str(envelope["text"]))
+    else:
+        keys = PAYLOAD_KEYS if body.get("followup_id") is not None else sorted(body)
+        lines = [f"{key}: {body.get(key)}" for key in keys]
+        message.set_content(
+            "\n".join(lines) + "\n\n" + json.dumps(body, sort_keys=True) + "\n",
+        )
     with smtplib.SMTP(parts.hostname or "", parts.port or 25, timeout=timeout) as smtp:
         if query.get("starttls", ["0"])[0] in ("1", "true", "yes"):
             smtp.starttls()

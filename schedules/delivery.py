@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, select, update
 
 from schedules import channels
+from workflow import outbox
 from workflow.clock import Clock
 from workflow.db import transaction
 from workflow.models import Reminder
@@ -80,6 +81,7 @@ def deliver_due(
 ) -> DeliveryReport:
     """Sends every reminder whose next attempt has come; returns the ids sent and failed."""
     sender: Sender = send or (lambda url, body: channels.send(url, body))
+    configured = [*configured, *_patient_channel()]
     now = clock.now()
     report = DeliveryReport()
     handled: set[int] = set()
@@ -97,6 +99,14 @@ def deliver_due(
         for rid in fresh:
             handled.add(rid)
             _deliver_one(engine, rid, now, clock, configured, sender, report)
+
+
+def _patient_channel() -> list[str]:
+    """The patient SMTP channel (``IVIG_PATIENT_SMTP``), so its stored name resolves."""
+    from workflow.config import get_settings
+
+    channel = get_settings().patient_channel()
+    return [channel] if channel else []
 
 
 def _deliver_one(
@@ -168,11 +178,15 @@ def _still_ours(claim: _Claim) -> tuple[Any, ...]:
 
 
 def _mark_sent(engine: Engine, claim: _Claim, sent_at: datetime) -> None:
+    done: dict[str, Any] = {"status": SENT, "sent_at": sent_at, "last_error": None}
+    if outbox.ENVELOPE in claim.payload and "text" in claim.payload[outbox.ENVELOPE]:
+        # A patient's message holds their link: once sent, the row keeps no copy of it.
+        done["payload"] = outbox.record(claim.payload)
     with transaction(engine) as session:
         session.execute(
             update(Reminder)
             .where(*_still_ours(claim))
-            .values(status=SENT, sent_at=sent_at, last_error=None)
+            .values(**done)
             .execution_options(synchronize_session=False)
         )
     log.info(

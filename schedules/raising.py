@@ -30,6 +30,7 @@ from workflow.followups import ESCALATION_AFTER_DAYS, Status
 from workflow.models import FollowUp, Patient
 from workflow.outbox import ESCALATION, REMINDER, channel_names, parse_notify
 from workflow.schemas import FollowUpRead
+from workflow.service import selfreport
 
 T = TypeVar("T")
 
@@ -89,6 +90,8 @@ def _in_batches(
 class RaiseResult:
     raised: list[FollowUpRead]
     escalated: list[int]
+    #: Reminder e-mails to patients who have not answered their invitation.
+    patient_reminders: int = 0
 
 
 def raise_and_escalate(
@@ -100,7 +103,9 @@ def raise_and_escalate(
     channels = parse_notify(list(notify_urls))
     raised = raise_due(engine, as_of=as_of, now=now, channels=channels)
     escalated = escalate_overdue(engine, as_of=as_of, now=now, channels=channels)
-    return RaiseResult(raised, escalated)
+    with transaction(engine) as session:
+        reminded = selfreport.send_reminders(session, now=now)
+    return RaiseResult(raised, escalated, reminded)
 
 
 def _raise_batch(
@@ -124,6 +129,8 @@ def _raise_batch(
     ).all()
     rows = _details(session, claimed)
     _write_outbox(session, rows, REMINDER, now, channels)
+    # Enrolled patients are invited to report in the same transaction (issue 17).
+    selfreport.send_invitations(session, followup_ids=list(claimed), now=now)
     for row in rows:
         log.info("raised followup=%s due=%s", row["followup_id"], row["due_date"])
     raised = [

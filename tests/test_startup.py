@@ -39,6 +39,7 @@ HEAVY = frozenset(
         "fpdf",
         "pypdf",
         "segno",
+        "limits",  # the self-report form's rate limits (web only)
         "schemathesis",
         "jinja2",
         "apscheduler",

@@ -252,6 +252,24 @@ class Measurement(Voidable, Base):
     recorded_at: Mapped[datetime]
 
 
+class ImportedObservation(Base):
+    """A FHIR Observation already imported: its source id, and the row it became.
+
+    Importing the same Observation again finds it here and records nothing new.
+    """
+
+    __tablename__ = "imported_observations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(200), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    measure: Mapped[str] = mapped_column(String(40))
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
+    measurement_id: Mapped[int | None] = mapped_column(ForeignKey("measurements.id"))
+    actor: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[datetime]
+
+
 class Event(Base):
     """The append-only history: one row per change, course-level or patient-level."""
 

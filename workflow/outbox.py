@@ -101,6 +101,7 @@ def enqueue(
     channels: Sequence[str] | None = None,
     subject: str | None = None,
     email_to: Sequence[str] | None = None,
+    text: str | None = None,
 ) -> str:
     """Writes one message to the outbox, one row per channel, in the caller's transaction.
 
@@ -114,6 +115,8 @@ def enqueue(
     - ``channels``: configured URLs (``IVIG_NOTIFY``); default the settings'.
     - ``subject`` / ``email_to``: the e-mail subject and recipients (default: a
       subject from the kind, and the channel's ``?to=``); never in JSON records.
+    - ``text``: the whole e-mail body (a patient invitation's letter-like text)
+      instead of the record's fields; dropped from the row once sent.
 
     Returns the message id. Raises ``InvalidInput`` for a bad ``IVIG_NOTIFY``.
     """
@@ -125,6 +128,8 @@ def enqueue(
         envelope["subject"] = subject
     if email_to:
         envelope["to"] = list(email_to)
+    if text is not None:
+        envelope["text"] = text
     body = {**payload, "message_id": message_id, "reminder": kind}
     if envelope:
         body[ENVELOPE] = envelope

@@ -22,11 +22,23 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 from typer.models import TyperInfo
 
 from workflow.cli.common import RUNTIME
 from workflow.errors import IvigError
+
+_display_type = TyperOption.display_type_rich
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """An on/off flag takes no value, so ``--help`` shows no ``<bool>`` beside it."""
+    return None if self.is_flag else _display_type(self, ctx)
+
+
+# Typer's rich help prints a type for every option, flags included; a user reading
+# ``--json <bool>`` types ``--json true`` and is refused.
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 #: Command group name -> the ``workflow.cli`` module whose ``app`` (a ``typer.Typer``)
 #: holds its commands, in the order ``ivig --help`` lists them.

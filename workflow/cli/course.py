@@ -162,15 +162,23 @@ def amend(
     course_id: Annotated[int, typer.Argument(metavar="ID")],
     file: FileOpt,
     note: Annotated[str | None, typer.Option(help="The answer, or what changed.")] = None,
+    date: WhenOpt = None,
     actor: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Answer a reviewer's question or correct a request still awaiting review."""
     data = _request_document(file)
-    by, clock, policy = RUNTIME.actor(actor), RUNTIME.clock, load_policy()
+    on, by, clock, policy = _on(date), RUNTIME.actor(actor), RUNTIME.clock, load_policy()
     _change(
         lambda s: courses.amend(
-            session=s, course_id=course_id, data=data, note=note, by=by, clock=clock, policy=policy
+            session=s,
+            course_id=course_id,
+            data=data,
+            note=note,
+            by=by,
+            clock=clock,
+            policy=policy,
+            on=on,
         ),
         json_out,
     )
@@ -274,14 +282,15 @@ def relapse(
 def dismiss_relapse(
     course_id: Annotated[int, typer.Argument(metavar="ID")],
     reason: Annotated[str, typer.Option(help="Why this is not a relapse.")],
+    date: WhenOpt = None,
     actor: ActorOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Dismiss a suspected relapse flagged by an assessment (the course stays in monitoring)."""
-    by, clock = RUNTIME.actor(actor), RUNTIME.clock
+    on, by, clock = _on(date), RUNTIME.actor(actor), RUNTIME.clock
     _change(
         lambda s: monitoring.dismiss_relapse(
-            session=s, course_id=course_id, reason=reason, by=by, clock=clock
+            session=s, course_id=course_id, reason=reason, by=by, clock=clock, on=on
         ),
         json_out,
     )

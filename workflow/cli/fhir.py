@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli.common import RUNTIME, JsonOpt, emit_json, run, wants_json
+from workflow.cli.common import (
+    RUNTIME,
+    ActorOpt,
+    JsonOpt,
+    emit_json,
+    read_document,
+    run,
+    wants_json,
+)
 from workflow.cli.render import console
 from workflow.errors import InvalidInput
 
@@ -49,3 +57,27 @@ def export(
         emit_json({"out": str(out)})
     else:
         console.print(f"wrote {out}", style="dim")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[str, typer.Argument(help="A FHIR R4B Bundle of Observations (- = stdin).")],
+    actor: ActorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Record the Bundle's Observations (HbA1c, pain, MRC sum, walking distance,
+    monofilament, creatinine clearance) for registered patients: all or nothing,
+    and an Observation imported before is skipped."""
+    from workflow.fhir.importer import import_bundle
+    from workflow.review import load_policy
+
+    doc = read_document(file)
+    by, clock, policy = RUNTIME.actor(actor), RUNTIME.clock, load_policy()
+    result = run(lambda s: import_bundle(s, doc, by=by, clock=clock, policy=policy))
+    if wants_json(json_out):
+        emit_json(result.as_json())
+        return
+    console.print(
+        f"imported {len(result.imported)} observation(s); "
+        f"{len(result.already_imported)} imported before, skipped"
+    )

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, read, wants_json
-from workflow.cli.render import console
+from workflow.cli.render import Table, console
 from workflow.errors import InvalidInput
 from workflow.reports.completeness import CompletenessReport, completeness_report
 from workflow.reports.figures import ALL, FIGURE_NAMES

@@ -186,7 +186,7 @@ def _measurements(b: _Builder, rows: Iterable[Measurement], subject: str) -> Non
         for measure, value in (
             ("hba1c_percent", row.hba1c_percent),
             ("monofilament_sites_felt", row.monofilament_sites_felt),
-            ("creatinine_clearance_ml_min", getattr(row, "creatinine_clearance", None)),
+            ("creatinine_clearance_ml_min", row.creatinine_clearance_ml_min),
         ):
             if value is not None:
                 _observation(

@@ -19,6 +19,7 @@ from workflow.schemas import CourseRequestIn, Outcome
 from workflow.service.common import (
     clinical_date,
     course_by_id,
+    not_before,
     optional_text,
     patient_by_mrn,
     record,
@@ -26,6 +27,7 @@ from workflow.service.common import (
     transition,
 )
 from workflow.service.followups import cancel_for_course
+from workflow.service.notices import notify_requester
 from workflow.states import REQUEST_TRIGGER, CourseState
 
 ReviewDecision = Literal["approve", "deny", "info"]
@@ -257,17 +259,17 @@ def review(
     reason = note if override is None else f"{note} (override: {override})"
     transition(session, course, trigger, by=by, clock=clock, on=on, reason=reason)
     course.awaiting_information = note if decision == "info" else None
-    session.add(
-        Review(
-            course_id=course.id,
-            decision=decision,
-            reviewer=reviewer,
-            note=note,
-            override_reason=override,
-            recommendation_outcome=outcome,
-            at=clock.now(),
-        )
+    row = Review(
+        course_id=course.id,
+        decision=decision,
+        reviewer=reviewer,
+        note=note,
+        override_reason=override,
+        recommendation_outcome=outcome,
+        at=clock.now(),
     )
+    session.add(row)
+    notify_requester(session, course=course, review=row, on=on, now=clock.now())
     return course
 
 
@@ -280,19 +282,23 @@ def amend(
     by: str,
     clock: Clock,
     policy: Policy,
+    on: date | None = None,
 ) -> Course:
-    """The requester answers a question or corrects a request still ``requested``.
+    """The requester answers a question or corrects a request still ``requested``
+    (``on``: the clinical date of the answer, default today).
 
     The recommendation is judged again on the amended document.
     """
+    when = clinical_date(on, today=clock.today()) if on is not None else clock.today()
     course = course_by_id(session, course_id)
+    not_before(when, course.requested_on, field="date", what="the request")
     transition(
         session,
         course,
         "amend_request",
         by=by,
         clock=clock,
-        on=clock.today(),
+        on=when,
         reason=optional_text(note, "note") or "request amended",
     )
     patient = session.get_one(Patient, course.patient_id)

@@ -36,6 +36,7 @@ from workflow.schemas import (
     ReviewRead,
     SuspectedRelapse,
 )
+from workflow.service import selfreport
 from workflow.service.common import course_by_id, patient_by_mrn
 from workflow.states import CourseState, allowed_actions
 
@@ -114,6 +115,13 @@ def _history(session: Session, course_id: int) -> list[HistoryRead]:
         )
         for e in events
     ]
+
+
+def _annotated(
+    session: Session, rows: list[FollowUpRead], today: date | None
+) -> list[FollowUpRead]:
+    selfreport.annotate(session, rows, today=today)
+    return rows
 
 
 def followup_read(row: FollowUp, mrn: str, today: date | None = None) -> FollowUpRead:
@@ -271,7 +279,7 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
                 .order_by(Assessment.date, Assessment.id)
             )
         ],
-        followups=[followup_read(f, mrn, today) for f in followups],
+        followups=_annotated(session, [followup_read(f, mrn, today) for f in followups], today),
     )
 
 
@@ -412,7 +420,9 @@ def list_followups(
         query = query.where(FollowUp.status.in_(OPEN_STATUSES))
     if limit is not None:
         query = query.limit(limit)
-    return [followup_read(f, m, today) for f, m in session.execute(query)]
+    rows = [followup_read(f, m, today) for f, m in session.execute(query)]
+    selfreport.annotate(session, rows, today=today)
+    return rows
 
 
 def count_open_followups(

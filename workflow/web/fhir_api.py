@@ -1,11 +1,12 @@
 """FHIR R4B over the JSON API: ``GET /api/v1/courses/{id}/fhir`` (a Bundle of the
-course's record). ``fhir.resources`` is imported inside the routes only."""
+course's record) and ``POST /api/v1/fhir`` (a Bundle of Observations in).
+``fhir.resources`` is imported inside the routes only."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import Response
 
 from workflow.service import users
@@ -44,3 +45,19 @@ def course_bundle(request: Request, me: Me, course_id: int) -> Response:
             exclude_none=True
         )
     return Response(content=text, media_type=FHIR_JSON)
+
+
+@router.post("/fhir")
+def import_bundle(
+    request: Request, me: Me, bundle: Annotated[dict[str, Any], Body(media_type=FHIR_JSON)]
+) -> dict[str, Any]:
+    """``ivig fhir import``: a Bundle of Observations, recorded all or nothing (422 naming
+    the entry on any fault); an Observation imported before is skipped."""
+    from workflow.fhir.importer import import_bundle
+    from workflow.review import load_policy
+
+    me.authorize("measure")
+    me.authorize("assess")
+    now, policy = clock(request), load_policy()
+    with work(request) as session:
+        return import_bundle(session, bundle, by=me.username, clock=now, policy=policy).as_json()
