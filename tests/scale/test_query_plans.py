@@ -219,8 +219,10 @@ def test_raising_and_escalating_claim_by_index(db_url: str) -> None:
         assert 20 < len(raised) < 200
         return escalate_overdue(engine, as_of=TODAY, now=NOW, channels=["log"])
 
-    # candidates, claim and details, for raising and for escalating
-    assert assert_indexed(engine, raising) >= 4
+    # For raising and for escalating: on PostgreSQL one statement each (a data-modifying
+    # CTE: candidates, claim, outbox rows); on SQLite the claim, the outbox INSERT … SELECT
+    # and the details.
+    assert assert_indexed(engine, raising) >= (2 if engine.dialect.name == "postgresql" else 4)
 
 
 @pytest.mark.parametrize("limit", [1, 50, 500])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import date
 from typing import Annotated, Any
 
@@ -101,20 +103,39 @@ def raise_(
     settings, clock = RUNTIME.settings, RUNTIME.clock
     day = _as_of(as_of)
     engine = RUNTIME.engine()
-    result = raise_and_escalate(
-        engine, as_of=day, now=clock.now(), notify_urls=settings.notify_urls()
-    )
-    raised, escalated = result.raised, result.escalated
-    overdue = notify_overdue(engine, as_of=day, now=clock.now(), policy=load_policy())
-    report = (
-        deliver_due(engine, clock=clock, configured=settings.notify_urls()) if deliver else None
-    )
-    if wants_json(json_out):
-        emit_json([{**r.model_dump(mode="json"), "when": when(r, day)} for r in raised])
+    as_json = wants_json(json_out)
+    printed = 0
+
+    def show(batch: list[FollowUpRead]) -> None:
+        # Each batch is printed as soon as it is committed: a backlog of any size
+        # streams out in the memory of one batch (JSON: one list, written piece by piece).
+        nonlocal printed
+        if as_json:
+            for r in batch:
+                record = json.dumps({**r.model_dump(mode="json"), "when": when(r, day)})
+                sys.stdout.write(("[" if printed == 0 else ",\n") + record)
+                printed += 1
+            sys.stdout.flush()
+        else:
+            render.followups(batch, title=f"Raised, as of {day}" if printed == 0 else None)
+            printed += len(batch)
+
+    try:
+        result = raise_and_escalate(
+            engine, as_of=day, now=clock.now(), notify_urls=settings.notify_urls(), each_raised=show
+        )
+        overdue = notify_overdue(engine, as_of=day, now=clock.now(), policy=load_policy())
+        report = (
+            deliver_due(engine, clock=clock, configured=settings.notify_urls()) if deliver else None
+        )
+    finally:
+        if as_json and printed:  # what was committed is a whole JSON list, even on error
+            sys.stdout.write("]\n")
+    if as_json:
+        if not printed:
+            sys.stdout.write("[]\n")
         return
-    if raised:
-        render.followups(raised, title=f"Raised, as of {day}")
-    summary = f"{len(raised)} raised, {len(escalated)} escalated"
+    summary = f"{result.raised_count} raised, {result.escalated_count} escalated"
     if overdue:
         summary += f", {len(overdue)} requests past the review deadline"
     if report is not None:
