@@ -10,10 +10,13 @@ names no patient; the caller records it and retries later.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import smtplib
+import socket
+import threading
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -37,8 +40,11 @@ __all__ = [
 
 log = logging.getLogger("ivig.schedules.channels")
 
-#: Seconds a single SMTP or HTTP exchange may take before it counts as failed.
+#: Seconds a single SMTP or HTTP operation (connect, one read, one write) may take.
 TIMEOUT_SECONDS = 10.0
+#: Seconds a whole send may take, however the receiver trickles its answer; far inside
+#: the delivery lease (``schedules.delivery.LEASE``, 10 minutes).
+DEADLINE_SECONDS = 60.0
 #: The keys of a follow-up reminder's record (``reminder`` says reminder or escalation).
 PAYLOAD_KEYS = (
     "followup_id",
@@ -64,8 +70,16 @@ def resolve(name: str, configured: Sequence[str]) -> str:
     return name
 
 
-def send(url: str, payload: dict[str, Any], *, timeout: float = TIMEOUT_SECONDS) -> None:
-    """Delivers one reminder payload to one channel, or raises ChannelError."""
+def send(
+    url: str,
+    payload: dict[str, Any],
+    *,
+    timeout: float = TIMEOUT_SECONDS,
+    deadline: float = DEADLINE_SECONDS,
+) -> None:
+    """Delivers one message to one channel within ``deadline`` seconds in all, or raises
+    ChannelError."""
+    timeout = min(timeout, deadline)
     scheme = LOG if url == LOG else urlsplit(url).scheme
     try:
         if scheme == LOG:
@@ -77,9 +91,9 @@ def send(url: str, payload: dict[str, Any], *, timeout: float = TIMEOUT_SECONDS)
         elif scheme == "file":
             _append_line(unquote(urlsplit(url).path), record(payload))
         elif scheme == "smtp":
-            _email(url, payload, timeout)
+            _email(url, payload, timeout, deadline)
         elif scheme in ("http", "https"):
-            _post(url, record(payload), timeout)
+            _post(url, record(payload), timeout, deadline)
         else:
             raise ChannelError(f"unknown channel scheme {scheme!r}")
     except ChannelError:
@@ -136,9 +150,44 @@ def message_id_header(message_id: str, sender: str) -> str:
     return f"<{message_id}@{domain}>"
 
 
-def _email(url: str, payload: dict[str, Any], timeout: float) -> None:
+def _email(url: str, payload: dict[str, Any], timeout: float, deadline: float) -> None:
     parts = urlsplit(url)
     query = parse_qs(parts.query)
+    message = _message(url, payload)
+    smtp = smtplib.SMTP(timeout=timeout)
+    # smtplib bounds each socket operation only; a watchdog shuts the socket down at the
+    # deadline, which ends whatever read or write is blocked.
+    expired = threading.Event()
+    watchdog = threading.Timer(deadline, _abort, args=(smtp, expired))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        smtp.connect(parts.hostname or "", parts.port or 25)
+        if query.get("starttls", ["0"])[0] in ("1", "true", "yes"):
+            smtp.starttls()
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        smtp.send_message(message)
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        if expired.is_set():
+            raise ChannelError(f"the mail server took longer than {deadline:g} s") from None
+        raise
+    finally:
+        watchdog.cancel()
+        smtp.close()
+
+
+def _abort(smtp: smtplib.SMTP, expired: threading.Event) -> None:
+    expired.set()
+    sock = smtp.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _message(url: str, payload: dict[str, Any]) -> EmailMessage:
+    query = parse_qs(urlsplit(url).query)
     envelope = dict(payload.get("_envelope") or {})
     body = record(payload)
     message = EmailMessage()
@@ -160,18 +209,26 @@ def _email(url: str, payload: dict[str, Any], timeout: float) -> None:
         message.set_content(
             "\n".join(lines) + "\n\n" + json.dumps(body, sort_keys=True) + "\n",
         )
-    with smtplib.SMTP(parts.hostname or "", parts.port or 25, timeout=timeout) as smtp:
-        if query.get("starttls", ["0"])[0] in ("1", "true", "yes"):
-            smtp.starttls()
-        if parts.username:
-            smtp.login(unquote(parts.username), unquote(parts.password or ""))
-        smtp.send_message(message)
+    return message
 
 
-def _post(url: str, payload: dict[str, Any], timeout: float) -> None:
+def _post(url: str, payload: dict[str, Any], timeout: float, deadline: float) -> None:
+    # httpx's timeouts are per operation: a server trickling a byte every few seconds
+    # never trips them. The whole exchange runs under one cancel scope instead.
+    import anyio
+
     headers = {"X-Ivig-Message-Id": str(payload.get("message_id", ""))}
     if payload.get("followup_id") is not None:
         headers["X-Ivig-Followup-Id"] = str(payload["followup_id"])
-    response = httpx.post(url, json=payload, timeout=timeout, headers=headers)
+
+    async def post() -> httpx.Response:
+        with anyio.fail_after(deadline):
+            async with httpx.AsyncClient(timeout=timeout) as client:
+                return await client.post(url, json=payload, headers=headers)
+
+    try:
+        response = anyio.run(post)
+    except TimeoutError:
+        raise ChannelError(f"the webhook took longer than {deadline:g} s") from None
     if not response.is_success:
         raise ChannelError(f"HTTP {response.status_code} from the webhook")

@@ -1,16 +1,22 @@
 """Delivery: drain the outbox (reminders and every other message), with back-off.
 
-Each reminder is claimed on its own by compare-and-set before it is sent::
+Each message row is claimed on its own by compare-and-set just before it is sent::
 
     UPDATE reminders SET status='sending', attempts=attempts+1, next_attempt_at=now+LEASE
      WHERE id=… AND status IN ('pending','sending') AND next_attempt_at <= now
 
-Only the process whose UPDATE changed the row sends it, so two schedulers never
-send one reminder twice. The lease makes a crash safe: a row left 'sending' by a
-process that died mid-send becomes claimable again when its lease runs out, and
-is sent again (the one duplicate the contract allows; ``message_id`` lets the
-receiver drop it). A failed send goes back to 'pending' with its error and an
-exponential back-off; one bad row never stops the rest.
+``now`` is read from the clock at *each* claim, never once per run: a run that has
+been sending for longer than a lease still gives each new claim a full lease. Only
+the process whose UPDATE changed the row sends it, so two deliverers never send one
+message twice. Every send is bounded by a total deadline (``SEND_DEADLINE``, far
+inside the lease), so a live sender never outlives its claim; a claim without
+``SEND_DEADLINE`` left on its lease is not sent. The lease makes a crash safe: a row
+left 'sending' by a process that died mid-send becomes claimable again when its lease
+runs out, and is sent again (the one duplicate the contract allows; ``message_id``
+lets the receiver drop it). A failed send goes back to 'pending' with its error and
+an exponential back-off, but only while the claim is still ours (same attempt): a
+send whose lease ran out never overwrites a newer claim. One bad row never stops the
+rest.
 """
 
 from __future__ import annotations
@@ -37,9 +43,11 @@ SENDING = "sending"
 SENT = "sent"
 STATUSES = (PENDING, SENDING, SENT)
 
-#: How long a claimed reminder is left to its sender before another may take it over;
-#: far longer than one send can take (channels.TIMEOUT_SECONDS).
+#: How long a claimed message is left to its sender before another may take it over.
 LEASE = timedelta(minutes=10)
+#: The longest one send may take, all of it (connect, every read, every write): a
+#: receiver trickling bytes cannot stretch a send past it. Far inside the lease.
+SEND_DEADLINE = timedelta(seconds=channels.DEADLINE_SECONDS)
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=1)
 PAGE = 200
@@ -61,6 +69,7 @@ class _Claim:
     kind: str
     payload: dict[str, Any]
     attempts: int
+    lease_until: datetime
 
 
 def backoff(attempts: int) -> timedelta:
@@ -79,17 +88,22 @@ def deliver_due(
     send: Sender | None = None,
     page: int = PAGE,
 ) -> DeliveryReport:
-    """Sends every reminder whose next attempt has come; returns the ids sent and failed."""
+    """Sends every message whose next attempt has come; returns the ids sent and failed.
+
+    The clock is read afresh for each page and each claim: a long run never hands out
+    leases that are already over."""
     sender: Sender = send or (lambda url, body: channels.send(url, body))
     configured = [*configured, *_patient_channel()]
-    now = clock.now()
     report = DeliveryReport()
     handled: set[int] = set()
     while True:
         with transaction(engine) as session:
             ids = session.scalars(
                 select(Reminder.id)
-                .where(Reminder.status.in_((PENDING, SENDING)), Reminder.next_attempt_at <= now)
+                .where(
+                    Reminder.status.in_((PENDING, SENDING)),
+                    Reminder.next_attempt_at <= clock.now(),
+                )
                 .order_by(Reminder.next_attempt_at, Reminder.id)
                 .limit(page)
             ).all()
@@ -98,7 +112,7 @@ def deliver_due(
             return report
         for rid in fresh:
             handled.add(rid)
-            _deliver_one(engine, rid, now, clock, configured, sender, report)
+            _deliver_one(engine, rid, clock, configured, sender, report)
 
 
 def _patient_channel() -> list[str]:
@@ -112,17 +126,20 @@ def _patient_channel() -> list[str]:
 def _deliver_one(
     engine: Engine,
     rid: int,
-    now: datetime,
     clock: Clock,
     configured: Sequence[str],
     sender: Sender,
     report: DeliveryReport,
 ) -> None:
     try:
-        claim = _claim(engine, rid, now)
+        claim = _claim(engine, rid, clock.now())
         if claim is None:  # another deliverer has it, or it was sent meanwhile
             return
         sent_at = clock.now()
+        if sent_at + SEND_DEADLINE > claim.lease_until:  # the claim is already too old
+            _mark_failed(engine, claim, sent_at, "the lease ran out before the send began")
+            report.failed.append(rid)
+            return
         try:
             body = {
                 **claim.payload,
@@ -144,6 +161,7 @@ def _deliver_one(
 
 
 def _claim(engine: Engine, rid: int, now: datetime) -> _Claim | None:
+    lease_until = now + LEASE
     with transaction(engine) as session:
         row = session.execute(
             update(Reminder)
@@ -152,7 +170,7 @@ def _claim(engine: Engine, rid: int, now: datetime) -> _Claim | None:
                 Reminder.status.in_((PENDING, SENDING)),
                 Reminder.next_attempt_at <= now,
             )
-            .values(status=SENDING, attempts=Reminder.attempts + 1, next_attempt_at=now + LEASE)
+            .values(status=SENDING, attempts=Reminder.attempts + 1, next_attempt_at=lease_until)
             .returning(
                 Reminder.message_id,
                 Reminder.channel,
@@ -165,7 +183,7 @@ def _claim(engine: Engine, rid: int, now: datetime) -> _Claim | None:
     if row is None:
         return None
     message_id, channel, kind, payload, attempts = row
-    return _Claim(rid, message_id, channel, kind, dict(payload), attempts)
+    return _Claim(rid, message_id, channel, kind, dict(payload), attempts, lease_until)
 
 
 def _still_ours(claim: _Claim) -> tuple[Any, ...]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from workflow.clock import Clock
 from workflow.dosing import compute_dose
-from workflow.errors import PermissionDenied, TransitionRefused
+from workflow.errors import TransitionRefused
 from workflow.machine import require
 from workflow.models import Assessment, Course, Measurement, Patient, Review
 from workflow.outcomes import response
@@ -28,6 +28,7 @@ from workflow.service.common import (
 )
 from workflow.service.followups import cancel_for_course
 from workflow.service.notices import notify_requester
+from workflow.service.permissions import check_not_own_request
 from workflow.states import REQUEST_TRIGGER, CourseState
 
 ReviewDecision = Literal["approve", "deny", "info"]
@@ -216,10 +217,6 @@ def retreat(
     return request_course(session=session, data=data, by=by, clock=clock, policy=policy, prior=old)
 
 
-def _same_person(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
-
-
 def review(
     *,
     session: Session,
@@ -244,10 +241,7 @@ def review(
     course = course_by_id(session, course_id)
     trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
     require(course, trigger)
-    if _same_person(reviewer, course.requested_by):
-        raise PermissionDenied(
-            f"reviewer: {reviewer} requested course {course.id} and may not review it."
-        )
+    check_not_own_request(reviewer, course)
     outcome = course.recommendation["outcome"]
     if decision == "approve" and outcome != Outcome.SUPPORTED.value and override is None:
         findings = course.recommendation["findings"]

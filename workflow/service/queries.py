@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import allowed_actions
 from workflow.errors import InvalidInput
 from workflow.followups import KINDS, OPEN_STATUSES, Status
 from workflow.models import (
@@ -31,6 +32,7 @@ from workflow.schemas import (
     InfusionRead,
     LineageEntry,
     MeasurementRead,
+    PatientEventRead,
     PatientRead,
     Recommendation,
     ReviewRead,
@@ -38,7 +40,7 @@ from workflow.schemas import (
 )
 from workflow.service import selfreport
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.states import CourseState, allowed_actions
+from workflow.states import CourseState
 
 
 def patient_read(patient: Patient) -> PatientRead:
@@ -81,6 +83,17 @@ def list_measurements(*, session: Session, mrn: str) -> list[MeasurementRead]:
 
 def show_patient(*, session: Session, mrn: str) -> PatientRead:
     return patient_read(patient_by_mrn(session, mrn))
+
+
+def patient_history(*, session: Session, mrn: str) -> list[PatientEventRead]:
+    """The history of the patient's own record (registration, corrections), oldest first."""
+    patient = patient_by_mrn(session, mrn)
+    events = session.scalars(
+        select(Event)
+        .where(Event.patient_id == patient.id, Event.course_id.is_(None))
+        .order_by(Event.id)
+    )
+    return [PatientEventRead.model_validate(e) for e in events]
 
 
 def _dose(course: Course, infusions: list[Infusion]) -> DoseRead:
