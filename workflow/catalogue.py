@@ -77,6 +77,8 @@ class Actor:
 
     name: str
     role: str | None = None
+    #: Signed in with an API token someone else minted: may act, may not review.
+    delegated: bool = False
 
 
 ROLES = ("coordinator", "reviewer", "admin")
@@ -115,6 +117,11 @@ class ReviewBody(ActionInput):
         None, description="Needed to approve against the recommendation."
     )
     date: dt.date | None = Field(None, description=_DATE_TODAY)
+    version: int | None = Field(
+        None,
+        description="The course version you reviewed ('version' in course show --json; "
+        "default: the version when the command starts). A course changed since is refused.",
+    )
 
 
 class InfusionBody(ActionInput):

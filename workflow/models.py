@@ -147,7 +147,10 @@ class Course(Base):
     baseline_mrc_sum: Mapped[int | None] = mapped_column(Integer)
     baseline_walking_distance_m: Mapped[float | None] = mapped_column(Float)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The prescriber named in the request: fixed once the request is recorded.
     requested_by: Mapped[str] = mapped_column(String(200))
+    # Who entered the request into the system (the actor): may not review it either.
+    entered_by: Mapped[str] = mapped_column(String(200))
     requested_on: Mapped[date] = mapped_column(Date)
     requested_at: Mapped[datetime] = mapped_column(index=True)
     recommendation: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -392,8 +395,28 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(300))
     api_token_hash: Mapped[str | None] = mapped_column(String(300), index=True)
+    # Who minted the current token: a token minted by someone else acts for the user
+    # but may not review (nobody approves in another's name).
+    api_token_minted_by: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # Every session cookie carries the generation it was made in; signing out,
+    # a password change or deactivation moves it on, ending every session at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UserAudit(Base):
+    """Security-relevant acts on accounts: tokens minted or revoked, sign-outs,
+    password changes, (de)activation, refused sign-ins."""
+
+    __tablename__ = "user_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
 
 
 class AccessLog(Base):

@@ -304,6 +304,10 @@ class CourseRead(BaseModel):
     prior_course_id: int | None
     next_course_id: int | None
     requested_by: str
+    #: Who entered the request (the actor); may not review it, like the requester.
+    entered_by: str
+    #: The course's version: a review names the version its reviewer saw.
+    version: int
     requested_on: date
     requested_at: datetime
     repeat_every_weeks: int | None

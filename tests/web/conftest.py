@@ -70,7 +70,7 @@ class Web:
                 password=PASSWORD,
                 clock=self.clock,
             )
-            token = users.issue_token(session=session, username=username)
+            token = users.issue_token(session=session, username=username, at=self.clock.now())
         self.tokens[username] = token
         return token
 

@@ -61,6 +61,8 @@ def review(
         on=data.date,
         by=actor.name,
         clock=clock,
+        version=data.version,
+        delegated=actor.delegated,
     )
 
 

@@ -28,7 +28,7 @@ from workflow.service.common import (
 )
 from workflow.service.followups import cancel_for_course
 from workflow.service.notices import notify_requester
-from workflow.service.permissions import check_not_own_request
+from workflow.service.permissions import check_review_of, same_person
 from workflow.states import REQUEST_TRIGGER, CourseState
 
 ReviewDecision = Literal["approve", "deny", "info"]
@@ -141,7 +141,6 @@ def _apply_request(
     course.baseline_mrc_sum = data.baseline.mrc_sum
     course.baseline_walking_distance_m = data.baseline.walking_distance_m
     course.request = data.model_dump(mode="json", exclude_none=True)
-    course.requested_by = data.requested_by
     course.recommendation = recommendation.model_dump(mode="json")
     course.policy_id = recommendation.policy_id
     course.policy_version = recommendation.policy_version
@@ -173,6 +172,8 @@ def request_course(
         requested_on=requested_on,
         requested_at=now,
         updated_at=now,
+        requested_by=data.requested_by,
+        entered_by=by,
     )
     context = prior_course_context(session, prior) if prior is not None else None
     _apply_request(session, course, data, patient=patient, policy=policy, prior=context)
@@ -228,11 +229,15 @@ def review(
     by: str,
     clock: Clock,
     on: date | None = None,
+    version: int | None = None,
+    delegated: bool = False,
 ) -> Course:
     """A human decision on a request; the software only recommends.
 
     Approving against a recommendation that is not ``supported`` needs an override
-    reason; nobody reviews their own request.
+    reason; nobody reviews a request they made or entered, through a token minted by
+    someone else, or after it changed from the ``version`` they saw
+    (``permissions.check_review_of``).
     """
     on = clinical_date(on or clock.today(), today=clock.today())
     reviewer = required_text(reviewer, "reviewer")
@@ -241,7 +246,7 @@ def review(
     course = course_by_id(session, course_id)
     trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
     require(course, trigger)
-    check_not_own_request(reviewer, course)
+    check_review_of(course, reviewer=reviewer, version=version, delegated=delegated)
     outcome = course.recommendation["outcome"]
     if decision == "approve" and outcome != Outcome.SUPPORTED.value and override is None:
         findings = course.recommendation["findings"]
@@ -296,6 +301,11 @@ def amend(
         reason=optional_text(note, "note") or "request amended",
     )
     patient = session.get_one(Patient, course.patient_id)
+    if not same_person(data.requested_by, course.requested_by):
+        raise TransitionRefused(
+            f"requested_by: course {course.id} was requested by {course.requested_by}; "
+            "the requester never changes after the request (cancel it and request anew)."
+        )
     if data.mrn != patient.mrn:
         raise TransitionRefused(
             f"mrn: course {course.id} is for another patient; it cannot be amended to {data.mrn}."

@@ -226,7 +226,7 @@ def _perform(request: Request, me: Me, action: Action, target: Any, body: Any) -
     for name in action.signed_in:  # the signed-in user, whatever the body repeats
         _as_self(getattr(body, name), me, name)
         body = body.model_copy(update={name: me.username})
-    actor, now = Actor(me.username, me.role), clock(request)
+    actor, now = Actor(me.username, me.role, me.delegated), clock(request)
     with work(request) as session:
         result = perform(action, session=session, target=target, data=body, actor=actor, clock=now)
         if action.scope == Scope.PATIENT:
@@ -335,7 +335,10 @@ def issue_token(request: Request, me: Me, username: str) -> TokenRead:
     me.authorize("users")
     with work(request) as session:
         return TokenRead(
-            username=username, token=users.issue_token(session=session, username=username)
+            username=username,
+            token=users.issue_token(
+                session=session, username=username, by=me.username, at=clock(request).now()
+            ),
         )
 
 
