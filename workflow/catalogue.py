@@ -56,7 +56,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.schemas import CourseRequestIn, Diabetes, HeightCm, PatientName, WeightKg
+from workflow.schemas import (
+    AdverseEventKind,
+    CourseRequestIn,
+    Diabetes,
+    HeightCm,
+    PatientName,
+    WeightKg,
+)
 from workflow.states import CourseState, allowed_triggers, triggers
 
 
@@ -127,9 +134,19 @@ class ReviewBody(ActionInput):
 class InfusionBody(ActionInput):
     date: dt.date = Field(description=_DATE)
     grams: float = Field(description="Grams given that day.")
+    lot: str | None = Field(None, description="The product lot given (for recalls).")
     override_reason: str | None = Field(
-        None, description="Needed when grams are >10 % from the plan."
+        None,
+        description="Needed when grams are >10 % from the plan or above the ceiling, or "
+        "the day is more than the policy's gap after the last one.",
     )
+
+
+class AdverseEventBody(ActionInput):
+    date: dt.date = Field(description=_DATE)
+    kind: AdverseEventKind = Field(description="What happened.")
+    grade: int = Field(description="CTCAE grade, 1-5.")
+    note: str | None = Field(None, description="What was seen and done.")
 
 
 class StopBody(ActionInput):
@@ -301,6 +318,19 @@ CATALOGUE: tuple[Action, ...] = (
         form="special",
     ),
     Action(
+        name="adverse-event",
+        scope=Scope.COURSE,
+        triggers=("adverse_event",),
+        input=AdverseEventBody,
+        service="workflow.service.safety:adverse_event_action",
+        roles=frozenset({"coordinator", "reviewer", "admin"}),
+        verb="record adverse events",
+        done="Adverse event recorded.",
+        help="Record an adverse event (from the first infusion on, also after a stop).",
+        path="adverse-events",
+        form="special",
+    ),
+    Action(
         name="assess",
         scope=Scope.COURSE,
         triggers=("assess",),
@@ -419,6 +449,7 @@ OTHER_PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "measure": (COORDINATOR, "record measurements"),
     "request": (COORDINATOR, "request courses"),
     "raise": (COORDINATOR, "raise follow-ups"),
+    "expire-lapsed": (COORDINATOR, "expire lapsed approvals"),
     "fhir-import": (COORDINATOR, "import FHIR observations"),
     "users": (ADMIN, "manage users"),
 }
@@ -455,7 +486,8 @@ def permissions() -> dict[str, tuple[frozenset[str], str]]:
 def action_of_trigger() -> dict[str, str]:
     """The command (``ivig course <action>``, or a page's button) that fires each trigger.
 
-    Triggers the system fires by itself (flagging a suspected relapse) have none.
+    Triggers the system fires by itself (flagging a suspected relapse, expiring a lapsed
+    approval: ``course expire-lapsed`` acts on every course at once) have none.
     """
     return {t: a.name for a in of_scope(Scope.COURSE) for t in a.triggers}
 

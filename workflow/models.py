@@ -139,7 +139,7 @@ class Course(Base):
     weight_kg: Mapped[float] = mapped_column(Float)
     # The dose as computed when the request was recorded (policy-dependent, so kept).
     dosing_weight_kg: Mapped[float] = mapped_column(Float)
-    dosing_weight_rule: Mapped[str] = mapped_column(String(40))
+    dosing_weight_rule: Mapped[str] = mapped_column(String(200))
     rounding_rule: Mapped[str | None] = mapped_column(String(80))
     grams_per_day: Mapped[float] = mapped_column(Float)
     total_grams: Mapped[float] = mapped_column(Float)
@@ -165,6 +165,8 @@ class Course(Base):
     last_infusion_date: Mapped[date | None] = mapped_column(Date, index=True)
     relapse_date: Mapped[date | None] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
+    # The clinical date of the approval: the approval lapses a policy period after it.
+    approved_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -176,6 +178,9 @@ class Course(Base):
         order_by="(Assessment.date, Assessment.id)"
     )
     reviews: Mapped[list[Review]] = relationship(order_by="Review.id")
+    adverse_events: Mapped[list[AdverseEvent]] = relationship(
+        order_by="(AdverseEvent.date, AdverseEvent.id)"
+    )
 
 
 class Voidable:
@@ -222,7 +227,25 @@ class Infusion(Voidable, Base):
     day_number: Mapped[int] = mapped_column(Integer)
     date: Mapped[date] = mapped_column(Date)
     grams: Mapped[float] = mapped_column(Float)
+    # The product lot given that day, for a recall (``ivig report lot``).
+    lot: Mapped[str | None] = mapped_column(String(100), index=True)
     override_reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+
+
+class AdverseEvent(Base):
+    """An adverse event during or after a course's infusions (CTCAE grade 1-5)."""
+
+    __tablename__ = "adverse_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(40))
+    grade: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime]
 

@@ -46,7 +46,7 @@ PATIENT = {
     "birth_date": "1958-04-12",
     "sex": "female",
     "weight_kg": 82,
-    "height_cm": 165,
+    "height_cm": 170,
     "diabetes": "type2",
 }
 

@@ -101,8 +101,10 @@ def infuse(
         on=data.date,
         grams=data.grams,
         override_reason=data.override_reason,
+        lot=data.lot,
         by=actor.name,
         clock=clock,
+        policy=load_policy(),
     )
 
 

@@ -1,7 +1,7 @@
 """The worklist's requested-course sections read from partial indexes.
 
 Revision ID: 0015_i15_course_sections
-Revises: 0021_i13_duties
+Revises: 0022_i11_course_safety
 Create Date: 2026-11-29
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_i15_course_sections"
-down_revision: str | None = "0021_i13_duties"
+down_revision: str | None = "0022_i11_course_safety"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
