@@ -17,6 +17,7 @@ from workflow.cli.common import (
     parse_date,
     read,
     read_document,
+    run,
     wants_json,
 )
 from workflow.review import load_policy

@@ -182,7 +182,7 @@ def safety(as_of: AsOfOpt = None, json_out: JsonOpt = False) -> None:
     from workflow.reports.safety import GRADES, safety_report
 
     when = _as_of(as_of)
-    report = run(lambda s: safety_report(s, when))
+    report = read(lambda s: safety_report(s, when))
     if wants_json(json_out):
         emit_json(report)
         return
@@ -214,7 +214,7 @@ def lot(
 
     if not lot.strip():
         raise InvalidInput("lot: must not be empty.")
-    report = run(lambda s: lot_report(s, lot))
+    report = read(lambda s: lot_report(s, lot))
     if wants_json(json_out):
         emit_json(report)
         return
