@@ -68,6 +68,19 @@ def raise_now(settings: Settings) -> tuple[list[int], list[int]]:
     return [r.id for r in result.raised], result.escalated
 
 
+def expire_now(settings: Settings) -> list[int]:
+    """Expires the approvals that lapsed by today (the daily pass; idempotent, so running
+    it with every raising run costs one indexed query)."""
+    from workflow.db import transaction
+    from workflow.review import load_policy
+    from workflow.service.safety import expire_lapsed
+
+    clock, policy = settings.clock(), load_policy()
+    with transaction(_engine(settings)) as session:
+        expired = expire_lapsed(session=session, as_of=clock.today(), clock=clock, policy=policy)
+        return [c.id for c in expired]
+
+
 def deliver_now(settings: Settings) -> DeliveryReport:
     """Sends the reminders whose next attempt has come."""
     parse_notify(settings.notify_urls())
@@ -76,6 +89,7 @@ def deliver_now(settings: Settings) -> DeliveryReport:
 
 def tick(settings: Settings) -> TickReport:
     """Both jobs once, raising first: what ``--once`` and the catch-up at start run."""
+    expire_now(settings)
     parse_notify(settings.notify_urls())
     clock = settings.clock()
     cycle = raise_then_deliver(
@@ -91,7 +105,16 @@ def tick(settings: Settings) -> TickReport:
 
 
 def raise_job(settings: Settings) -> None:
-    """The scheduled raising job; a failure is logged and the next run tries again."""
+    """The scheduled raising job (with the expiry of lapsed approvals); a failure is
+    logged and the next run tries again."""
+    try:
+        expired = expire_now(settings)
+        if expired:
+            log.info("expired lapsed approvals of %d courses", len(expired))
+    except Exception as exc:
+        log.error(
+            "expiry of lapsed approvals failed (%s); the next run retries", type(exc).__name__
+        )
     try:
         raised, escalated = raise_now(settings)
     except Exception as exc:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import Ivig
 from tests.factories import course_in
@@ -144,3 +146,12 @@ def test_an_analyst_gets_the_relapse_report_s_figures_from_the_csvs(
     for indication, figures in ours["by_indication"].items():
         theirs = report["by_indication"][indication]
         assert {n: theirs[n] for n in names} == figures, indication
+
+
+@given(mrn=st.from_regex(r"[A-Za-z0-9-]{1,20}", fullmatch=True))
+def test_a_pseudonym_is_stable_case_blind_and_depends_on_the_key(mrn: str) -> None:
+    key = KEY.encode()
+    assert pseudonym(key, mrn) == pseudonym(key, mrn.swapcase())
+    assert pseudonym(key, mrn) == pseudonym(key, f"  {mrn} ")
+    assert pseudonym(key, mrn) != pseudonym(key + b"!", mrn)
+    assert len(pseudonym(key, mrn)) == 64

@@ -45,7 +45,7 @@ PATIENT = {
     "birth_date": "1958-04-12",
     "sex": "female",
     "weight_kg": 82,
-    "height_cm": 165,
+    "height_cm": 170,
     "diabetes": "type2",
 }
 
@@ -69,7 +69,7 @@ class Web:
                 password=PASSWORD,
                 clock=self.clock,
             )
-            token = users.issue_token(session=session, username=username)
+            token = users.issue_token(session=session, username=username, at=self.clock.now())
         self.tokens[username] = token
         return token
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.factories import REQUESTED_ON
 from tests.web.conftest import ADMIN, COORDINATOR, PATIENT, REVIEWER, Web, request_doc
 from workflow.db import engine_for, transaction
 from workflow.models import AccessLog
@@ -36,6 +37,7 @@ def approved(web: Web) -> int:
         decision="approve",
         note="meets the guidance",
         override_reason="reviewed case",
+        date=REQUESTED_ON,  # approved before the infusions (dates in order)
     )
     return int(cid)
 
@@ -186,7 +188,9 @@ def test_course_json_is_the_same_document_as_course_show(web: Web, ivig: Any) ->
 
 def test_course_list_is_the_same_as_the_cli(web: Web, ivig: Any) -> None:
     register(web)
-    requested(web)
+    first = requested(web)
+    # One active course per patient: the first is withdrawn before the second request.
+    ok(web, COORDINATOR, f"courses/{first['id']}/cancel", reason="duplicate")
     requested(web)
     from_api = web.api(COORDINATOR).get(f"{API}/courses", params={"mrn": "M1"}).json()
     assert from_api == ivig.ok("course", "list", "--mrn", "M1")

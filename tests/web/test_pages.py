@@ -160,7 +160,12 @@ def test_review_then_infusion_through_the_pages(web: Web) -> None:
     reviewer = web.browser(REVIEWER)
     response = reviewer.post(
         f"{page}/review",
-        {"decision": "approve", "note": "meets the guidance", "override_reason": "reviewed"},
+        {
+            "decision": "approve",
+            "note": "meets the guidance",
+            "override_reason": "reviewed",
+            "date": "2026-09-25",  # the request's date: before the infusions
+        },
         page=page,
     )
     assert response.status_code == 303, response.text

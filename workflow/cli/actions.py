@@ -135,6 +135,9 @@ def command_for(action: Action) -> Callable[..., None]:
 
         data = validate(model, _values(model, fields), option_style=True)
         who, clock = Actor(RUNTIME.actor(actor)), RUNTIME.clock
+        if action.scope == Scope.COURSE and getattr(data, "version", 0) is None:
+            # The course as it stands when the command starts is what is decided on.
+            data = data.model_copy(update={"version": run(lambda s: _version(s, target))})
 
         def use_case(s: Session) -> Any:
             return perform(action, session=s, target=target, data=data, actor=who, clock=clock)
@@ -149,6 +152,12 @@ def command_for(action: Action) -> Callable[..., None]:
     command.__name__ = action.name.replace("-", "_")
     command.__doc__ = action.help
     return command
+
+
+def _version(session: Session, course_id: int) -> int:
+    from workflow.service.common import course_by_id
+
+    return course_by_id(session, course_id, lock=False).version
 
 
 def add_commands(app: typer.Typer, scope: Scope) -> None:

@@ -136,6 +136,7 @@ def plan_entry(kind: FollowUpKind) -> dict[str, Any]:
         "repeats": None if repeat is None else f"measurement date + {_describe(repeat)}",
         "completed_by": sorted(kind.completed_by),
         "diabetes_only": kind.diabetes_only,
+        "safety_only": kind.safety_only,
         "what": kind.what,
         "source": kind.source,
     }
@@ -151,6 +152,8 @@ def plan(json_out: JsonOpt = False) -> None:
     for e in entries:
         then = f", then {e['repeats']}" if e["repeats"] else ", once"
         who = "patients with diabetes" if e["diabetes_only"] else "every course"
+        if e["safety_only"]:
+            who = "a course stopped after an adverse event, patient at risk"
         render.console.print(f"[bold]{e['kind']}[/]: due {e['due']}{then} ({who})")
         render.console.print(f"  {e['what']}; completed by {', '.join(e['completed_by'])}")
         render.console.print(f"  source: {e['source']}", style="dim")
