@@ -69,6 +69,8 @@ def test_patients_appear_only_as_their_keyed_hash(
             header = next(csv.reader(handle))
         assert all((table, column) in dictionary for column in header)
     assert dictionary[("assessments", "vas")]["code"] == "http://loinc.org|38214-3"
+    if (out / "adverse_events.csv").exists():  # issue 11 records them: no free-text note
+        assert "note" not in (out / "adverse_events.csv").read_text(encoding="utf-8")
     # Another key, other pseudonyms: nobody can join without the key.
     monkeypatch.setenv("IVIG_PSEUDONYM_KEY", KEY[::-1])
     ivig.ok("export", "cohort", "--out", str(tmp_path / "other"))
