@@ -95,9 +95,7 @@ def raise_(
     json_out: JsonOpt = False,
 ) -> None:
     """Raises every scheduled follow-up due on or before the date and sends its reminders."""
-    from schedules.delivery import deliver_due  # the channels (httpx, smtplib) load here
-    from schedules.raising import raise_and_escalate
-    from schedules.review_deadlines import notify_overdue
+    from schedules.cycle import raise_then_deliver  # the channels (httpx, smtplib) load here
     from workflow.review import load_policy
 
     settings, clock = RUNTIME.settings, RUNTIME.clock
@@ -121,12 +119,14 @@ def raise_(
             printed += len(batch)
 
     try:
-        result = raise_and_escalate(
-            engine, as_of=day, now=clock.now(), notify_urls=settings.notify_urls(), each_raised=show
-        )
-        overdue = notify_overdue(engine, as_of=day, now=clock.now(), policy=load_policy())
-        report = (
-            deliver_due(engine, clock=clock, configured=settings.notify_urls()) if deliver else None
+        cycle = raise_then_deliver(
+            engine,
+            as_of=day,
+            clock=clock,
+            notify_urls=settings.notify_urls(),
+            policy=load_policy(),
+            deliver=deliver,
+            each_raised=show,
         )
     finally:
         if as_json and printed:  # what was committed is a whole JSON list, even on error
@@ -135,6 +135,7 @@ def raise_(
         if not printed:
             sys.stdout.write("[]\n")
         return
+    result, overdue, report = cycle.raising, cycle.overdue_reviews, cycle.delivery
     summary = f"{result.raised_count} raised, {result.escalated_count} escalated"
     if overdue:
         summary += f", {len(overdue)} requests past the review deadline"
