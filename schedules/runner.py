@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from schedules.channels import parse_notify
+from schedules.cycle import raise_then_deliver
 from schedules.delivery import DeliveryReport, deliver_due
 from schedules.raising import raise_and_escalate
 from schedules.review_deadlines import notify_overdue
@@ -89,9 +90,18 @@ def deliver_now(settings: Settings) -> DeliveryReport:
 def tick(settings: Settings) -> TickReport:
     """Both jobs once, raising first: what ``--once`` and the catch-up at start run."""
     expire_now(settings)
-    raised, escalated = raise_now(settings)
-    delivered = deliver_now(settings)
-    return TickReport(raised, escalated, delivered.sent, delivered.failed)
+    parse_notify(settings.notify_urls())
+    clock = settings.clock()
+    cycle = raise_then_deliver(
+        _engine(settings),
+        as_of=clock.today(),
+        clock=clock,
+        notify_urls=settings.notify_urls(),
+        policy=load_policy(),
+    )
+    delivered = cycle.delivery or DeliveryReport()
+    raised = [r.id for r in cycle.raising.raised]
+    return TickReport(raised, cycle.raising.escalated, delivered.sent, delivered.failed)
 
 
 def raise_job(settings: Settings) -> None:

@@ -87,22 +87,21 @@ def raise_(
     json_out: JsonOpt = False,
 ) -> None:
     """Raises every scheduled follow-up due on or before the date and sends its reminders."""
-    from schedules.delivery import deliver_due  # the channels (httpx, smtplib) load here
-    from schedules.raising import raise_and_escalate
-    from schedules.review_deadlines import notify_overdue
+    from schedules.cycle import raise_then_deliver  # the channels (httpx, smtplib) load here
     from workflow.review import load_policy
 
     settings, clock = RUNTIME.settings, RUNTIME.clock
     day = _as_of(as_of)
-    engine = RUNTIME.engine()
-    result = raise_and_escalate(
-        engine, as_of=day, now=clock.now(), notify_urls=settings.notify_urls()
+    cycle = raise_then_deliver(
+        RUNTIME.engine(),
+        as_of=day,
+        clock=clock,
+        notify_urls=settings.notify_urls(),
+        policy=load_policy(),
+        deliver=deliver,
     )
-    raised, escalated = result.raised, result.escalated
-    overdue = notify_overdue(engine, as_of=day, now=clock.now(), policy=load_policy())
-    report = (
-        deliver_due(engine, clock=clock, configured=settings.notify_urls()) if deliver else None
-    )
+    raised, escalated = cycle.raising.raised, cycle.raising.escalated
+    overdue, report = cycle.overdue_reviews, cycle.delivery
     if wants_json(json_out):
         emit_json([{**r.model_dump(mode="json"), "when": when(r, day)} for r in raised])
         return

@@ -80,7 +80,9 @@ def secret_key(database_url: str) -> str:
     one file per database. Never beside the database: a repository or a shared folder
     holding ``ivig.db`` must not hold the key that signs its sessions.
     """
-    given = os.environ.get(SECRET_ENV, "").strip()
+    from workflow.config import get_settings
+
+    given = (get_settings().secret_key or "").strip()
     if given:
         return given
     return _persisted_key(_key_path(database_url))
