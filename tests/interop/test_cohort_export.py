@@ -18,7 +18,7 @@ from tests.conftest import Ivig
 from tests.factories import course_in
 from workflow.db import engine_for
 from workflow.export.cohort import pseudonym
-from workflow.reports.cohort import make_cohort
+from workflow.synthetic import make_cohort
 
 KEY = "analyst-export-test-key-0123456789"
 TABLES = ("courses", "infusions", "assessments", "measurements", "followups")
