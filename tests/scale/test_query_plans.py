@@ -30,7 +30,7 @@ from schedules.raising import escalate_overdue, raise_due
 from workflow.db import engine_for, transaction
 from workflow.errors import InvalidInput
 from workflow.models import Course, FollowUp, Patient
-from workflow.service.worklist import next_due
+from workflow.read.worklist import next_due
 
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
