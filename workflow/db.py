@@ -59,9 +59,22 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # BEGIN IMMEDIATE takes the write lock up front: two writers queue instead
-        # of both reading a course and one failing late with "database is locked".
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(_READ_ONLY):
+            # A reader takes no lock at all (WAL: it reads a snapshot), so readers never
+            # queue behind a writer or each other. query_only makes a stray write in a
+            # read transaction fail at once instead of upgrading the lock (which, in
+            # WAL, fails with "database is locked" whenever another writer came first).
+            conn.exec_driver_sql("PRAGMA query_only=ON")
+            conn.exec_driver_sql("BEGIN")
+        else:
+            # BEGIN IMMEDIATE takes the write lock up front: two writers queue instead
+            # of both reading a course and one failing late with "database is locked".
+            conn.exec_driver_sql("PRAGMA query_only=OFF")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+#: Execution option marking a connection's transactions as reads (see ``reading``).
+_READ_ONLY = "ivig_read_only"
 
 
 _ENGINES: OrderedDict[str, Engine] = OrderedDict()
@@ -83,6 +96,7 @@ def engine_for(url: str) -> Engine:
         engine = _ENGINES[url] = make_engine(url)
         while len(_ENGINES) > _MAX_ENGINES:
             _ENGINES.popitem(last=False)[1].dispose()
+            _reader.cache_clear()
         return engine
 
 
@@ -92,6 +106,7 @@ def forget_engine(url: str) -> None:
         engine = _ENGINES.pop(url, None)
     if engine is not None:
         engine.dispose()
+        _reader.cache_clear()
 
 
 def dispose_engines() -> None:
@@ -99,6 +114,7 @@ def dispose_engines() -> None:
     with _ENGINES_LOCK:
         while _ENGINES:
             _ENGINES.popitem()[1].dispose()
+    _reader.cache_clear()
 
 
 def alembic_config(url: str) -> Config:
@@ -169,8 +185,9 @@ def _alembic_head() -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at (None: never migrated), read with one SELECT."""
-    with engine.connect() as conn:
+    """The revision the database is at (None: never migrated), read with one SELECT
+    in a read transaction (every command checks it: it must not take a lock)."""
+    with _read_bind(engine).connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
             return None
         versions = list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
@@ -214,14 +231,29 @@ def ensure_schema(engine: Engine) -> None:
     )
 
 
+@functools.cache
+def _reader(engine: Engine) -> Engine:
+    # Shares the engine's pool and events; only the transactions it begins differ.
+    return engine.execution_options(**{_READ_ONLY: True})
+
+
+def _read_bind(engine: Engine) -> Engine:
+    return _reader(engine) if engine.dialect.name == "sqlite" else engine
+
+
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
+def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
     """One unit of work: commits on success, rolls everything back on any error.
+
+    ``read_only``: a use-case that only reads. On SQLite it opens a deferred
+    transaction (``BEGIN``), which takes no lock, so reads never wait for a writer
+    nor hold one up; any write in it fails. A write transaction opens with ``BEGIN
+    IMMEDIATE``. On PostgreSQL both are the same (MVCC: readers never block).
 
     A course changed by someone else meanwhile (its version moved on) or a database
     that stayed locked becomes a ``Conflict``: a clear refusal, never a lost update.
     """
-    factory = sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(_read_bind(engine) if read_only else engine, expire_on_commit=False)
     try:
         with factory() as session, session.begin():
             yield session

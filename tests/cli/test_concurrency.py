@@ -99,9 +99,9 @@ def _shown(ivig: Ivig, course_id: int) -> dict[str, Any]:
 
 
 def test_parallel_reviews_of_one_request_have_exactly_one_winner(ivig: Ivig) -> None:
-    register(ivig, "M1")
-    for _ in range(2):
-        cid = request(ivig, "M1")["id"]
+    for n in range(2):  # one active course per patient: a patient each
+        register(ivig, f"M{n}")
+        cid = request(ivig, f"M{n}")["id"]
         jobs = [
             _review(cid, "approve", "dr.a"),
             _review(cid, "deny", "dr.b"),

@@ -15,6 +15,7 @@ from workflow.cli.common import (
     JsonOpt,
     emit_json,
     parse_date,
+    read,
     read_document,
     run,
     wants_json,
@@ -32,7 +33,9 @@ FileOpt = Annotated[str, typer.Option("--file", help="The request document (JSON
 
 def _show(course_id: int, json_out: bool) -> None:
     clock = RUNTIME.clock
-    result = run(lambda s: queries.show_course(session=s, course_id=course_id, today=clock.today()))
+    result = read(
+        lambda s: queries.show_course(session=s, course_id=course_id, today=clock.today())
+    )
     print_course(result, json_out)
 
 
@@ -79,7 +82,7 @@ def list_(
     json_out: JsonOpt = False,
 ) -> None:
     """List courses, newest first."""
-    rows = run(lambda s: queries.list_courses(session=s, mrn=mrn, state=state, limit=limit))
+    rows = read(lambda s: queries.list_courses(session=s, mrn=mrn, state=state, limit=limit))
     if wants_json(json_out):
         emit_json([r.model_dump(mode="json", include=_LIST_FIELDS | _FLAGS) for r in rows])
     else:

@@ -27,12 +27,13 @@ from workflow.web.api_models import MeasurementBody
 from workflow.web.auth import (
     Principal,
     page_principal,
+    page_principal_in,
     posted_form,
     session_principal,
     sign_in,
     sign_out,
 )
-from workflow.web.context import clock, work
+from workflow.web.context import clock, reading, work
 from workflow.web.forms import FormErrors, present, refusal, validate_form
 from workflow.web.render import flash, page, words
 
@@ -98,7 +99,6 @@ def signout(request: Request, form: Form) -> Response:
 @router.get("/", response_class=HTMLResponse)
 def worklist(
     request: Request,
-    me: Me,
     mrn: str | None = None,
     kind: str | None = None,
     due_by: str | None = None,
@@ -113,15 +113,16 @@ def worklist(
             until = dt.date.fromisoformat(due_by)
         except ValueError:
             errors["due_by"] = f"{due_by!r} is not a date in the form YYYY-MM-DD."
-    try:
-        with work(request) as session:
+    # The user and the worklist are read in one read transaction (one BEGIN, no lock).
+    with reading(request) as session:
+        page_principal_in(request, session)
+        try:
             data = reads.worklist(
                 session=session, today=today, due_by=until, mrn=mrn or None, kind=kind or None
             )
-    except IvigError as exc:
-        found = refusal(exc, ("mrn", "kind", "due_by"))
-        errors.update(found.fields)
-        with work(request) as session:
+        except IvigError as exc:  # a refused filter (unknown MRN…): raised before any SQL error
+            found = refusal(exc, ("mrn", "kind", "due_by"))
+            errors.update(found.fields)
             data = reads.worklist(session=session, today=today)
     return page(
         request,
