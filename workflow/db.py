@@ -30,13 +30,23 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, a busy timeout and WAL."""
+    """An engine for ``url``; SQLite gets foreign keys, a busy timeout, WAL and the
+    configured ``synchronous``; other databases the configured pool (``IVIG_DB_POOL_*``,
+    docs/deployment.md)."""
+    from workflow.config import get_settings
+
+    settings = get_settings()
     try:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"timeout": 30})
-            _tune_sqlite(engine)
+            _tune_sqlite(engine, settings.sqlite_synchronous)
             return engine
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(
+            url,
+            pool_pre_ping=settings.db_pool_pre_ping,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
     except (ArgumentError, ValueError) as exc:
         raise InvalidInput(f"IVIG_DATABASE_URL is not a usable database URL ({exc}).") from None
     except ModuleNotFoundError as exc:
@@ -45,7 +55,7 @@ def make_engine(url: str) -> Engine:
         ) from None
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take over transaction control so BEGIN is issued by us (see _on_begin).
@@ -55,6 +65,7 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # a checked literal
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -30,7 +30,7 @@ from schedules.raising import escalate_overdue, raise_due
 from workflow.db import engine_for, transaction
 from workflow.errors import InvalidInput
 from workflow.models import Course, FollowUp, Patient
-from workflow.service.worklist import next_due
+from workflow.read.worklist import next_due
 
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -263,7 +263,7 @@ def test_the_requested_sections_read_their_partial_indexes(db_url: str) -> None:
     from their own partial indexes, not by visiting every requested course. (Checked
     on SQLite, whose planner is deterministic here; PostgreSQL's prefers a sequential
     scan over so small a table and uses the indexes at scale: see docs/benchmarks.md.)"""
-    from workflow.service import queries
+    from workflow.read import queries
 
     engine = fill(db_url)
     with engine.begin() as conn:  # many requested courses, a few awaiting information

@@ -20,9 +20,10 @@ from workflow.cli.common import (
     run,
     wants_json,
 )
+from workflow.read import queries
 from workflow.review import load_policy
 from workflow.schemas import CourseRequestIn
-from workflow.service import courses, queries
+from workflow.service import courses
 from workflow.validation import validate
 
 app = typer.Typer(help="Request, review, infuse and follow an IVIG course.", no_args_is_help=True)

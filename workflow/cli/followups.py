@@ -21,8 +21,8 @@ from workflow.followups import (
     FollowUpKind,
     worklist_group,
 )
+from workflow.read import queries
 from workflow.schemas import FollowUpRead, SuspectedRelapse
-from workflow.service import queries
 
 app = typer.Typer(help="Follow-ups due after a course, and their reminders.", no_args_is_help=True)
 

@@ -20,8 +20,9 @@ from workflow.cli.common import (
     run,
     wants_json,
 )
+from workflow.read import queries
 from workflow.schemas import Diabetes, MeasurementRead, PatientIn, PatientRead, Sex
-from workflow.service import corrections, patients, queries
+from workflow.service import corrections, patients
 from workflow.validation import validate
 
 app = typer.Typer(help="Register patients and record their measurements.", no_args_is_help=True)

@@ -16,11 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from workflow.catalogue import ACTIONS, Actor, Scope, of_scope
 from workflow.errors import IvigError
 from workflow.followups import KINDS
+from workflow.read import lists as reads
+from workflow.read import queries
 from workflow.schemas import PatientIn, Sex
-from workflow.service import patients, queries, users
+from workflow.service import patients, users
 from workflow.service.actions import perform
 from workflow.service.common import patient_by_mrn
-from workflow.web import reads
 from workflow.web.action_forms import action_form
 from workflow.web.api_models import MeasurementBody
 from workflow.web.auth import (
