@@ -199,6 +199,14 @@ class VoidAssessmentBody(ActionInput):
     reason: str = Field(description="Why the record is voided (kept with it).")
 
 
+class SelfReportMode(StrEnum):
+    """How a patient reports their own outcomes (docs/self-report.md)."""
+
+    EMAIL = "email"
+    LETTER = "letter"
+    NONE = "none"
+
+
 class PatientUpdateBody(ActionInput):
     """``patient update``: only the fields given change; ``reason`` is required.
 
@@ -213,6 +221,15 @@ class PatientUpdateBody(ActionInput):
     height_cm: HeightCm | None = Field(None, description="Height in cm.")
     diabetes: Diabetes | None = Field(None, description="none, type1 or type2.")
     name: PatientName | None = Field(None, description="Full name.")
+    self_report: SelfReportMode | None = Field(
+        None,
+        description="How the patient reports their own outcomes: email, letter or none "
+        "(enrolling dates their consent today; see docs/self-report.md).",
+    )
+    email: str | None = Field(None, description="E-mail address for self-report invitations.")
+    address: str | None = Field(
+        None, description="Postal address for self-report letters, lines separated by '|'."
+    )
     reason: str = Field(description="Why the record changes (kept in the history).")
 
 
@@ -330,6 +347,8 @@ CATALOGUE: tuple[Action, ...] = (
         help="Record an adverse event (from the first infusion on, also after a stop).",
         path="adverse-events",
         form="special",
+        # A serious event's message is sent as soon as the command commits.
+        extra={"deliver_now": True},
     ),
     Action(
         name="assess",
@@ -416,8 +435,9 @@ CATALOGUE: tuple[Action, ...] = (
         roles=COORDINATOR,
         verb="update patients",
         done="Patient record updated.",
-        help="Correct a patient's record (weight, height, diabetes, name); "
-        "the history keeps the old and new values.",
+        help="Correct a patient's record (weight, height, diabetes, name) or enrol them "
+        "for self-report (--self-report, --email, --address); the history keeps the old "
+        "and new values.",
     ),
     Action(
         name="void-infusion",

@@ -27,7 +27,7 @@ from typer.core import TyperGroup, TyperOption
 from typer.models import TyperInfo
 
 from workflow.cli.common import RUNTIME
-from workflow.errors import IvigError
+from workflow.errors import IvigError, log_unexpected
 
 _display_type = TyperOption.display_type_rich
 
@@ -111,20 +111,20 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+def _setting(name: str) -> Any:
+    """One setting, or None when the settings are bad (the command will say which)."""
+    from workflow.config import get_settings
 
-
-def _log_level() -> str:
-    level = (os.environ.get("IVIG_LOG_LEVEL") or "WARNING").strip().upper()
-    if level not in LOG_LEVELS:
-        _fail(f"IVIG_LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}.", 2)
-    return level
+    try:
+        return getattr(get_settings(), name)
+    except IvigError:
+        return None
 
 
 def _new_sqlite_file() -> str | None:
     """The configured SQLite file if it does not exist yet (to remove it again should
     the command fail: a mistyped path must not leave an empty database behind)."""
-    url = (os.environ.get("IVIG_DATABASE_URL") or "").strip() or "sqlite:///ivig.db"
+    url = str(_setting("database_url") or "")
     if not url.startswith("sqlite:///") or url.startswith("sqlite:///:memory:"):
         return None
     path = url.removeprefix("sqlite:///").split("?", 1)[0]
@@ -159,7 +159,7 @@ def _connection_failure(exc: Exception) -> str | None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     logging.basicConfig(
-        level=_log_level(),
+        level=_setting("log_level") or "WARNING",
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     fresh = _new_sqlite_file()
@@ -192,9 +192,10 @@ def _main(argv: list[str] | None) -> None:
         unreachable = _connection_failure(exc)
         if unreachable is not None:
             _fail(unreachable, 2)
-        if os.environ.get("IVIG_DEBUG"):
+        if _setting("debug"):
             raise
-        logging.getLogger("ivig").error("unexpected %s", type(exc).__name__)
+        words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+        log_unexpected(logging.getLogger("ivig"), exc, f"in 'ivig {' '.join(words[:2])}'")
         _fail(
             f"internal error ({type(exc).__name__}); nothing was saved. "
             "Set IVIG_DEBUG=1 to see the details.",

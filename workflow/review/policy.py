@@ -449,7 +449,9 @@ def load_policy(ref: str | None = None) -> Policy:
     """
     origin = "policy"
     if ref is None:
-        ref = os.environ.get(ENV_VAR) or None
+        from workflow.config import get_settings
+
+        ref = get_settings().policy
         origin = ENV_VAR
     if ref is None:
         return _packaged(DEFAULT_POLICY)

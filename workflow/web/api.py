@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from workflow.catalogue import ACTIONS, CATALOGUE, Action, Actor, AmendBody, Scope
 from workflow.errors import PermissionDenied
+from workflow.read import lists as reads
+from workflow.read import queries
 from workflow.review import load_policy
 from workflow.schemas import (
     CourseRead,
@@ -27,10 +29,10 @@ from workflow.schemas import (
     PatientIn,
     PatientRead,
 )
-from workflow.service import courses, patients, queries, users
+from workflow.service import courses, patients, users
 from workflow.service.actions import perform
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.web import operations, reads
+from workflow.web import operations
 from workflow.web.api_models import (
     ErrorRead,
     ExpireBody,
@@ -118,7 +120,9 @@ def add_patient(request: Request, me: Me, body: PatientIn) -> PatientRead:
     now = clock(request)
     with work(request) as session:
         return queries.patient_read(
-            patients.add_patient(session=session, data=body, by=me.username, clock=now)
+            patients.add_patient(
+                session=session, data=body, by=me.username, clock=now, role=me.role
+            )
         )
 
 
@@ -167,6 +171,7 @@ def measure(request: Request, me: Me, mrn: str, body: MeasurementBody) -> Measur
             hba1c_percent=body.hba1c,
             monofilament_sites_felt=body.monofilament_sites_felt,
             by=me.username,
+            role=me.role,
             clock=now,
         )
         return queries.measurement_read(row, mrn)
@@ -197,7 +202,7 @@ def request_course(request: Request, me: Me, body: CourseRequestIn) -> CourseRea
     now, policy = clock(request), load_policy()
     with work(request) as session:
         course = courses.request_course(
-            session=session, data=body, by=me.username, clock=now, policy=policy
+            session=session, data=body, by=me.username, clock=now, policy=policy, role=me.role
         )
         return queries.course_read(session, course, today=now.today())
 

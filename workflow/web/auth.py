@@ -9,18 +9,18 @@ SameSite=Lax) and every form carries a CSRF token that must match the session's.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from workflow.errors import IvigError
 from workflow.models import User
 from workflow.service import users
-from workflow.web.context import work
+from workflow.web.context import reading, work
 
 SECRET_ENV = "IVIG_SECRET_KEY"
 CSRF_FIELD = "csrf_token"
@@ -77,10 +77,11 @@ def secret_key(database_url: str) -> str:
     (staging) never opens another (production) even under one OS user. The first
     process to need it makes it; concurrent starters agree (insert-if-absent, re-read).
     """
-    given = os.environ.get(SECRET_ENV, "").strip()
+    from workflow.config import get_settings
+
+    given = (get_settings().secret_key or "").strip()
     if given:
         return given
-    from workflow.config import get_settings
     from workflow.db import engine_for
     from workflow.service.users import database_secret
 
@@ -97,7 +98,7 @@ def api_principal(
     """The user holding the bearer token; 401 without one."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotSignedIn("authorization: send 'Authorization: Bearer <token>'.")
-    with work(request) as session:
+    with reading(request) as session:
         user = users.user_by_token(session=session, token=credentials.credentials)
         if user is None:
             raise NotSignedIn("authorization: the API token is not valid.")
@@ -106,24 +107,37 @@ def api_principal(
     return principal
 
 
-def session_principal(request: Request) -> Principal | None:
-    """The user of the session cookie, re-read so a deactivated account is signed out."""
+def session_principal(request: Request, session: Session | None = None) -> Principal | None:
+    """The user of the session cookie, re-read so a deactivated account is signed out.
+
+    ``session``: read in that transaction (a page reading the user and its data in one
+    transaction); else in a read transaction of its own."""
     uid = request.session.get("uid")
     if not isinstance(uid, int):
         return None
-    with work(request) as session:
-        user = session.get(User, uid)
-        # A cookie from before a sign-out, a password change or a deactivation carries
-        # an older generation: it is dead, however well signed.
-        if user is None or not user.active or request.session.get("gen") != user.session_generation:
-            request.session.clear()
-            return None
-        return _principal(user)
+    if session is None:
+        with reading(request) as own:
+            return _user_principal(request, own.get(User, uid))
+    return _user_principal(request, session.get(User, uid))
+
+
+def _user_principal(request: Request, user: User | None) -> Principal | None:
+    # A cookie from before a sign-out, a password change or a deactivation carries an
+    # older generation: it is dead, however well signed.
+    if user is None or not user.active or request.session.get("gen") != user.session_generation:
+        request.session.clear()
+        return None
+    return _principal(user)
 
 
 def page_principal(request: Request) -> Principal:
     """The signed-in user of a page; anonymous browsers are sent to sign in."""
-    principal = session_principal(request)
+    return page_principal_in(request, None)
+
+
+def page_principal_in(request: Request, session: Session | None) -> Principal:
+    """``page_principal``, read in ``session`` (the page's own read transaction)."""
+    principal = session_principal(request, session)
     if principal is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)

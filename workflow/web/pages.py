@@ -16,22 +16,24 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from workflow.catalogue import ACTIONS, Actor, Scope, of_scope
 from workflow.errors import IvigError
 from workflow.followups import KINDS
+from workflow.read import lists as reads
+from workflow.read import queries
 from workflow.schemas import PatientIn, Sex
-from workflow.service import patients, queries, users
+from workflow.service import patients, users
 from workflow.service.actions import perform
 from workflow.service.common import patient_by_mrn
-from workflow.web import reads
 from workflow.web.action_forms import action_form
 from workflow.web.api_models import MeasurementBody
 from workflow.web.auth import (
     Principal,
     page_principal,
+    page_principal_in,
     posted_form,
     session_principal,
     sign_in,
     sign_out,
 )
-from workflow.web.context import clock, work
+from workflow.web.context import clock, reading, work
 from workflow.web.forms import FormErrors, present, refusal, validate_form
 from workflow.web.render import flash, page, words
 
@@ -114,7 +116,6 @@ def _listed(session: Any, request: Request, me: Principal) -> None:
 @router.get("/", response_class=HTMLResponse)
 def worklist(
     request: Request,
-    me: Me,
     mrn: str | None = None,
     kind: str | None = None,
     due_by: str | None = None,
@@ -129,16 +130,16 @@ def worklist(
             until = dt.date.fromisoformat(due_by)
         except ValueError:
             errors["due_by"] = f"{due_by!r} is not a date in the form YYYY-MM-DD."
-    try:
-        with work(request) as session:
-            _listed(session, request, me)
+    # The user and the worklist are read in one read transaction (one BEGIN, no lock).
+    with reading(request) as session:
+        page_principal_in(request, session)
+        try:
             data = reads.worklist(
                 session=session, today=today, due_by=until, mrn=mrn or None, kind=kind or None
             )
-    except IvigError as exc:
-        found = refusal(exc, ("mrn", "kind", "due_by"))
-        errors.update(found.fields)
-        with work(request) as session:
+        except IvigError as exc:  # a refused filter (unknown MRN…): raised before any SQL error
+            found = refusal(exc, ("mrn", "kind", "due_by"))
+            errors.update(found.fields)
             data = reads.worklist(session=session, today=today)
     return page(
         request,
@@ -197,7 +198,9 @@ def add_patient(request: Request, me: Me, form: Form) -> Response:
     try:
         data = validate_form(PatientIn, present(form, PATIENT_FIELDS), PATIENT_FIELDS)
         with work(request) as session:
-            patient = patients.add_patient(session=session, data=data, by=me.username, clock=now)
+            patient = patients.add_patient(
+                session=session, data=data, by=me.username, clock=now, role=me.role
+            )
             mrn = patient.mrn
     except FormErrors as found:
         return _patient_form(request, values, found)
@@ -279,6 +282,7 @@ def measure(request: Request, me: Me, mrn: str, form: Form) -> Response:
                 hba1c_percent=body.hba1c,
                 monofilament_sites_felt=body.monofilament_sites_felt,
                 by=me.username,
+                role=me.role,
                 clock=now,
             )
     except FormErrors as found:
