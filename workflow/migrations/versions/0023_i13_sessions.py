@@ -7,7 +7,7 @@ differ only by case (``P001`` and ``p001``), the older patient keeps the plain k
 succeeds, nothing is lost, and the pair can be reviewed (docs/decisions.md).
 
 Revision ID: 0023_i13_sessions
-Revises: 0022_i11_course_safety
+Revises: 0015_i15_course_sections
 Create Date: 2026-11-29
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import workflow.models
 
 revision: str = "0023_i13_sessions"
-down_revision: str | None = "0022_i11_course_safety"
+down_revision: str | None = "0015_i15_course_sections"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
