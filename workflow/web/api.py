@@ -7,16 +7,15 @@ written to the access log in that same transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 import inspect
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from workflow.catalogue import ACTIONS, CATALOGUE, Action, Actor, AmendBody, Scope
-from workflow.errors import PermissionDenied
+from workflow.errors import Conflict, PermissionDenied
 from workflow.review import load_policy
 from workflow.schemas import (
     CourseRead,
@@ -40,6 +39,7 @@ from workflow.web.api_models import (
 )
 from workflow.web.auth import Principal, api_principal
 from workflow.web.context import clock, work
+from workflow.web.params import FollowUpKindName, FollowUpStatus, QueryDate
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorRead, "description": text}
@@ -268,10 +268,10 @@ def list_followups(
     me: Me,
     mrn: str | None = None,
     course: int | None = None,
-    status: str | None = None,
-    due_before: dt.date | None = None,
-    kind: str | None = None,
-    as_of: dt.date | None = None,
+    status: FollowUpStatus | None = None,
+    due_before: QueryDate | None = None,
+    kind: FollowUpKindName | None = None,
+    as_of: QueryDate | None = None,
 ) -> list[FollowUpListed]:
     """``followups list``: sorted by due date, with days overdue as of ``as_of`` (today)."""
     today = as_of or clock(request).today()
@@ -320,9 +320,27 @@ def add_user(request: Request, me: Me, body: UserBody) -> users.UserRead:
 
 
 @router.post("/users/{username}/token", response_model=TokenRead, tags=["users"])
-def issue_token(request: Request, me: Me, username: str) -> TokenRead:
-    """``user token`` (admin): a new token, shown once."""
+def issue_token(
+    request: Request,
+    me: Me,
+    username: str,
+    replace_mine: Annotated[
+        bool,
+        Query(
+            description="Needed to replace the token of the signed-in user (the one this "
+            "request is sent with): that token stops working as soon as the answer arrives."
+        ),
+    ] = False,
+) -> TokenRead:
+    """``user token`` (admin): a new token for ``username``, shown once; the user's
+    previous token stops working. Replacing your own token is refused (409) unless
+    ``replace_mine=true`` says you mean it."""
     me.authorize("users")
+    if username == me.username and not replace_mine:
+        raise Conflict(
+            f"username: {username} is you; a new token replaces the one this request was "
+            "sent with. Ask again with replace_mine=true to do that."
+        )
     with work(request) as session:
         return TokenRead(
             username=username, token=users.issue_token(session=session, username=username)
