@@ -46,6 +46,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -54,7 +56,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.schemas import CourseRequestIn, Diabetes
+from workflow.schemas import CourseRequestIn, Diabetes, HeightCm, PatientName, WeightKg
 from workflow.states import CourseState, allowed_triggers, triggers
 
 
@@ -173,12 +175,19 @@ class VoidAssessmentBody(ActionInput):
 
 
 class PatientUpdateBody(ActionInput):
-    """``patient update``: only the fields given change; ``reason`` is required."""
+    """``patient update``: only the fields given change; ``reason`` is required.
 
-    weight_kg: float | None = Field(None, description="Weight in kg.")
-    height_cm: float | None = Field(None, description="Height in cm.")
+    The ranges are those of ``patient add`` (``PatientIn``), so a value the
+    registration refuses is refused here with the same sentence. A new field is one
+    line here (``UPDATABLE`` in ``service/patients.py`` lists what is compared).
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    weight_kg: WeightKg | None = Field(None, description="Body weight in kg.")
+    height_cm: HeightCm | None = Field(None, description="Height in cm.")
     diabetes: Diabetes | None = Field(None, description="none, type1 or type2.")
-    name: str | None = Field(None, description="The patient's name.")
+    name: PatientName | None = Field(None, description="Full name.")
     reason: str = Field(description="Why the record changes (kept in the history).")
 
 
@@ -361,6 +370,18 @@ CATALOGUE: tuple[Action, ...] = (
         form="special",
     ),
     Action(
+        name="update",
+        scope=Scope.PATIENT,
+        triggers=(),
+        input=PatientUpdateBody,
+        service="workflow.service.patients:update_patient",
+        roles=COORDINATOR,
+        verb="update patients",
+        done="Patient record updated.",
+        help="Correct a patient's record (weight, height, diabetes, name); "
+        "the history keeps the old and new values.",
+    ),
+    Action(
         name="void-infusion",
         scope=Scope.COURSE,
         triggers=("void_infusion", "reopen_infusions", "unstart_infusions"),
@@ -391,10 +412,22 @@ OTHER_PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "measure": (COORDINATOR, "record measurements"),
     "request": (COORDINATOR, "request courses"),
     "raise": (COORDINATOR, "raise follow-ups"),
+    "fhir-import": (COORDINATOR, "import FHIR observations"),
     "users": (ADMIN, "manage users"),
 }
 
 ACTIONS: dict[str, Action] = {a.name: a for a in CATALOGUE}
+
+
+def field_type(annotation: Any) -> Any:
+    """An input field's plain type: ``Annotated[float, …] | None`` -> ``float``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            annotation = args[0]
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
 
 
 def action(name: str) -> Action:

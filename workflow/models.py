@@ -261,6 +261,8 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
+    #: A correction's old and new values: ``{field: {"old": …, "new": …}}``.
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 OPEN_FOLLOWUP = "status IN ('scheduled', 'raised')"

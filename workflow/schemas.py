@@ -63,15 +63,17 @@ Vas = Annotated[float, Field(ge=0, le=10)]
 MrcSum = Annotated[int, Field(ge=0, le=60)]
 Walking = Annotated[float, Field(ge=0, le=100_000)]
 WeightKg = Annotated[float, Field(gt=0, le=500)]
+HeightCm = Annotated[float, Field(ge=30, le=272)]
+PatientName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class PatientIn(_In):
     mrn: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: PatientName
     birth_date: date
     sex: Sex
     weight_kg: WeightKg
-    height_cm: Annotated[float, Field(ge=30, le=272)] | None = None
+    height_cm: HeightCm | None = None
     diabetes: Diabetes = Diabetes.NONE
 
 
@@ -241,6 +243,22 @@ class PatientRead(BaseModel):
     height_cm: float | None
     diabetes: Diabetes
     created_at: datetime
+    # Self-reported outcomes (docs/self-report.md): email, letter or none; the consent date.
+    self_report: str = "none"
+    self_report_consent_on: date | None = None
+    email: str | None = None
+
+
+class PatientEventRead(BaseModel):
+    """A row of a patient's own history (registration, corrections)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    trigger: str
+    at: datetime
+    actor: str
+    reason: str | None
+    changes: dict[str, Any] | None = None
 
 
 class SuspectedRelapse(BaseModel):

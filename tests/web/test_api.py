@@ -451,3 +451,27 @@ def test_a_suspected_relapse_shows_on_the_worklist_and_can_be_dismissed(web: Web
     assert detail == "role: a reviewer may not dismiss suspected relapses."
     doc = ok(web, COORDINATOR, f"courses/{cid}/dismiss-relapse", reason="a flare after a fall")
     assert doc["suspected_relapse"] is None and doc["state"] == "monitoring"
+
+
+def test_patient_update_through_the_api_keeps_old_and_new(web: Web) -> None:
+    register(web)
+    doc = ok(web, COORDINATOR, "patients/M1/update", weight_kg=80, reason="re-weighed")
+    assert doc["weight_kg"] == 80
+    history = web.api(REVIEWER).get(f"{API}/patients/M1/history").json()
+    assert history[-1]["changes"] == {"weight_kg": {"old": 82, "new": 80}}
+    assert history[-1]["actor"] == COORDINATOR
+
+
+def test_a_reviewer_may_not_update_a_patient(web: Web) -> None:
+    register(web)
+    detail = refused(web, REVIEWER, "patients/M1/update", 403, weight_kg=80, reason="x")
+    assert detail == "role: a reviewer may not update patients."
+
+
+def test_a_bad_patient_update_names_the_field(web: Web) -> None:
+    register(web)
+    detail = refused(web, COORDINATOR, "patients/M1/update", 422, weight_kg=-3, reason="x")
+    assert detail.startswith("weight_kg:")
+    assert "update" in refused(
+        web, COORDINATOR, "patients/M1/update", 409, weight_kg=82, reason="x"
+    )

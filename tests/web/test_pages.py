@@ -312,3 +312,22 @@ def test_worklist_shows_a_bounded_page_of_follow_ups_with_their_total(web: Web) 
     assert "2026-01-01" in html  # the most overdue is on the page
     last = (date(2026, 1, 1) + timedelta(days=PAGE_SIZE + 29)).isoformat()
     assert last not in html  # the latest due is not
+
+
+def test_patient_page_updates_the_record_through_the_catalogue_form(web: Web) -> None:
+    _new_patient(web)
+    browser = web.browser(COORDINATOR)
+    page = browser.get("/patients/M1").text
+    assert 'id="action-update"' in page
+    response = browser.post(
+        "/patients/M1/update", {"weight_kg": "-3", "reason": "x"}, page="/patients/M1"
+    )
+    assert response.status_code == 422
+    assert 'id="update-weight_kg-error"' in response.text
+    response = browser.post(
+        "/patients/M1/update", {"weight_kg": "80", "reason": "re-weighed"}, page="/patients/M1"
+    )
+    assert response.status_code == 303
+    shown = web.api(COORDINATOR).get("/api/v1/patients/M1").json()
+    assert shown["weight_kg"] == 80
+    assert 'id="action-update"' not in web.browser(REVIEWER).get("/patients/M1").text

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-import types
 import typing
 from collections.abc import Callable
 from enum import Enum, StrEnum
@@ -22,7 +21,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from sqlalchemy.orm import Session
 
-from workflow.catalogue import Action, Actor, Scope
+from workflow.catalogue import Action, Actor, Scope, field_type
 from workflow.cli import render
 from workflow.cli.common import RUNTIME, ActorOpt, JsonOpt, emit_json, parse_date, run, wants_json
 from workflow.schemas import CourseRead, PatientRead
@@ -61,12 +60,7 @@ def change_patient(use_case: Callable[[Session], Any], json_out: bool) -> None:
 
 
 def _base(annotation: Any) -> Any:
-    """``X | None`` -> ``X``."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
+    return field_type(annotation)
 
 
 def _option_type(name: str, annotation: Any) -> Any:

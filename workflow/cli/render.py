@@ -20,6 +20,7 @@ from workflow.schemas import (
     CourseSummary,
     FollowUpRead,
     MeasurementRead,
+    PatientEventRead,
     PatientRead,
     SuspectedRelapse,
     VoidRead,
@@ -60,6 +61,11 @@ def patient(p: PatientRead) -> None:
         f"Patient [bold]{p.mrn}[/] {p.name}, born {p.birth_date}, {p.sex.value}, "
         f"{p.weight_kg:g} kg{height}, diabetes: {p.diabetes.value}"
     )
+    if p.self_report != "none":
+        console.print(
+            f"Reports own outcomes by {p.self_report} (consent {p.self_report_consent_on})",
+            style="dim",
+        )
 
 
 def voided(row: VoidRead) -> str:
@@ -91,6 +97,17 @@ def measurements(rows: list[MeasurementRead]) -> None:
             style="dim" if m.voided else None,
         )
     console.print(table)
+
+
+def patient_history(rows: Iterable[PatientEventRead]) -> None:
+    for e in rows:
+        what = ", ".join(
+            f"{k} {v['old']} -> {v['new']}" for k, v in sorted((e.changes or {}).items())
+        )
+        why = f" ({e.reason})" if e.reason else ""
+        console.print(
+            f"{e.at:%Y-%m-%d %H:%M} {e.trigger} by {e.actor}{': ' + what if what else ''}{why}"
+        )
 
 
 def course(c: CourseRead, zone: ZoneInfo) -> None:

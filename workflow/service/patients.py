@@ -1,19 +1,21 @@
-"""Use-cases on patients: registration and diabetes-care measurements."""
+"""Use-cases on patients: registration, corrections and diabetes-care measurements."""
 
 from __future__ import annotations
 
 import math
 from datetime import date
+from enum import Enum
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import Actor, PatientUpdateBody
 from workflow.clock import Clock
-from workflow.errors import Conflict, InvalidInput
+from workflow.errors import Conflict, InvalidInput, TransitionRefused
 from workflow.models import Measurement, Patient
 from workflow.schemas import PatientIn
-from workflow.service.common import clinical_date, patient_by_mrn, record
+from workflow.service.common import clinical_date, patient_by_mrn, record, required_text
 from workflow.service.followups import complete_with_measurement
 
 
@@ -102,3 +104,50 @@ def measure(
         reason += "; completes follow-up " + ", ".join(str(f.id) for f in done)
     record(session, patient_id=patient.id, trigger="measure", on=on, reason=reason, by=by, at=now)
     return row
+
+
+#: The fields ``patient update`` may change (those of its input model but ``reason``).
+UPDATABLE = ("weight_kg", "height_cm", "diabetes", "name")
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, Enum) else value
+
+
+def update_patient(
+    *, session: Session, target: str, data: PatientUpdateBody, actor: Actor, clock: Clock
+) -> Patient:
+    """Corrects a patient's record; one history row keeps the old and new values.
+
+    Only the fields given change; an update that gives none, or changes nothing, is
+    refused. Courses keep the weight they were dosed with (their request is a record).
+    """
+    given = {f: _plain(v) for f in UPDATABLE if (v := getattr(data, f, None)) is not None}
+    if not given:
+        options = ", ".join("--" + f.replace("_", "-") for f in UPDATABLE)
+        raise InvalidInput(f"update: give at least one of {options}.")
+    reason = required_text(data.reason, "reason")
+    patient = patient_by_mrn(session, target, lock=True)
+    changes = {
+        f: {"old": getattr(patient, f), "new": v}
+        for f, v in given.items()
+        if getattr(patient, f) != v
+    }
+    if not changes:
+        raise TransitionRefused(
+            f"update: patient {patient.mrn} already has these values; nothing changed."
+        )
+    for f, change in changes.items():
+        setattr(patient, f, change["new"])
+    now = clock.now()
+    record(
+        session,
+        patient_id=patient.id,
+        trigger="update",
+        by=actor.name,
+        at=now,
+        on=clock.today(),
+        reason=reason,
+        changes=changes,
+    )
+    return patient

@@ -32,6 +32,7 @@ from workflow.schemas import (
     InfusionRead,
     LineageEntry,
     MeasurementRead,
+    PatientEventRead,
     PatientRead,
     Recommendation,
     ReviewRead,
@@ -82,6 +83,17 @@ def list_measurements(*, session: Session, mrn: str) -> list[MeasurementRead]:
 
 def show_patient(*, session: Session, mrn: str) -> PatientRead:
     return patient_read(patient_by_mrn(session, mrn))
+
+
+def patient_history(*, session: Session, mrn: str) -> list[PatientEventRead]:
+    """The history of the patient's own record (registration, corrections), oldest first."""
+    patient = patient_by_mrn(session, mrn)
+    events = session.scalars(
+        select(Event)
+        .where(Event.patient_id == patient.id, Event.course_id.is_(None))
+        .order_by(Event.id)
+    )
+    return [PatientEventRead.model_validate(e) for e in events]
 
 
 def _dose(course: Course, infusions: list[Infusion]) -> DoseRead:

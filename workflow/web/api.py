@@ -22,6 +22,7 @@ from workflow.schemas import (
     CourseRequestIn,
     CourseSummary,
     MeasurementRead,
+    PatientEventRead,
     PatientIn,
     PatientRead,
 )
@@ -122,6 +123,15 @@ def show_patient(request: Request, me: Me, mrn: str) -> PatientRead:
         patient = patient_by_mrn(session, mrn)
         _viewed(session, request, me, patient_id=patient.id)
         return queries.patient_read(patient)
+
+
+@router.get("/patients/{mrn}/history", response_model=list[PatientEventRead], tags=["patients"])
+def patient_history(request: Request, me: Me, mrn: str) -> list[PatientEventRead]:
+    """``patient history``: registration and corrections, with old and new values."""
+    with work(request) as session:
+        patient = patient_by_mrn(session, mrn)
+        _viewed(session, request, me, patient_id=patient.id)
+        return queries.patient_history(session=session, mrn=mrn)
 
 
 @router.get("/patients/{mrn}/measurements", response_model=list[MeasurementRead], tags=["patients"])
