@@ -276,6 +276,12 @@ class CourseSummary(BaseModel):
     requested_at: datetime
     awaiting_information: bool = False
     suspected_relapse: bool = False
+    #: The clinical date of the request (``requested_at`` is when it was entered).
+    requested_on: date | None = None
+    patient_name: str | None = None
+    #: On the worklist's pending reviews: working days waited, and past the deadline.
+    waiting_working_days: int | None = None
+    waiting_overdue: bool = False
 
 
 class LineageEntry(BaseModel):

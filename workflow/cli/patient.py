@@ -19,6 +19,7 @@ from workflow.cli.common import (
     run,
     wants_json,
 )
+from workflow.paging import Page, check_limit, decode
 from workflow.schemas import Diabetes, MeasurementRead, PatientIn, PatientRead, Sex
 from workflow.service import corrections, patients, queries
 from workflow.validation import validate
@@ -164,3 +165,33 @@ def void_measurement(
 
 # Every catalogue action on a patient (``patient update`` …): workflow/catalogue.py.
 add_commands(app, Scope.PATIENT)
+
+
+@app.command("list")
+def list_(
+    search: Annotated[
+        str | None,
+        typer.Option(help="The start of an MRN or part of a name (any case)."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Patients to show (1-500).")] = 50,
+    cursor: Annotated[
+        str | None, typer.Option(help="Where to start: the cursor the previous page printed.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List registered patients by MRN, a page at a time; --search finds one."""
+    size, offset = check_limit(limit), decode(cursor)
+
+    def use_case(session: Session) -> Page[PatientRead]:
+        rows = queries.list_patients(session=session, search=search, limit=size, offset=offset)
+        return Page(rows, queries.count_patients(session=session, search=search), offset, size)
+
+    found = run(use_case)
+    if wants_json(json_out):
+        emit_json(found.rows)
+        return
+    render.patients(found.rows)
+    footer = found.showing(" patients")
+    if found.next_cursor:
+        footer += f"; next page: --cursor {found.next_cursor}"
+    render.console.print(footer, style="dim")

@@ -68,6 +68,13 @@ def patient(p: PatientRead) -> None:
         )
 
 
+def patients(rows: list[PatientRead]) -> None:
+    table = Table("MRN", "name", "born", "sex", "diabetes", title="Patients", title_justify="left")
+    for p in rows:
+        table.add_row(p.mrn, p.name, str(p.birth_date), p.sex.value, p.diabetes.value)
+    console.print(table)
+
+
 def voided(row: VoidRead) -> str:
     """A voided record's mark: who voided it and why."""
     return f"voided by {row.voided_by}: {row.void_reason}" if row.voided else ""

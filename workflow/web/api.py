@@ -10,12 +10,14 @@ from __future__ import annotations
 import inspect
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from workflow.catalogue import ACTIONS, CATALOGUE, Action, Actor, AmendBody, Scope
 from workflow.errors import Conflict, PermissionDenied
+from workflow.followups import Status
+from workflow.paging import Page, decode
 from workflow.review import load_policy
 from workflow.schemas import (
     CourseRead,
@@ -29,7 +31,8 @@ from workflow.schemas import (
 from workflow.service import courses, patients, queries, users
 from workflow.service.actions import perform
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.web import operations, reads
+from workflow.states import CourseState
+from workflow.web import operations, paging
 from workflow.web.api_models import (
     ErrorRead,
     FollowUpListed,
@@ -40,7 +43,8 @@ from workflow.web.api_models import (
 )
 from workflow.web.auth import Principal, api_principal
 from workflow.web.context import clock, work
-from workflow.web.params import FollowUpKindName, FollowUpStatus, QueryDate
+from workflow.web.paging import PAGE_HEADERS, Cursor, Limit
+from workflow.web.params import FollowUpKindName, QueryDate
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorRead, "description": text}
@@ -98,11 +102,24 @@ def me_(me: Me) -> MeRead:
 # --- patients -------------------------------------------------------------------------
 
 
-@router.get("/patients", response_model=list[PatientRead], tags=["patients"])
-def list_patients(request: Request, search: str | None = None) -> list[PatientRead]:
-    """Registered patients by MRN; ``search`` matches an MRN's start or part of a name."""
+@router.get(
+    "/patients", response_model=list[PatientRead], tags=["patients"], responses=PAGE_HEADERS
+)
+def list_patients(
+    request: Request,
+    response: Response,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = paging.DEFAULT,
+    cursor: Cursor = None,
+) -> list[PatientRead]:
+    """Registered patients by MRN, a page at a time; ``search`` matches an MRN's start or
+    part of a name, without regard to case."""
+    offset = decode(cursor)
     with work(request) as session:
-        return reads.list_patients(session=session, search=search)
+        rows = queries.list_patients(session=session, search=search, limit=limit, offset=offset)
+        total = queries.count_patients(session=session, search=search)
+    paging.say(request, response, Page(rows, total, offset, limit))
+    return rows
 
 
 @router.post("/patients", response_model=PatientRead, status_code=201, tags=["patients"])
@@ -169,16 +186,30 @@ def measure(request: Request, me: Me, mrn: str, body: MeasurementBody) -> Measur
 # --- courses --------------------------------------------------------------------------
 
 
-@router.get("/courses", response_model=list[CourseSummary], tags=["courses"])
+@router.get(
+    "/courses", response_model=list[CourseSummary], tags=["courses"], responses=PAGE_HEADERS
+)
 def list_courses(
-    request: Request, me: Me, mrn: str | None = None, state: str | None = None
+    request: Request,
+    response: Response,
+    me: Me,
+    mrn: str | None = None,
+    state: CourseState | None = None,
+    limit: Limit = paging.DEFAULT,
+    cursor: Cursor = None,
 ) -> list[CourseSummary]:
-    """``course list``: newest first (a list for one patient is written to the access log)."""
+    """``course list``: newest first, a page at a time (a list for one patient is written
+    to the access log)."""
+    offset = decode(cursor)
     with work(request) as session:
-        rows = queries.list_courses(session=session, mrn=mrn, state=state)
+        rows = queries.list_courses(
+            session=session, mrn=mrn, state=state and state.value, limit=limit, offset=offset
+        )
+        total = queries.count_courses(session=session, mrn=mrn, state=state and state.value)
         if mrn is not None:
             _viewed(session, request, me, patient_id=patient_by_mrn(session, mrn).id)
-        return rows
+    paging.say(request, response, Page(rows, total, offset, limit))
+    return rows
 
 
 @router.post("/courses", response_model=CourseRead, status_code=201, tags=["courses"])
@@ -272,31 +303,41 @@ for _action in CATALOGUE:
 # --- follow-ups -----------------------------------------------------------------------
 
 
-@router.get("/followups", response_model=list[FollowUpListed], tags=["followups"])
+@router.get(
+    "/followups", response_model=list[FollowUpListed], tags=["followups"], responses=PAGE_HEADERS
+)
 def list_followups(
     request: Request,
+    response: Response,
     me: Me,
     mrn: str | None = None,
     course: int | None = None,
-    status: FollowUpStatus | None = None,
+    status: Status | None = None,
     due_before: QueryDate | None = None,
     kind: FollowUpKindName | None = None,
     as_of: QueryDate | None = None,
+    limit: Limit = paging.DEFAULT,
+    cursor: Cursor = None,
 ) -> list[FollowUpListed]:
-    """``followups list``: sorted by due date, with days overdue as of ``as_of`` (today)."""
+    """``followups list``: sorted by due date, with days overdue as of ``as_of`` (today),
+    a page at a time."""
     today = as_of or clock(request).today()
+    offset = decode(cursor)
+    filters: dict[str, Any] = {
+        "mrn": mrn,
+        "course_id": course,
+        "status": status.value if status is not None else None,
+        "due_before": due_before,
+        "kind": kind,
+    }
     with work(request) as session:
         rows = queries.list_followups(
-            session=session,
-            mrn=mrn,
-            course_id=course,
-            status=status,
-            due_before=due_before,
-            kind=kind,
-            today=today,
+            session=session, today=today, limit=limit, offset=offset, **filters
         )
+        total = queries.count_followups(session=session, **filters)
         if mrn is not None:
             _viewed(session, request, me, patient_id=patient_by_mrn(session, mrn).id)
+    paging.say(request, response, Page(rows, total, offset, limit))
     return [FollowUpListed(**r.model_dump(), when=operations.followup_when(r, today)) for r in rows]
 
 

@@ -33,6 +33,5 @@ QueryDate = Annotated[
 ]
 
 
-#: Follow-up statuses and kinds as enums in the schema (workflow/followups.py).
-FollowUpStatus = Literal["scheduled", "raised", "done", "cancelled"]
+#: Follow-up kinds as an enum in the schema (workflow/followups.py; a test keeps them equal).
 FollowUpKindName = Literal["reassess_2w", "reassess_1m", "hba1c", "monofilament"]
