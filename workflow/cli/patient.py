@@ -21,7 +21,7 @@ from workflow.cli.common import (
 )
 from workflow.paging import Page, check_limit, decode
 from workflow.schemas import Diabetes, MeasurementRead, PatientIn, PatientRead, Sex
-from workflow.service import corrections, patients, queries
+from workflow.service import patients, queries
 from workflow.validation import validate
 
 app = typer.Typer(help="Register patients and record their measurements.", no_args_is_help=True)
@@ -132,41 +132,6 @@ def measure(
         render.console.print(f"Measurement {result.id} recorded for {mrn} on {result.date}.")
 
 
-@app.command("void-measurement")
-def void_measurement(
-    mrn: str,
-    measurement: Annotated[int, typer.Option(help="The measurement id `patient show` prints.")],
-    reason: Annotated[str, typer.Option(help="Why the record is voided (kept with it).")],
-    actor: ActorOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Void a measurement entered by mistake (kept in the history, marked)."""
-    by, clock = RUNTIME.actor(actor), RUNTIME.clock
-
-    def use_case(session: Session) -> MeasurementRead:
-        row = corrections.void_measurement(
-            session=session,
-            mrn=mrn,
-            measurement_id=measurement,
-            reason=reason,
-            by=by,
-            clock=clock,
-        )
-        return queries.measurement_read(row, mrn)
-
-    result = run(use_case)
-    if wants_json(json_out):
-        emit_json(result)
-    else:
-        render.console.print(
-            f"Measurement {result.id} of {result.date} voided for {mrn}: {result.void_reason}"
-        )
-
-
-# Every catalogue action on a patient (``patient update`` …): workflow/catalogue.py.
-add_commands(app, Scope.PATIENT)
-
-
 @app.command("list")
 def list_(
     search: Annotated[
@@ -195,3 +160,8 @@ def list_(
     if found.next_cursor:
         footer += f"; next page: --cursor {found.next_cursor}"
     render.console.print(footer, style="dim")
+
+
+# Every catalogue action on a patient (``patient update``, ``void-measurement`` …):
+# workflow/catalogue.py.
+add_commands(app, Scope.PATIENT)

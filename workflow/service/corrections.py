@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import Actor, VoidMeasurementBody
 from workflow.clock import Clock
 from workflow.errors import NotFound, TransitionRefused
 from workflow.followups import (
@@ -449,3 +450,18 @@ def void_measurement(
         at=clock.now(),
     )
     return row
+
+
+def void_measurement_action(
+    *, session: Session, target: str, data: VoidMeasurementBody, actor: Actor, clock: Clock
+) -> Patient:
+    """The catalogue's ``void-measurement`` (``target``: the MRN); answers the patient."""
+    row = void_measurement(
+        session=session,
+        mrn=target,
+        measurement_id=data.measurement,
+        reason=data.reason,
+        by=actor.name,
+        clock=clock,
+    )
+    return session.get_one(Patient, row.patient_id)

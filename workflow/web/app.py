@@ -22,6 +22,7 @@ from workflow.web import (
     admin_pages,
     api,
     course_pages,
+    downloads,
     errors,
     fhir_api,
     openapi,
@@ -95,6 +96,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(course_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(downloads.router)
     app.include_router(selfreport.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)

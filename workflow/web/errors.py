@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from workflow.errors import IvigError
 from workflow.validation import describe_error
 from workflow.web.auth import SignInRequired
+from workflow.web.forms import web_words
 from workflow.web.render import page
 
 API_PREFIX = "/api/"
@@ -29,7 +30,12 @@ def _is_api(request: Request) -> bool:
 
 
 def _error_page(request: Request, status: int, message: str) -> Response:
-    return page(request, "error.html", {"status": status, "message": message}, status_code=status)
+    return page(
+        request,
+        "error.html",
+        {"status": status, "message": web_words(message)},
+        status_code=status,
+    )
 
 
 async def ivig_error(request: Request, exc: Exception) -> Response:

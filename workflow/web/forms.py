@@ -89,10 +89,26 @@ def validate_form(model: type[M], data: Mapping[str, Any], known: Iterable[str])
         raise found from None
 
 
+_FLAG = re.compile(r"--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
+
+
+def web_words(message: str) -> str:
+    """A service's sentence as a page says it: the CLI's ``--override-reason`` becomes the
+    form's “Override reason” field."""
+
+    def field(match: re.Match[str]) -> str:
+        words = match.group(1).replace("-", " ")
+        return f"the “{words[0].upper()}{words[1:]}” field"
+
+    return _FLAG.sub(field, message)
+
+
 def refusal(exc: IvigError, known: Iterable[str]) -> FormErrors:
-    """A service's refusal, beside the field its sentence starts with when the form has it."""
-    found = FormErrors(form=exc.message, status=exc.http_status)
-    match = _FIELD_PREFIX.match(exc.message)
+    """A service's refusal, beside the field its sentence starts with when the form has it,
+    in the page's words (fields, not command-line options)."""
+    message = web_words(exc.message)
+    found = FormErrors(form=message, status=exc.http_status)
+    match = _FIELD_PREFIX.match(message)
     if match:
         key = match.group(1).replace("-", "_").replace(".", "_")
         if key in set(known):
