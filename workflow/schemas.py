@@ -279,9 +279,10 @@ class CourseSummary(BaseModel):
     #: The clinical date of the request (``requested_at`` is when it was entered).
     requested_on: date | None = None
     patient_name: str | None = None
-    #: On the worklist's pending reviews: working days waited, and past the deadline.
-    waiting_working_days: int | None = None
-    waiting_overdue: bool = False
+    #: On the worklist's pending reviews: working days waited, and past the deadline
+    #: (shown on the page, not part of the list's JSON).
+    waiting_working_days: int | None = Field(None, exclude=True)
+    waiting_overdue: bool = Field(False, exclude=True)
 
 
 class LineageEntry(BaseModel):

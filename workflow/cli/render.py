@@ -245,7 +245,7 @@ def _num(value: float | int | None) -> str:
 
 
 def course_list(rows: Iterable[CourseSummary], zone: ZoneInfo) -> None:
-    table = Table("id", "mrn", "state", "indication", "requested", "flags")
+    table = Table("id", "mrn", "patient", "state", "indication", "requested on", "entered", "flags")
     count = 0
     for r in rows:
         flags = []
@@ -254,7 +254,14 @@ def course_list(rows: Iterable[CourseSummary], zone: ZoneInfo) -> None:
         if r.suspected_relapse:
             flags.append("suspected relapse")
         table.add_row(
-            str(r.id), r.mrn, r.state, r.indication, local(r.requested_at, zone), ", ".join(flags)
+            str(r.id),
+            r.mrn,
+            r.patient_name or "",
+            r.state,
+            r.indication,
+            str(r.requested_on or ""),
+            local(r.requested_at, zone),
+            ", ".join(flags),
         )
         count += 1
     console.print(table)

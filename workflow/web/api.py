@@ -187,7 +187,10 @@ def measure(request: Request, me: Me, mrn: str, body: MeasurementBody) -> Measur
 
 
 @router.get(
-    "/courses", response_model=list[CourseSummary], tags=["courses"], responses=PAGE_HEADERS
+    "/courses",
+    response_model=list[CourseSummary],
+    tags=["courses"],
+    responses=PAGE_HEADERS,
 )
 def list_courses(
     request: Request,
