@@ -56,7 +56,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.schemas import CourseRequestIn, Diabetes, HeightCm, PatientName, WeightKg
+from workflow.schemas import (
+    AdverseEventKind,
+    CourseRequestIn,
+    Diabetes,
+    HeightCm,
+    PatientName,
+    WeightKg,
+)
 from workflow.states import CourseState, allowed_triggers, triggers
 
 
@@ -77,6 +84,8 @@ class Actor:
 
     name: str
     role: str | None = None
+    #: Signed in with an API token someone else minted: may act, may not review.
+    delegated: bool = False
 
 
 ROLES = ("coordinator", "reviewer", "admin")
@@ -115,14 +124,29 @@ class ReviewBody(ActionInput):
         None, description="Needed to approve against the recommendation."
     )
     date: dt.date | None = Field(None, description=_DATE_TODAY)
+    version: int | None = Field(
+        None,
+        description="The course version you reviewed ('version' in course show --json; "
+        "default: the version when the command starts). A course changed since is refused.",
+    )
 
 
 class InfusionBody(ActionInput):
     date: dt.date = Field(description=_DATE)
     grams: float = Field(description="Grams given that day.")
+    lot: str | None = Field(None, description="The product lot given (for recalls).")
     override_reason: str | None = Field(
-        None, description="Needed when grams are >10 % from the plan."
+        None,
+        description="Needed when grams are >10 % from the plan or above the ceiling, or "
+        "the day is more than the policy's gap after the last one.",
     )
+
+
+class AdverseEventBody(ActionInput):
+    date: dt.date = Field(description=_DATE)
+    kind: AdverseEventKind = Field(description="What happened.")
+    grade: int = Field(description="CTCAE grade, 1-5.")
+    note: str | None = Field(None, description="What was seen and done.")
 
 
 class StopBody(ActionInput):
@@ -179,6 +203,14 @@ class VoidMeasurementBody(ActionInput):
     reason: str = Field(description="Why the record is voided (kept with it).")
 
 
+class SelfReportMode(StrEnum):
+    """How a patient reports their own outcomes (docs/self-report.md)."""
+
+    EMAIL = "email"
+    LETTER = "letter"
+    NONE = "none"
+
+
 class PatientUpdateBody(ActionInput):
     """``patient update``: only the fields given change; ``reason`` is required.
 
@@ -193,6 +225,15 @@ class PatientUpdateBody(ActionInput):
     height_cm: HeightCm | None = Field(None, description="Height in cm.")
     diabetes: Diabetes | None = Field(None, description="none, type1 or type2.")
     name: PatientName | None = Field(None, description="Full name.")
+    self_report: SelfReportMode | None = Field(
+        None,
+        description="How the patient reports their own outcomes: email, letter or none "
+        "(enrolling dates their consent today; see docs/self-report.md).",
+    )
+    email: str | None = Field(None, description="E-mail address for self-report invitations.")
+    address: str | None = Field(
+        None, description="Postal address for self-report letters, lines separated by '|'."
+    )
     reason: str = Field(description="Why the record changes (kept in the history).")
 
 
@@ -299,6 +340,21 @@ CATALOGUE: tuple[Action, ...] = (
         form="special",
     ),
     Action(
+        name="adverse-event",
+        scope=Scope.COURSE,
+        triggers=("adverse_event",),
+        input=AdverseEventBody,
+        service="workflow.service.safety:adverse_event_action",
+        roles=frozenset({"coordinator", "reviewer", "admin"}),
+        verb="record adverse events",
+        done="Adverse event recorded.",
+        help="Record an adverse event (from the first infusion on, also after a stop).",
+        path="adverse-events",
+        form="special",
+        # A serious event's message is sent as soon as the command commits.
+        extra={"deliver_now": True},
+    ),
+    Action(
         name="assess",
         scope=Scope.COURSE,
         triggers=("assess",),
@@ -383,8 +439,9 @@ CATALOGUE: tuple[Action, ...] = (
         roles=COORDINATOR,
         verb="update patients",
         done="Patient record updated.",
-        help="Correct a patient's record (weight, height, diabetes, name); "
-        "the history keeps the old and new values.",
+        help="Correct a patient's record (weight, height, diabetes, name) or enrol them "
+        "for self-report (--self-report, --email, --address); the history keeps the old "
+        "and new values.",
     ),
     Action(
         name="void-measurement",
@@ -429,6 +486,7 @@ OTHER_PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "measure": (COORDINATOR, "record measurements"),
     "request": (COORDINATOR, "request courses"),
     "raise": (COORDINATOR, "raise follow-ups"),
+    "expire-lapsed": (COORDINATOR, "expire lapsed approvals"),
     "fhir-import": (COORDINATOR, "import FHIR observations"),
     "users": (ADMIN, "manage users"),
 }
@@ -465,7 +523,8 @@ def permissions() -> dict[str, tuple[frozenset[str], str]]:
 def action_of_trigger() -> dict[str, str]:
     """The command (``ivig course <action>``, or a page's button) that fires each trigger.
 
-    Triggers the system fires by itself (flagging a suspected relapse) have none.
+    Triggers the system fires by itself (flagging a suspected relapse, expiring a lapsed
+    approval: ``course expire-lapsed`` acts on every course at once) have none.
     """
     return {t: a.name for a in of_scope(Scope.COURSE) for t in a.triggers}
 

@@ -48,6 +48,18 @@ class Outcome(StrEnum):
     NEEDS_INFORMATION = "needs_information"
 
 
+class AdverseEventKind(StrEnum):
+    """Seed 003's adverse effects to watch for after IVIG, plus the usual others."""
+
+    HEADACHE = "headache"
+    ASEPTIC_MENINGITIS = "aseptic_meningitis"
+    THROMBOSIS = "thrombosis"
+    RENAL_DYSFUNCTION = "renal_dysfunction"
+    INFUSION_REACTION = "infusion_reaction"
+    HEMOLYSIS = "hemolysis"
+    OTHER = "other"
+
+
 class Severity(StrEnum):
     BLOCK = "block"
     WARN = "warn"
@@ -119,6 +131,8 @@ class CourseRequestIn(_In):
     requested_by: NonEmpty
     # Extension: the clinical date of the request (default: today in the clinic's zone).
     requested_on: date | None = None
+    # Pregnancy exempts the patient from adjusted-body-weight dosing.
+    pregnant: bool | None = None
 
     @field_validator("hba1c_mmol_mol")
     @classmethod
@@ -188,7 +202,17 @@ class InfusionRead(VoidRead):
     day: int
     date: date
     grams: float
+    lot: str | None = None
     override_reason: str | None
+    actor: str
+
+
+class AdverseEventRead(BaseModel):
+    id: int
+    date: date
+    kind: str
+    grade: int
+    note: str | None
     actor: str
 
 
@@ -311,6 +335,10 @@ class CourseRead(BaseModel):
     prior_course_id: int | None
     next_course_id: int | None
     requested_by: str
+    #: Who entered the request (the actor); may not review it, like the requester.
+    entered_by: str
+    #: The course's version: a review names the version its reviewer saw.
+    version: int
     requested_on: date
     requested_at: datetime
     repeat_every_weeks: int | None
@@ -322,12 +350,14 @@ class CourseRead(BaseModel):
     last_infusion_date: date | None
     relapse_date: date | None
     ended_on: date | None
+    approved_on: date | None = None
     allowed_actions: list[str]
     lineage: list[LineageEntry]
     reviews: list[ReviewRead]
     history: list[HistoryRead]
     infusions: list[InfusionRead]
     assessments: list[AssessmentRead]
+    adverse_events: list[AdverseEventRead] = Field(default_factory=list)
     followups: list[FollowUpRead]
 
 

@@ -135,6 +135,9 @@ def command_for(action: Action) -> Callable[..., None]:
 
         data = validate(model, _values(model, fields), option_style=True)
         who, clock = Actor(RUNTIME.actor(actor)), RUNTIME.clock
+        if action.scope == Scope.COURSE and getattr(data, "version", 0) is None:
+            # The course as it stands when the command starts is what is decided on.
+            data = data.model_copy(update={"version": run(lambda s: _version(s, target))})
 
         def use_case(s: Session) -> Any:
             return perform(action, session=s, target=target, data=data, actor=who, clock=clock)
@@ -143,12 +146,29 @@ def command_for(action: Action) -> Callable[..., None]:
             change_course(use_case, json_out, whole=action.creates)
         else:
             change_patient(use_case, json_out)
+        if action.extra.get("deliver_now"):
+            _deliver_now()
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__name__ = action.name.replace("-", "_")
     command.__doc__ = action.help
     return command
+
+
+def _deliver_now() -> None:
+    """Sends what the outbox holds due now (after the command committed); a channel
+    that fails keeps its message for the scheduler's retries."""
+    from schedules.delivery import deliver_due  # the channels (httpx, smtplib) load here
+
+    settings = RUNTIME.settings
+    deliver_due(RUNTIME.engine(), clock=RUNTIME.clock, configured=settings.notify_urls())
+
+
+def _version(session: Session, course_id: int) -> int:
+    from workflow.service.common import course_by_id
+
+    return course_by_id(session, course_id, lock=False).version
 
 
 def add_commands(app: typer.Typer, scope: Scope) -> None:

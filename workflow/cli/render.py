@@ -154,18 +154,32 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
     if c.infusions:
         title = f"Infusions ({c.dose.days_given} of {c.dose.days} days, {c.dose.grams_given:g} g)"
         table = Table(
-            "day", "date", "grams", "by", "override", "voided", title=title, title_justify="left"
+            "day",
+            "date",
+            "grams",
+            "lot",
+            "by",
+            "override",
+            "voided",
+            title=title,
+            title_justify="left",
         )
         for i in c.infusions:
             table.add_row(
                 str(i.day) if not i.voided else "",
                 str(i.date),
                 f"{i.grams:g}",
+                i.lot or "",
                 i.actor,
                 i.override_reason or "",
                 voided(i),
                 style="dim" if i.voided else None,
             )
+        console.print(table)
+    if c.adverse_events:
+        table = Table("date", "kind", "grade", "note", "by", title="Adverse events")
+        for ae in c.adverse_events:
+            table.add_row(str(ae.date), ae.kind, str(ae.grade), ae.note or "", ae.actor)
         console.print(table)
     # Patient-reported values are kept apart from what clinicians recorded.
     groups = (

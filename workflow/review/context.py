@@ -23,6 +23,7 @@ class PriorCourse:
     lowest_vas: float | None
     baseline_vas: float
     last_infusion_date: date | None
+    relapse_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,12 @@ class ReviewContext:
     prior: PriorCourse | None = None
     # The latest HbA1c from ``patient measure``; used when the request carries none.
     latest_hba1c_percent: float | None = None
+    # The patient's registered weight, checked against the request's dosing weight.
+    registered_weight_kg: float | None = None
+    # Age in whole years on the request date (None: unknown).
+    age_years: int | None = None
+    # The patient's other courses still in monitoring.
+    monitoring_courses: tuple[int, ...] = ()
     # Dated values from ``patient measure`` (date, value), any order.
     clearance_measurements: tuple[tuple[date, float], ...] = ()
     hba1c_measurements: tuple[tuple[date, float], ...] = ()

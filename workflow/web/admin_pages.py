@@ -79,7 +79,9 @@ def issue_token(request: Request, me: Me, username: str, form: Form) -> Response
     """Shows a new token once, in this response only (never in a redirect or the log)."""
     me.authorize("users")
     with work(request) as session:
-        token = users.issue_token(session=session, username=username)
+        token = users.issue_token(
+            session=session, username=username, by=me.username, at=clock(request).now()
+        )
     return _users_page(request, token=(username, token))
 
 
@@ -114,6 +116,42 @@ def relapse_report(request: Request, me: Me, as_of: str | None = None) -> Respon
             "report": report,
             "as_of": day,
             "values": {"as_of": as_of or day.isoformat()},
+            "errors": {"as_of": error} if error else {},
+        },
+        status_code=422 if error else 200,
+    )
+
+
+@router.get("/reports/safety", response_class=HTMLResponse)
+def safety_report(
+    request: Request, me: Me, as_of: str | None = None, lot: str | None = None
+) -> Response:
+    """Adverse events per 100 courses, and a product lot's recipients (``report lot``)."""
+    from workflow.reports.safety import GRADES, lot_report
+    from workflow.reports.safety import safety_report as build
+
+    day, error = _as_of(request, as_of)
+    with work(request) as session:
+        report = build(session, day)
+        recipients = lot_report(session, lot) if lot and lot.strip() else None
+        if recipients is not None:
+            for r in recipients.infusions:
+                users.log_access(
+                    session=session,
+                    actor=me.username,
+                    what=f"page GET /reports/safety?lot={recipients.lot}",
+                    at=clock(request).now(),
+                    patient_id=None,
+                    course_id=r.course_id,
+                )
+    return page(
+        request,
+        "safety.html",
+        {
+            "report": report,
+            "lot": recipients,
+            "grades": GRADES,
+            "values": {"as_of": as_of or day.isoformat(), "lot": lot or ""},
             "errors": {"as_of": error} if error else {},
         },
         status_code=422 if error else 200,

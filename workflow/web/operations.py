@@ -14,9 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from schedules.delivery import deliver_due
-from schedules.raising import raise_and_escalate
-from schedules.review_deadlines import notify_overdue
+from schedules.cycle import raise_then_deliver
 from workflow.config import get_settings
 from workflow.followups import worklist_group
 from workflow.reports.plot import write_km_plot
@@ -86,10 +84,12 @@ def add_api_routes(router: APIRouter) -> None:
         settings, now = get_settings(), clock(request)
         engine = config(request).engine
         day = as_of_or_today(request, as_of)
-        result = raise_and_escalate(
-            engine, as_of=day, now=now.now(), notify_urls=settings.notify_urls()
+        cycle = raise_then_deliver(
+            engine,
+            as_of=day,
+            clock=now,
+            notify_urls=settings.notify_urls(),
+            policy=load_policy(),
+            deliver=deliver,
         )
-        notify_overdue(engine, as_of=day, now=now.now(), policy=load_policy())
-        if deliver:
-            deliver_due(engine, clock=now, configured=settings.notify_urls())
-        return result.raised
+        return cycle.raising.raised

@@ -53,6 +53,38 @@ class Worklist:
     #: MRN -> name of the patients on this page of follow-ups.
     names: dict[str, str] = field(default_factory=dict)
     review_deadline: str = ""
+    # Approved courses not yet infused whose approval lapses within the policy's days.
+    lapsing_approvals: list[LapsingApproval] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LapsingApproval:
+    course_id: int
+    mrn: str
+    approved_on: date
+    valid_until: date
+    days_left: int
+
+
+def lapsing_approvals(
+    *, session: Session, today: date, mrn: str | None = None
+) -> list[LapsingApproval]:
+    """Approvals lapsing within the policy's warning days, soonest first."""
+    from workflow.review import load_policy
+    from workflow.service.safety import lapsing_soon
+
+    rows = lapsing_soon(session, today=today, policy=load_policy())
+    found = [
+        LapsingApproval(
+            course_id=course.id,
+            mrn=course.patient.mrn,
+            approved_on=course.approved_on or until,
+            valid_until=until,
+            days_left=(until - today).days,
+        )
+        for course, until in rows[:PAGE_SIZE]
+    ]
+    return [row for row in found if mrn is None or row.mrn.casefold() == mrn.casefold()]
 
 
 def _section(session: Session, mrn: str | None, **filters: Any) -> Section:
@@ -120,6 +152,7 @@ def worklist(
         due_by=until,
         names=_names(session, {f.mrn for f in followups}),
         review_deadline=f"{deadline} working days",
+        lapsing_approvals=lapsing_approvals(session=session, today=today, mrn=mrn),
     )
 
 
