@@ -290,7 +290,7 @@ def test_worklist_shows_a_bounded_page_of_follow_ups_with_their_total(web: Web) 
 
     from workflow.db import engine_for
     from workflow.models import FollowUp, Patient
-    from workflow.web.reads import PAGE_SIZE
+    from workflow.read.lists import PAGE_SIZE
 
     _new_patient(web)
     course_id = web.api(COORDINATOR).post("/api/v1/courses", json=request_doc()).json()["id"]

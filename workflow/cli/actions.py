@@ -42,7 +42,7 @@ def change_course(
 ) -> None:
     """Runs one use-case and prints the course (JSON: as ``course show``), read in the
     same transaction, so what is printed is exactly what was committed."""
-    from workflow.service import queries
+    from workflow.read import queries
 
     today = RUNTIME.clock.today()
     result = run(lambda s: queries.course_read(s, use_case(s), today=today))
@@ -50,7 +50,7 @@ def change_course(
 
 
 def change_patient(use_case: Callable[[Session], Any], json_out: bool) -> None:
-    from workflow.service import queries
+    from workflow.read import queries
 
     result: PatientRead = run(lambda s: queries.patient_read(use_case(s)))
     if wants_json(json_out):

@@ -18,6 +18,7 @@ from workflow.catalogue import ACTIONS, CATALOGUE, Action, Actor, AmendBody, Sco
 from workflow.errors import Conflict, PermissionDenied
 from workflow.followups import Status
 from workflow.paging import Page, decode
+from workflow.read import queries
 from workflow.review import load_policy
 from workflow.schemas import (
     CourseRead,
@@ -28,7 +29,7 @@ from workflow.schemas import (
     PatientIn,
     PatientRead,
 )
-from workflow.service import courses, patients, queries, users
+from workflow.service import courses, patients, users
 from workflow.service.actions import perform
 from workflow.service.common import course_by_id, patient_by_mrn
 from workflow.states import CourseState

@@ -15,8 +15,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from workflow.read import queries
 from workflow.reports.completeness import completeness_report
-from workflow.service import queries, users
+from workflow.service import users
 from workflow.web import operations
 from workflow.web.auth import Principal, page_principal
 from workflow.web.context import clock, work
