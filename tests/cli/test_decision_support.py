@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from tests.conftest import Ivig
-from tests.factories import register, request, request_doc
+from tests.factories import course_in, register, request, request_doc
 
 
 def findings(course: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -203,3 +203,63 @@ def test_recent_labs_are_not_stale(ivig: Ivig) -> None:
         hba1c_date="2026-06-01",
     )
     assert "labs.stale" not in findings(course)
+
+
+def test_an_82_year_old_with_diabetes_bmi_47_and_clearance_28_is_screened(ivig: Ivig) -> None:
+    ivig.ok(
+        "patient", "add", "--mrn", "M2", "--name", "Old Patient", "--birth-date", "1944-05-01",
+        "--sex", "male", "--weight-kg", "120", "--height-cm", "160", "--diabetes", "type2",
+    )  # fmt: skip
+    course = request(ivig, "M2", weight_kg=120, creatinine_clearance_ml_min=28)
+    assert course["dose"]["total_grams"] == 240
+    found = findings(course)
+    assert found["safety.renal_risk"]["severity"] == "warn"
+    assert "age 82" in found["safety.renal_risk"]["message"]
+    assert "BMI 47" in found["safety.thrombosis_risk"]["message"]
+    assert found["safety.glucose_meter"]["severity"] == "warn"
+
+
+def test_thrombosis_factor_none_is_not_a_factor(ivig: Ivig) -> None:
+    ivig.ok(
+        "patient", "add", "--mrn", "Y1", "--name", "Young Patient", "--birth-date", "1990-05-01",
+        "--sex", "female", "--weight-kg", "60", "--height-cm", "170",
+    )  # fmt: skip
+    course = request(
+        ivig,
+        "Y1",
+        indication="ici_neuropathy",
+        weight_kg=60,
+        product="Privigen",
+        thromboembolic_risk_factors=["none"],
+    )
+    assert "safety.thrombosis_risk" not in findings(course)
+    assert "safety.renal_risk" not in findings(course)
+
+
+def test_a_prior_course_that_improved_motor_function_supports_retreatment(ivig: Ivig) -> None:
+    """Pain unchanged, MRC sum 48 -> 55 and walking 150 -> 500 m: a response (seed 003)."""
+    first = course_in(ivig, "monitoring")
+    ivig.ok(
+        "course", "assess", str(first), "--date", "2026-10-19", "--vas", "8",
+        "--mrc-sum", "55", "--walking-distance-m", "500",
+    )  # fmt: skip
+    ivig.ok("course", "relapse", str(first), "--date", "2026-11-10")
+    second = ivig.ok(
+        "course", "retreat", str(first), "--file", "-", stdin=json.dumps(request_doc("M1"))
+    )
+    finding = findings(second)["retreatment.prior_response"]
+    assert finding["severity"] == "info"
+    assert "motor" in finding["message"] and "MRC sum 48 -> 55" in finding["message"]
+
+
+def test_a_prior_course_without_pain_or_motor_response_blocks(ivig: Ivig) -> None:
+    first = course_in(ivig, "monitoring")
+    ivig.ok(
+        "course", "assess", str(first), "--date", "2026-10-19", "--vas", "8",
+        "--mrc-sum", "50", "--walking-distance-m", "160",
+    )  # fmt: skip
+    ivig.ok("course", "relapse", str(first), "--date", "2026-11-10")
+    second = ivig.ok(
+        "course", "retreat", str(first), "--file", "-", stdin=json.dumps(request_doc("M1"))
+    )
+    assert findings(second)["retreatment.prior_response"]["severity"] == "block"

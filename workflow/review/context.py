@@ -23,6 +23,12 @@ class PriorCourse:
     lowest_vas: float | None
     baseline_vas: float
     last_infusion_date: date | None
+    # Motor function improved by the policy's thresholds (``motor_response``), and how.
+    motor_evidence: str | None = None
+
+    @property
+    def motor_responder(self) -> bool:
+        return self.motor_evidence is not None
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ class ReviewContext:
     hba1c_measurements: tuple[tuple[date, float], ...] = ()
     # The clinical date of the request: labs are aged against it.
     as_of: date | None = None
+    # Age in whole years at the request date (None: not known to the rules).
+    age_years: int | None = None
 
     @property
     def has_diabetes(self) -> bool:
