@@ -10,74 +10,56 @@ names no patient; the caller records it and retries later.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import smtplib
+import socket
+import threading
 from collections.abc import Sequence
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 
-from workflow.errors import InvalidInput
+from workflow.outbox import LOG, NAME_LIMIT, SCHEMES, parse_notify, recipients, record, redact
+
+__all__ = [
+    "LOG",
+    "NAME_LIMIT",
+    "SCHEMES",
+    "ChannelError",
+    "parse_notify",
+    "redact",
+    "resolve",
+    "send",
+]
 
 log = logging.getLogger("ivig.schedules.channels")
 
-#: The channel used when ``IVIG_NOTIFY`` is unset: the reminder is only logged.
-LOG = "log"
-SCHEMES = ("file", "smtp", "http", "https")
-#: Seconds a single SMTP or HTTP exchange may take before it counts as failed.
+#: Seconds a single SMTP or HTTP operation (connect, one read, one write) may take.
 TIMEOUT_SECONDS = 10.0
-#: Exactly these keys reach a receiver (``reminder`` says reminder or escalation).
-PAYLOAD_KEYS = ("followup_id", "kind", "mrn", "course_id", "due_date", "sent_at", "reminder")
-NAME_LIMIT = 500  # the width of reminders.channel
+#: Seconds a whole send may take, however the receiver trickles its answer; far inside
+#: the delivery lease (``schedules.delivery.LEASE``, 10 minutes).
+DEADLINE_SECONDS = 60.0
+#: The keys of a follow-up reminder's record (``reminder`` says reminder or escalation).
+PAYLOAD_KEYS = (
+    "followup_id",
+    "kind",
+    "mrn",
+    "course_id",
+    "due_date",
+    "sent_at",
+    "reminder",
+    "message_id",
+)
 
 
 class ChannelError(Exception):
     """A send failed; the message is safe to store and show (no patient data)."""
-
-
-def redact(url: str) -> str:
-    """The URL without its password: what is stored and shown."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}:***@{host}" if parts.username else host
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def parse_notify(urls: Sequence[str]) -> list[str]:
-    """Checks each configured URL; returns them (the 'log' channel when none is set)."""
-    if not urls:
-        return [LOG]
-    for url in urls:
-        _check(url)
-    if len({redact(u) for u in urls}) != len(urls):
-        raise InvalidInput("IVIG_NOTIFY: names the same channel twice.")
-    return list(urls)
-
-
-def _check(url: str) -> None:
-    parts = urlsplit(url)
-    shown = redact(url)
-    if parts.scheme not in SCHEMES:
-        raise InvalidInput(
-            f"IVIG_NOTIFY: {shown!r} is not a file://, smtp://, http:// or https:// URL."
-        )
-    if len(shown) > NAME_LIMIT:
-        raise InvalidInput(f"IVIG_NOTIFY: a URL is longer than {NAME_LIMIT} characters.")
-    if parts.scheme == "file" and (parts.netloc not in ("", "localhost") or not parts.path):
-        raise InvalidInput(f"IVIG_NOTIFY: {shown!r} must be file:///absolute/path.")
-    if parts.scheme != "file" and not parts.hostname:
-        raise InvalidInput(f"IVIG_NOTIFY: {shown!r} names no host.")
-    if parts.scheme == "smtp" and not _recipients(url):
-        raise InvalidInput(f"IVIG_NOTIFY: {shown!r} needs ?to=ADDRESS.")
 
 
 def resolve(name: str, configured: Sequence[str]) -> str:
@@ -88,22 +70,30 @@ def resolve(name: str, configured: Sequence[str]) -> str:
     return name
 
 
-def send(url: str, payload: dict[str, Any], *, timeout: float = TIMEOUT_SECONDS) -> None:
-    """Delivers one reminder payload to one channel, or raises ChannelError."""
+def send(
+    url: str,
+    payload: dict[str, Any],
+    *,
+    timeout: float = TIMEOUT_SECONDS,
+    deadline: float = DEADLINE_SECONDS,
+) -> None:
+    """Delivers one message to one channel within ``deadline`` seconds in all, or raises
+    ChannelError."""
+    timeout = min(timeout, deadline)
     scheme = LOG if url == LOG else urlsplit(url).scheme
     try:
         if scheme == LOG:
             log.info(
-                "reminder followup=%s reminder=%s logged (IVIG_NOTIFY unset)",
-                payload["followup_id"],
+                "message=%s reminder=%s logged (IVIG_NOTIFY unset)",
+                payload.get("message_id"),
                 payload.get("reminder", "reminder"),
             )
         elif scheme == "file":
-            _append_line(unquote(urlsplit(url).path), payload)
+            _append_line(unquote(urlsplit(url).path), record(payload))
         elif scheme == "smtp":
-            _email(url, payload, timeout)
+            _email(url, payload, timeout, deadline)
         elif scheme in ("http", "https"):
-            _post(url, payload, timeout)
+            _post(url, record(payload), timeout, deadline)
         else:
             raise ChannelError(f"unknown channel scheme {scheme!r}")
     except ChannelError:
@@ -130,41 +120,115 @@ def _append_line(path: str, payload: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def _recipients(url: str) -> list[str]:
-    query = parse_qs(urlsplit(url).query)
-    return [addr.strip() for v in query.get("to", []) for addr in v.split(",") if addr.strip()]
+SUBJECTS = {
+    "reminder": "Follow-up due",
+    "escalation": "OVERDUE follow-up",
+    "adverse_event": "Adverse event",
+    "review_question": "Question about a course request",
+    "review_decision": "Review decision",
+    "patient_invitation": "Your treatment follow-up",
+}
 
 
-def _email(url: str, payload: dict[str, Any], timeout: float) -> None:
+def _subject(payload: dict[str, Any], envelope: dict[str, Any]) -> str:
+    if envelope.get("subject"):
+        return str(envelope["subject"])
+    reminder = str(payload.get("reminder", "reminder"))
+    what = SUBJECTS.get(reminder, reminder.replace("_", " "))
+    # The MRN is the only patient identifier an e-mail carries: never a name.
+    if reminder in ("reminder", "escalation"):
+        return f"IVIG {what}: {payload.get('kind')} for MRN {payload.get('mrn')}"
+    if payload.get("mrn") is not None and reminder != "patient_invitation":
+        return f"IVIG {what}: MRN {payload['mrn']}"
+    return f"IVIG {what}"
+
+
+def message_id_header(message_id: str, sender: str) -> str:
+    """The e-mail ``Message-ID``: the message id at the sender's domain, so a retry
+    (from any host) carries the same one."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "ivig.localhost"
+    return f"<{message_id}@{domain}>"
+
+
+def _email(url: str, payload: dict[str, Any], timeout: float, deadline: float) -> None:
     parts = urlsplit(url)
     query = parse_qs(parts.query)
-    message = EmailMessage()
-    escalation = payload.get("reminder") == "escalation"
-    what = "OVERDUE follow-up" if escalation else "Follow-up due"
-    # The MRN is the only patient identifier an e-mail carries: never a name.
-    message["Subject"] = f"IVIG {what}: {payload['kind']} for MRN {payload['mrn']}"
-    message["From"] = query.get("from", ["ivig-reminders@localhost"])[0]
-    message["To"] = ", ".join(_recipients(url))
-    message["Message-ID"] = make_msgid(f"ivig-followup-{payload['followup_id']}")
-    message["X-Ivig-Followup-Id"] = str(payload["followup_id"])
-    lines = [f"{key}: {payload.get(key)}" for key in PAYLOAD_KEYS]
-    message.set_content(
-        "\n".join(lines) + "\n\n" + json.dumps(payload, sort_keys=True) + "\n",
-    )
-    with smtplib.SMTP(parts.hostname or "", parts.port or 25, timeout=timeout) as smtp:
+    message = _message(url, payload)
+    smtp = smtplib.SMTP(timeout=timeout)
+    # smtplib bounds each socket operation only; a watchdog shuts the socket down at the
+    # deadline, which ends whatever read or write is blocked.
+    expired = threading.Event()
+    watchdog = threading.Timer(deadline, _abort, args=(smtp, expired))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        smtp.connect(parts.hostname or "", parts.port or 25)
         if query.get("starttls", ["0"])[0] in ("1", "true", "yes"):
             smtp.starttls()
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
         smtp.send_message(message)
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        if expired.is_set():
+            raise ChannelError(f"the mail server took longer than {deadline:g} s") from None
+        raise
+    finally:
+        watchdog.cancel()
+        smtp.close()
 
 
-def _post(url: str, payload: dict[str, Any], timeout: float) -> None:
-    response = httpx.post(
-        url,
-        json=payload,
-        timeout=timeout,
-        headers={"X-Ivig-Followup-Id": str(payload["followup_id"])},
-    )
+def _abort(smtp: smtplib.SMTP, expired: threading.Event) -> None:
+    expired.set()
+    sock = smtp.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _message(url: str, payload: dict[str, Any]) -> EmailMessage:
+    query = parse_qs(urlsplit(url).query)
+    envelope = dict(payload.get("_envelope") or {})
+    body = record(payload)
+    message = EmailMessage()
+    message["Subject"] = _subject(body, envelope)
+    message["From"] = query.get("from", ["ivig-reminders@localhost"])[0]
+    message["To"] = ", ".join(envelope.get("to") or recipients(url))
+    message_id = str(body.get("message_id") or "")
+    if message_id:
+        message["Message-ID"] = message_id_header(message_id, message["From"])
+        message["X-Ivig-Message-Id"] = message_id
+    if body.get("followup_id") is not None:
+        message["X-Ivig-Followup-Id"] = str(body["followup_id"])
+    if envelope.get("text"):
+        # A message to a patient: its own plain text, no record fields.
+        message.set_content(str(envelope["text"]))
+    else:
+        keys = PAYLOAD_KEYS if body.get("followup_id") is not None else sorted(body)
+        lines = [f"{key}: {body.get(key)}" for key in keys]
+        message.set_content(
+            "\n".join(lines) + "\n\n" + json.dumps(body, sort_keys=True) + "\n",
+        )
+    return message
+
+
+def _post(url: str, payload: dict[str, Any], timeout: float, deadline: float) -> None:
+    # httpx's timeouts are per operation: a server trickling a byte every few seconds
+    # never trips them. The whole exchange runs under one cancel scope instead.
+    import anyio
+
+    headers = {"X-Ivig-Message-Id": str(payload.get("message_id", ""))}
+    if payload.get("followup_id") is not None:
+        headers["X-Ivig-Followup-Id"] = str(payload["followup_id"])
+
+    async def post() -> httpx.Response:
+        with anyio.fail_after(deadline):
+            async with httpx.AsyncClient(timeout=timeout) as client:
+                return await client.post(url, json=payload, headers=headers)
+
+    try:
+        response = anyio.run(post)
+    except TimeoutError:
+        raise ChannelError(f"the webhook took longer than {deadline:g} s") from None
     if not response.is_success:
         raise ChannelError(f"HTTP {response.status_code} from the webhook")

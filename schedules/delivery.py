@@ -1,16 +1,22 @@
-"""Delivery: drain the reminder outbox, at least once per channel, with back-off.
+"""Delivery: drain the outbox (reminders and every other message), with back-off.
 
-Each reminder is claimed on its own by compare-and-set before it is sent::
+Each message row is claimed on its own by compare-and-set just before it is sent::
 
     UPDATE reminders SET status='sending', attempts=attempts+1, next_attempt_at=now+LEASE
      WHERE id=… AND status IN ('pending','sending') AND next_attempt_at <= now
 
-Only the process whose UPDATE changed the row sends it, so two schedulers never
-send one reminder twice. The lease makes a crash safe: a row left 'sending' by a
-process that died mid-send becomes claimable again when its lease runs out, and
-is sent again (the one duplicate the contract allows; ``followup_id`` lets the
-receiver drop it). A failed send goes back to 'pending' with its error and an
-exponential back-off; one bad row never stops the rest.
+``now`` is read from the clock at *each* claim, never once per run: a run that has
+been sending for longer than a lease still gives each new claim a full lease. Only
+the process whose UPDATE changed the row sends it, so two deliverers never send one
+message twice. Every send is bounded by a total deadline (``SEND_DEADLINE``, far
+inside the lease), so a live sender never outlives its claim; a claim without
+``SEND_DEADLINE`` left on its lease is not sent. The lease makes a crash safe: a row
+left 'sending' by a process that died mid-send becomes claimable again when its lease
+runs out, and is sent again (the one duplicate the contract allows; ``message_id``
+lets the receiver drop it). A failed send goes back to 'pending' with its error and
+an exponential back-off, but only while the claim is still ours (same attempt): a
+send whose lease ran out never overwrites a newer claim. One bad row never stops the
+rest.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, select, update
 
 from schedules import channels
+from workflow import outbox
 from workflow.clock import Clock
 from workflow.db import transaction
 from workflow.models import Reminder
@@ -36,9 +43,11 @@ SENDING = "sending"
 SENT = "sent"
 STATUSES = (PENDING, SENDING, SENT)
 
-#: How long a claimed reminder is left to its sender before another may take it over;
-#: far longer than one send can take (channels.TIMEOUT_SECONDS).
+#: How long a claimed message is left to its sender before another may take it over.
 LEASE = timedelta(minutes=10)
+#: The longest one send may take, all of it (connect, every read, every write): a
+#: receiver trickling bytes cannot stretch a send past it. Far inside the lease.
+SEND_DEADLINE = timedelta(seconds=channels.DEADLINE_SECONDS)
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=1)
 PAGE = 200
@@ -55,11 +64,12 @@ class DeliveryReport:
 @dataclass(frozen=True)
 class _Claim:
     id: int
-    followup_id: int
+    message_id: str
     channel: str
     kind: str
     payload: dict[str, Any]
     attempts: int
+    lease_until: datetime
 
 
 def backoff(attempts: int) -> timedelta:
@@ -78,16 +88,22 @@ def deliver_due(
     send: Sender | None = None,
     page: int = PAGE,
 ) -> DeliveryReport:
-    """Sends every reminder whose next attempt has come; returns the ids sent and failed."""
+    """Sends every message whose next attempt has come; returns the ids sent and failed.
+
+    The clock is read afresh for each page and each claim: a long run never hands out
+    leases that are already over."""
     sender: Sender = send or (lambda url, body: channels.send(url, body))
-    now = clock.now()
+    configured = [*configured, *_patient_channel()]
     report = DeliveryReport()
     handled: set[int] = set()
     while True:
         with transaction(engine) as session:
             ids = session.scalars(
                 select(Reminder.id)
-                .where(Reminder.status.in_((PENDING, SENDING)), Reminder.next_attempt_at <= now)
+                .where(
+                    Reminder.status.in_((PENDING, SENDING)),
+                    Reminder.next_attempt_at <= clock.now(),
+                )
                 .order_by(Reminder.next_attempt_at, Reminder.id)
                 .limit(page)
             ).all()
@@ -96,25 +112,41 @@ def deliver_due(
             return report
         for rid in fresh:
             handled.add(rid)
-            _deliver_one(engine, rid, now, clock, configured, sender, report)
+            _deliver_one(engine, rid, clock, configured, sender, report)
+
+
+def _patient_channel() -> list[str]:
+    """The patient SMTP channel (``IVIG_PATIENT_SMTP``), so its stored name resolves."""
+    from workflow.config import get_settings
+
+    channel = get_settings().patient_channel()
+    return [channel] if channel else []
 
 
 def _deliver_one(
     engine: Engine,
     rid: int,
-    now: datetime,
     clock: Clock,
     configured: Sequence[str],
     sender: Sender,
     report: DeliveryReport,
 ) -> None:
     try:
-        claim = _claim(engine, rid, now)
+        claim = _claim(engine, rid, clock.now())
         if claim is None:  # another deliverer has it, or it was sent meanwhile
             return
         sent_at = clock.now()
+        if sent_at + SEND_DEADLINE > claim.lease_until:  # the claim is already too old
+            _mark_failed(engine, claim, sent_at, "the lease ran out before the send began")
+            report.failed.append(rid)
+            return
         try:
-            body = {**claim.payload, "sent_at": sent_at.isoformat()}
+            body = {
+                **claim.payload,
+                "message_id": claim.message_id,
+                "reminder": claim.kind,
+                "sent_at": sent_at.isoformat(),
+            }
             sender(channels.resolve(claim.channel, configured), body)
         except Exception as exc:  # any failure of this one row: record it, move on
             reason = str(exc) if isinstance(exc, channels.ChannelError) else type(exc).__name__
@@ -129,6 +161,7 @@ def _deliver_one(
 
 
 def _claim(engine: Engine, rid: int, now: datetime) -> _Claim | None:
+    lease_until = now + LEASE
     with transaction(engine) as session:
         row = session.execute(
             update(Reminder)
@@ -137,9 +170,9 @@ def _claim(engine: Engine, rid: int, now: datetime) -> _Claim | None:
                 Reminder.status.in_((PENDING, SENDING)),
                 Reminder.next_attempt_at <= now,
             )
-            .values(status=SENDING, attempts=Reminder.attempts + 1, next_attempt_at=now + LEASE)
+            .values(status=SENDING, attempts=Reminder.attempts + 1, next_attempt_at=lease_until)
             .returning(
-                Reminder.followup_id,
+                Reminder.message_id,
                 Reminder.channel,
                 Reminder.kind,
                 Reminder.payload,
@@ -149,8 +182,8 @@ def _claim(engine: Engine, rid: int, now: datetime) -> _Claim | None:
         ).one_or_none()
     if row is None:
         return None
-    followup_id, channel, kind, payload, attempts = row
-    return _Claim(rid, followup_id, channel, kind, dict(payload), attempts)
+    message_id, channel, kind, payload, attempts = row
+    return _Claim(rid, message_id, channel, kind, dict(payload), attempts, lease_until)
 
 
 def _still_ours(claim: _Claim) -> tuple[Any, ...]:
@@ -163,17 +196,21 @@ def _still_ours(claim: _Claim) -> tuple[Any, ...]:
 
 
 def _mark_sent(engine: Engine, claim: _Claim, sent_at: datetime) -> None:
+    done: dict[str, Any] = {"status": SENT, "sent_at": sent_at, "last_error": None}
+    if outbox.ENVELOPE in claim.payload and "text" in claim.payload[outbox.ENVELOPE]:
+        # A patient's message holds their link: once sent, the row keeps no copy of it.
+        done["payload"] = outbox.record(claim.payload)
     with transaction(engine) as session:
         session.execute(
             update(Reminder)
             .where(*_still_ours(claim))
-            .values(status=SENT, sent_at=sent_at, last_error=None)
+            .values(**done)
             .execution_options(synchronize_session=False)
         )
     log.info(
-        "sent reminder=%s followup=%s via=%s attempt=%s",
+        "sent reminder=%s message=%s via=%s attempt=%s",
         claim.id,
-        claim.followup_id,
+        claim.message_id,
         _scheme(claim.channel),
         claim.attempts,
     )
@@ -189,9 +226,9 @@ def _mark_failed(engine: Engine, claim: _Claim, now: datetime, reason: str) -> N
             .execution_options(synchronize_session=False)
         )
     log.warning(
-        "failed reminder=%s followup=%s via=%s attempt=%s retry_at=%s",
+        "failed reminder=%s message=%s via=%s attempt=%s retry_at=%s",
         claim.id,
-        claim.followup_id,
+        claim.message_id,
         _scheme(claim.channel),
         claim.attempts,
         retry_at.isoformat(),

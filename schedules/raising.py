@@ -21,24 +21,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Select, select, update
 from sqlalchemy.orm import Session
 
-from schedules.channels import parse_notify, redact
+from workflow import outbox
 from workflow.db import transaction
 from workflow.followups import ESCALATION_AFTER_DAYS, Status
-from workflow.models import FollowUp, Patient, Reminder
+from workflow.models import FollowUp, Patient
+from workflow.outbox import ESCALATION, REMINDER, channel_names, parse_notify
 from workflow.schemas import FollowUpRead
+from workflow.service import selfreport
 
 T = TypeVar("T")
 
 log = logging.getLogger("ivig.schedules.raising")
 
 BATCH_SIZE = 1000
-REMINDER = "reminder"
-ESCALATION = "escalation"
-PENDING = "pending"
+__all__ = ["ESCALATION", "REMINDER", "escalate_overdue", "raise_and_escalate", "raise_due"]
 
 
 def raise_due(
@@ -91,6 +90,8 @@ def _in_batches(
 class RaiseResult:
     raised: list[FollowUpRead]
     escalated: list[int]
+    #: Reminder e-mails to patients who have not answered their invitation.
+    patient_reminders: int = 0
 
 
 def raise_and_escalate(
@@ -102,7 +103,9 @@ def raise_and_escalate(
     channels = parse_notify(list(notify_urls))
     raised = raise_due(engine, as_of=as_of, now=now, channels=channels)
     escalated = escalate_overdue(engine, as_of=as_of, now=now, channels=channels)
-    return RaiseResult(raised, escalated)
+    with transaction(engine) as session:
+        reminded = selfreport.send_reminders(session, now=now)
+    return RaiseResult(raised, escalated, reminded)
 
 
 def _raise_batch(
@@ -126,6 +129,8 @@ def _raise_batch(
     ).all()
     rows = _details(session, claimed)
     _write_outbox(session, rows, REMINDER, now, channels)
+    # Enrolled patients are invited to report in the same transaction (issue 17).
+    selfreport.send_invitations(session, followup_ids=list(claimed), now=now)
     for row in rows:
         log.info("raised followup=%s due=%s", row["followup_id"], row["due_date"])
     raised = [
@@ -182,7 +187,14 @@ def _details(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
     found = session.execute(
-        select(FollowUp.id, FollowUp.kind, FollowUp.course_id, FollowUp.due_date, Patient.mrn)
+        select(
+            FollowUp.id,
+            FollowUp.kind,
+            FollowUp.course_id,
+            FollowUp.due_date,
+            Patient.mrn,
+            FollowUp.patient_id,
+        )
         .join(Patient, Patient.id == FollowUp.patient_id)
         .where(FollowUp.id.in_(ids))
         .order_by(FollowUp.due_date, FollowUp.id)
@@ -195,15 +207,20 @@ def _details(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
             "course_id": course_id,
             "due_date": due.isoformat(),
             "due": due,
+            "patient_id": patient_id,
         }
-        for fid, kind, course_id, due, mrn in found
+        for fid, kind, course_id, due, mrn, patient_id in found
     ]
 
 
 def payload(row: dict[str, Any], reminder: str) -> dict[str, Any]:
     """What a receiver gets, less ``sent_at`` (stamped at delivery)."""
     keys = ("followup_id", "kind", "mrn", "course_id", "due_date")
-    return {**{k: row[k] for k in keys}, "reminder": reminder}
+    return {
+        **{k: row[k] for k in keys},
+        "message_id": outbox.followup_message_id(row["followup_id"], reminder),
+        "reminder": reminder,
+    }
 
 
 def _write_outbox(
@@ -213,28 +230,24 @@ def _write_outbox(
     now: datetime,
     channels: Sequence[str],
 ) -> None:
-    values = [
-        {
-            "followup_id": row["followup_id"],
-            "channel": redact(channel),
-            "kind": reminder,
-            "payload": payload(row, reminder),
-            "status": PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for row in rows
-        for channel in channels
-    ]
-    if not values:
-        return
-    # The unique (followup_id, channel, kind) makes a repeat a no-op rather than an error
-    # that would roll back the whole batch.
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(Reminder).on_conflict_do_nothing(), values)
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(Reminder).on_conflict_do_nothing(), values)
-    else:
-        session.execute(insert(Reminder), values)
+    # One message per follow-up and kind, whatever the channel: its id is the receiver's
+    # key to drop a repeat, and a reminder and its escalation never share one. The unique
+    # (message_id, channel) makes a repeat a no-op, not an error rolling back the batch.
+    names = channel_names(channels)
+    outbox.write(
+        session,
+        [
+            outbox.row(
+                message_id=outbox.followup_message_id(row["followup_id"], reminder),
+                kind=reminder,
+                channel=name,
+                payload=payload(row, reminder),
+                now=now,
+                followup_id=row["followup_id"],
+                course_id=row["course_id"],
+                patient_id=row["patient_id"],
+            )
+            for row in rows
+            for name in names
+        ],
+    )

@@ -15,7 +15,9 @@ from workflow.models import Reminder
 
 class ReminderRead(BaseModel):
     id: int
-    followup_id: int
+    message_id: str
+    followup_id: int | None
+    course_id: int | None
     channel: str
     kind: str
     status: str
@@ -29,7 +31,7 @@ class ReminderRead(BaseModel):
 def list_reminders(
     *, session: Session, status: str | None = None, followup_id: int | None = None
 ) -> list[ReminderRead]:
-    """Reminders, oldest first (then by id)."""
+    """Outbox rows (reminders and other messages), oldest first (then by id)."""
     query = select(Reminder).order_by(Reminder.created_at, Reminder.id)
     if status is not None:
         if status not in STATUSES:
@@ -42,7 +44,9 @@ def list_reminders(
     return [
         ReminderRead(
             id=r.id,
+            message_id=r.message_id,
             followup_id=r.followup_id,
+            course_id=r.course_id,
             channel=r.channel,
             kind=r.kind,
             status=r.status,

@@ -29,8 +29,10 @@ from sqlalchemy import Engine
 from schedules.channels import parse_notify
 from schedules.delivery import DeliveryReport, deliver_due
 from schedules.raising import raise_and_escalate
+from schedules.review_deadlines import notify_overdue
 from workflow.config import Settings
 from workflow.db import engine_for, ensure_schema
+from workflow.review import load_policy
 
 log = logging.getLogger("ivig.schedules.runner")
 
@@ -56,9 +58,12 @@ def _engine(settings: Settings) -> Engine:
 def raise_now(settings: Settings) -> tuple[list[int], list[int]]:
     """Raises what is due today (in IVIG_TIMEZONE) and escalates what is long overdue."""
     clock = settings.clock()
+    engine = _engine(settings)
     result = raise_and_escalate(
-        _engine(settings), as_of=clock.today(), now=clock.now(), notify_urls=settings.notify_urls()
+        engine, as_of=clock.today(), now=clock.now(), notify_urls=settings.notify_urls()
     )
+    # Requests waiting past the review deadline: the reviewers are told, once each.
+    notify_overdue(engine, as_of=clock.today(), now=clock.now(), policy=load_policy())
     return [r.id for r in result.raised], result.escalated
 
 

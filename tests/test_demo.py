@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -54,6 +55,22 @@ def test_demo_walks_one_course_to_retreatment_and_reports(
     assert [h["to"] for h in first["history"] if h["from"] != h["to"]] == [
         "requested", "reviewed", "infusing", "monitoring", "relapsed", "retreated",
     ]  # fmt: skip
+
+
+def test_printed_commands_run_when_pasted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out = _run("demo", "--no-report")
+    assert code == 0, out
+    printed = [shlex.split(line[2:]) for line in out.splitlines() if line.startswith("$ ")]
+    export = printed[0]
+    assert export[0] == "export" and export[1].startswith("IVIG_DATABASE_URL=sqlite:///")
+    commands = [argv[1:] for argv in printed if argv[0] == "ivig"]
+    assert ["course", "relapse", "1", "--date", "2026-06-20", "--note",
+            "VAS back to 7, right thigh"] in commands  # fmt: skip
+    request = next(argv for argv in commands if argv[:2] == ["course", "request"])
+    assert Path(request[-1]).is_file()  # the file a pasted command names is still there
+    monkeypatch.setenv("IVIG_DATABASE_URL", export[1].split("=", 1)[1])
+    assert _run(*next(argv for argv in commands if argv[:2] == ["course", "show"]))[0] == 0
 
 
 def test_demo_runs_again_on_a_fresh_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

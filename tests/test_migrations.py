@@ -20,3 +20,13 @@ def test_upgrade_is_safe_to_run_again(db_url: str) -> None:
     engine = engine_for(db_url)
     assert current_revision(engine) == head_revision()
     assert upgrade(engine) == (head_revision(), head_revision())
+
+
+def test_head_read_without_alembic_is_alembics_head() -> None:
+    """Commands read the head from the migration files (no Alembic import at start-up)."""
+    from alembic.script import ScriptDirectory
+
+    from workflow.db import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert head_revision() == script.get_current_head()

@@ -6,6 +6,7 @@ import getpass
 import os
 from datetime import datetime
 from functools import lru_cache
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError, field_validator
@@ -69,7 +70,7 @@ class Settings(BaseSettings):
     @field_validator("patient_smtp")
     @classmethod
     def _smtp_url(cls, value: str) -> str:
-        if value and not value.startswith(("smtp://", "smtps://")):
+        if value and not value.startswith("smtp://"):
             raise ValueError("must be an smtp://host:port URL")
         return value
 
@@ -79,6 +80,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    def patient_channel(self) -> str | None:
+        """The outbox channel of e-mails to patients: ``IVIG_PATIENT_SMTP`` with the
+        sender as ``from`` (and as the nominal ``to``: each message names its patient)."""
+        if not self.patient_smtp:
+            return None
+        sender = quote(self.patient_from, safe="@")
+        joiner = "&" if "?" in self.patient_smtp else "?"
+        return f"{self.patient_smtp}{joiner}to={sender}&from={sender}"
 
     def notify_urls(self) -> list[str]:
         return [part.strip() for part in self.notify.split(",") if part.strip()]

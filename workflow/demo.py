@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -78,12 +78,15 @@ def run_demo(
     if database.exists():
         database.unlink()
     env = {"IVIG_DATABASE_URL": url, "IVIG_FROZEN_NOW": DEMO_NOW, "IVIG_ACTOR": "coordinator.lee"}
-    with tempfile.TemporaryDirectory() as tmp, _environment(env):
-        first = Path(tmp) / "request.json"
+    # The request files stay beside the database, so every printed command runs when pasted.
+    with _environment(env):
+        console.print("Every command below runs as printed, after:", style="dim")
+        _command(console, ["export", f"IVIG_DATABASE_URL={url}"])
+        first = database.with_name(database.stem + "-request.json")
         first.write_text(json.dumps(REQUEST, indent=2))
         again = {**REQUEST, "requested_on": "2026-07-01", "baseline": {"vas": 7, "mrc_sum": 50,
                  "walking_distance_m": 300}}  # fmt: skip
-        second = Path(tmp) / "retreat.json"
+        second = database.with_name(database.stem + "-retreat.json")
         second.write_text(json.dumps(again, indent=2))
 
         def step(
@@ -95,7 +98,7 @@ def run_demo(
             console.rule(f"[bold]{title}")
             if note:
                 console.print(note, style="italic")
-            console.print(f"$ ivig {' '.join(argv)}", style="bold cyan")
+            _command(console, ["ivig", *argv])
             code = invoke(list(argv))
             if code != 0:
                 console.print(f"(exit status {code}: refused, nothing was saved)", style="yellow")
@@ -165,13 +168,24 @@ def run_demo(
     console.rule("[bold]What to try next")
     console.print(
         f"Everything above is in {database}. Look around with, for example:\n"
-        f"  export IVIG_DATABASE_URL={url}\n"
+        f"  {shlex.join(['export', f'IVIG_DATABASE_URL={url}'])}\n"
         "  ivig course list\n"
         "  ivig course show 2 --json\n"
         "  ivig course infuse 2 --date 2026-07-06 --grams 32.8\n"
         "  ivig followups list --mrn DEMO-001\n"
         "Your own patients go in a database of your own: with IVIG_DATABASE_URL unset,\n"
         "ivig.db in the current directory. `ivig --help` lists every command."
+    )
+
+
+def _command(console: Console, argv: list[str]) -> None:
+    """Prints a command line shell-quoted, unwrapped and without markup: it runs when pasted."""
+    console.print(
+        "$ " + shlex.join(argv),
+        style="bold cyan",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -196,6 +210,7 @@ def _report_section(console: Console, invoke: Callable[[list[str]], int], databa
         upgrade(engine)
         build(engine, patients=60, seed=7, clock_end=COHORT_END)
         as_of = COHORT_END.isoformat()
-        console.print(f"$ ivig report relapse --as-of {as_of} --plot {plot}", style="bold cyan")
+        _command(console, ["export", f"IVIG_DATABASE_URL={url}"])
+        _command(console, ["ivig", "report", "relapse", "--as-of", as_of, "--plot", str(plot)])
         invoke(["report", "relapse", "--as-of", as_of, "--plot", str(plot)])
         console.print(f"(cohort in {cohort_db}; Kaplan-Meier plot in {plot})", style="dim")

@@ -228,6 +228,24 @@ class Measurement(Voidable, Base):
     recorded_at: Mapped[datetime]
 
 
+class ImportedObservation(Base):
+    """A FHIR Observation already imported: its source id, and the row it became.
+
+    Importing the same Observation again finds it here and records nothing new.
+    """
+
+    __tablename__ = "imported_observations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(200), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    measure: Mapped[str] = mapped_column(String(40))
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
+    measurement_id: Mapped[int | None] = mapped_column(ForeignKey("measurements.id"))
+    actor: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[datetime]
+
+
 class Event(Base):
     """The append-only history: one row per change, course-level or patient-level."""
 
@@ -284,18 +302,26 @@ class FollowUp(Base):
 
 
 class Reminder(Base):
-    """The outbox: one row per follow-up, channel and kind, written with the claim."""
+    """The outbox: one row per message and channel, written in the transaction that caused
+    it (``workflow.outbox.enqueue``). Reminders and escalations of follow-ups, and messages
+    about a course or a patient (adverse events, reviews, invitations) alike."""
 
     __tablename__ = "reminders"
     __table_args__ = (
-        UniqueConstraint("followup_id", "channel", "kind", name="uq_reminders_followup_channel"),
+        UniqueConstraint("message_id", "channel", name="uq_reminders_message_channel"),
         Index("ix_reminders_status_next", "status", "next_attempt_at"),
+        Index("ix_reminders_followup", "followup_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    followup_id: Mapped[int] = mapped_column(ForeignKey("followups.id"))
+    # The idempotency key receivers see: one per message, the same on every retry.
+    message_id: Mapped[str] = mapped_column(String(200))
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("followups.id"))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
     channel: Mapped[str] = mapped_column(String(500))
-    kind: Mapped[str] = mapped_column(String(20), default="reminder")
+    # The message kind (``workflow.outbox.MESSAGE_KINDS``): the record's ``reminder``.
+    kind: Mapped[str] = mapped_column(String(30), default="reminder")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

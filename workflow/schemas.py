@@ -219,6 +219,9 @@ class FollowUpRead(BaseModel):
     due_date: date
     status: str
     days_overdue: int | None = None
+    # The patient's own report (issue 17): invited, letter_to_print, answered, call;
+    # None when the patient was not invited for this follow-up.
+    self_report: str | None = None
 
 
 class ReviewRead(BaseModel):

@@ -1,7 +1,8 @@
 """The course's states and triggers, declared once, as data.
 
 Everything else (the Machine, the diagram in docs/states.md, the buttons a page
-shows, the property-based tests) is derived from ``TRANSITIONS``.
+shows, the property-based tests) is derived from ``TRANSITIONS``; which user
+action fires which trigger is declared in ``workflow/catalogue.py``.
 """
 
 from __future__ import annotations
@@ -102,38 +103,6 @@ def destination(state: CourseState, trigger: str) -> CourseState | None:
 def allowed_triggers(state: CourseState) -> tuple[str, ...]:
     """Triggers the table allows from ``state`` (what a page may offer)."""
     return tuple(dict.fromkeys(t.trigger for t in TRANSITIONS if state in t.sources))
-
-
-#: The command (``ivig course <action>``, or a page's button) that fires each trigger.
-#: Triggers the system fires by itself (flagging a suspected relapse) have none.
-ACTION_OF_TRIGGER: dict[str, str] = {
-    "approve": "review",
-    "deny": "review",
-    "ask_information": "review",
-    "amend_request": "amend",
-    "cancel": "cancel",
-    "infuse": "infuse",
-    "finish_infusions": "infuse",
-    "stop": "stop",
-    "assess": "assess",
-    "dismiss_relapse": "dismiss-relapse",
-    "relapse": "relapse",
-    "retreat": "retreat",
-    "close": "close",
-    "void_infusion": "void-infusion",
-    "reopen_infusions": "void-infusion",
-    "unstart_infusions": "void-infusion",
-    "void_assessment": "void-assessment",
-}
-
-
-def allowed_actions(state: CourseState) -> tuple[str, ...]:
-    """User actions possible from ``state``, derived from the table."""
-    return tuple(
-        dict.fromkeys(
-            ACTION_OF_TRIGGER[t] for t in allowed_triggers(state) if t in ACTION_OF_TRIGGER
-        )
-    )
 
 
 def allowed_sources(trigger: str) -> tuple[CourseState, ...]:

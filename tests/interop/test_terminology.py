@@ -24,13 +24,25 @@ def test_every_indication_has_a_code() -> None:
     assert set(terminology().indications) == {i.value for i in Indication}
 
 
+def test_every_follow_up_kind_has_a_code() -> None:
+    from workflow.followups import PLAN
+
+    assert {k.kind for k in PLAN} <= set(terminology().activities)
+
+
 def test_every_severity_grade_has_a_code() -> None:
     assert set(terminology().severity) == {1, 2, 3, 4}
 
 
 def test_local_codes_are_marked_for_mapping_and_standard_ones_are_not() -> None:
     terms = terminology()
-    codes = [*terms.measures.values(), *terms.indications.values(), *terms.severity.values()]
+    codes = [
+        *terms.measures.values(),
+        *terms.indications.values(),
+        *terms.severity.values(),
+        *terms.activities.values(),
+        *terms.medicines.values(),
+    ]
     for code in codes:
         assert code.source, f"{code.key} has no source"
         assert code.to_be_mapped == (not code.standard), code.key

@@ -43,8 +43,22 @@ def test_share_recorded_overall_and_per_coordinator_with_the_missing_listed(ivig
     assert (doc["due"], doc["recorded"], doc["missing"]) == (4, 1, 3)
     assert doc["completeness"] == 0.25
     assert doc["by_coordinator"] == {
-        "coord.ann": {"due": 2, "recorded": 1, "missing": 1, "completeness": 0.5},
-        "coord.bob": {"due": 2, "recorded": 0, "missing": 2, "completeness": 0.0},
+        "coord.ann": {
+            "due": 2,
+            "recorded": 1,
+            "recorded_by_patient": 0,
+            "recorded_by_clinician": 1,
+            "missing": 1,
+            "completeness": 0.5,
+        },
+        "coord.bob": {
+            "due": 2,
+            "recorded": 0,
+            "recorded_by_patient": 0,
+            "recorded_by_clinician": 0,
+            "missing": 2,
+            "completeness": 0.0,
+        },
     }
     missing = [
         (m["course_id"], m["kind"], m["due_date"], m["days_overdue"])

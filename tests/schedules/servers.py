@@ -50,6 +50,7 @@ class Webhook:
     port: int = 0
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     failing: set[str] = field(default_factory=set)
+    headers: list[dict[str, str]] = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -67,6 +68,7 @@ def webhook_server() -> Iterator[Webhook]:
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length))
             hook.received.append((self.path, body))
+            hook.headers.append(dict(self.headers.items()))
             self.send_response(500 if self.path in hook.failing else 204)
             self.send_header("Content-Length", "0")
             self.end_headers()

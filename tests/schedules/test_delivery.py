@@ -18,7 +18,16 @@ from tests.schedules.conftest import NOW, TODAY, Sink, clock_at, seed_due
 from tests.schedules.servers import smtp_server, webhook_server
 from workflow.db import engine_for, make_engine
 
-PAYLOAD_KEYS = {"followup_id", "kind", "mrn", "course_id", "due_date", "sent_at", "reminder"}
+PAYLOAD_KEYS = {
+    "followup_id",
+    "kind",
+    "mrn",
+    "course_id",
+    "due_date",
+    "sent_at",
+    "reminder",
+    "message_id",
+}
 
 
 def _reminders(ivig: Ivig) -> list[dict[str, Any]]:

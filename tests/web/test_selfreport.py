@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.conftest import Ivig
 from tests.factories import course_in
-from tests.web.conftest import CSRF, Browser, Web
+from tests.web.conftest import COORDINATOR, CSRF, Browser, Web
 from workflow.db import engine_for, transaction
 from workflow.models import FollowUp, Invitation, Patient
 from workflow.review.policy import load_policy
@@ -66,6 +66,7 @@ def test_the_form_records_a_patient_reported_assessment_and_completes_the_follow
     web: Web, ivig: Ivig
 ) -> None:
     cid, token = invited(web, ivig)
+    assert "Invitation open" in web.browser(COORDINATOR).get("/").text
     browser = web.browser()
     form = browser.get(f"/r/{token}")
     assert form.status_code == 200
@@ -80,6 +81,12 @@ def test_the_form_records_a_patient_reported_assessment_and_completes_the_follow
     assert assessment["source"] == "patient" and assessment["vas"] == 3
     statuses = {f["kind"]: f["status"] for f in course["followups"]}  # type: ignore[attr-defined]
     assert statuses["reassess_2w"] == "done"
+    listed = {r["kind"]: r["self_report"] for r in ivig.ok("followups", "list")}
+    assert listed["reassess_2w"] == "answered"
+    report = ivig.ok("report", "completeness")
+    assert report["recorded_by_patient"] == 1 and report["recorded_by_clinician"] == 0
+    shown = ivig("course", "show", str(cid)).out
+    assert "Patient-reported outcomes" in shown
 
 
 def test_at_one_month_the_form_asks_how_far_the_patient_can_walk(web: Web, ivig: Ivig) -> None:

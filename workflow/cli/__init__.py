@@ -2,34 +2,81 @@
 
 ``main`` translates errors once: malformed input exits 2, a refusal exits 1, each
 with one sentence on stderr and no traceback (``IVIG_DEBUG=1`` shows one).
+
+Start-up is part of every command's time, so each command group's module is imported
+only when that group is run (``SUBCOMMANDS``): ``ivig patient show`` never loads the
+web app, the scheduler, the plotting or the migrations. **A new command group is one
+line in ``SUBCOMMANDS``** (not an ``app.add_typer`` of an imported module), and a
+heavy library (fastapi, alembic, matplotlib, lifelines, argon2, fhir.resources, PDF
+or QR code makers…) is imported inside the command function that needs it, never at
+the top of a module a read command imports. ``tests/test_startup.py`` enforces this.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import os
 import sys
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup, TyperOption
+from typer.models import TyperInfo
 
-from workflow.cli import (
-    course,
-    db,
-    demo,
-    followups,
-    letters,
-    patient,
-    reminders,
-    report,
-    rules,
-    scheduler,
-    serve,
-    user,
-)
 from workflow.cli.common import RUNTIME
 from workflow.errors import IvigError
+
+_display_type = TyperOption.display_type_rich
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """An on/off flag takes no value, so ``--help`` shows no ``<bool>`` beside it."""
+    return None if self.is_flag else _display_type(self, ctx)
+
+
+# Typer's rich help prints a type for every option, flags included; a user reading
+# ``--json <bool>`` types ``--json true`` and is refused.
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+#: Command group name -> the ``workflow.cli`` module whose ``app`` (a ``typer.Typer``)
+#: holds its commands, in the order ``ivig --help`` lists them.
+SUBCOMMANDS: dict[str, str] = {
+    "db": "db",
+    "patient": "patient",
+    "course": "course",
+    "followups": "followups",
+    "reminders": "reminders",
+    "scheduler": "scheduler",
+    "report": "report",
+    "rules": "rules",
+    "demo": "demo",
+    "serve": "serve",
+    "user": "user",
+    "letters": "letters",
+    "fhir": "fhir",
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root command: a group's module is imported the first time it is asked for."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in SUBCOMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in SUBCOMMANDS:
+            module = importlib.import_module(f"workflow.cli.{SUBCOMMANDS[cmd_name]}")
+            group = typer.main.get_group_from_info(
+                TyperInfo(module.app, name=cmd_name),
+                pretty_exceptions_short=module.app.pretty_exceptions_short,
+                rich_markup_mode=module.app.rich_markup_mode,
+                suggest_commands=module.app.suggest_commands,
+            )
+            self.add_command(group, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
     name="ivig",
@@ -37,19 +84,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyGroup,
 )
-app.add_typer(db.app, name="db")
-app.add_typer(patient.app, name="patient")
-app.add_typer(course.app, name="course")
-app.add_typer(followups.app, name="followups")
-app.add_typer(reminders.app, name="reminders")
-app.add_typer(scheduler.app, name="scheduler")
-app.add_typer(report.app, name="report")
-app.add_typer(rules.app, name="rules")
-app.add_typer(demo.app, name="demo")
-app.add_typer(serve.app, name="serve")
-app.add_typer(user.app, name="user")
-app.add_typer(letters.app, name="letters")
 
 
 @app.callback()

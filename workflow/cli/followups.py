@@ -8,8 +8,6 @@ from typing import Annotated, Any
 import typer
 from dateutil.relativedelta import relativedelta
 
-from schedules.delivery import deliver_due
-from schedules.raising import raise_and_escalate
 from workflow.cli import render
 from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, run, wants_json
 from workflow.followups import (
@@ -89,6 +87,11 @@ def raise_(
     json_out: JsonOpt = False,
 ) -> None:
     """Raises every scheduled follow-up due on or before the date and sends its reminders."""
+    from schedules.delivery import deliver_due  # the channels (httpx, smtplib) load here
+    from schedules.raising import raise_and_escalate
+    from schedules.review_deadlines import notify_overdue
+    from workflow.review import load_policy
+
     settings, clock = RUNTIME.settings, RUNTIME.clock
     day = _as_of(as_of)
     engine = RUNTIME.engine()
@@ -96,6 +99,7 @@ def raise_(
         engine, as_of=day, now=clock.now(), notify_urls=settings.notify_urls()
     )
     raised, escalated = result.raised, result.escalated
+    overdue = notify_overdue(engine, as_of=day, now=clock.now(), policy=load_policy())
     report = (
         deliver_due(engine, clock=clock, configured=settings.notify_urls()) if deliver else None
     )
@@ -105,6 +109,8 @@ def raise_(
     if raised:
         render.followups(raised, title=f"Raised, as of {day}")
     summary = f"{len(raised)} raised, {len(escalated)} escalated"
+    if overdue:
+        summary += f", {len(overdue)} requests past the review deadline"
     if report is not None:
         summary += f"; reminders: {len(report.sent)} sent, {len(report.failed)} failed"
         if report.failed:

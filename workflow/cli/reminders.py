@@ -10,7 +10,9 @@ from schedules.reminders import list_reminders
 from workflow.cli import render
 from workflow.cli.common import RUNTIME, JsonOpt, emit_json, run, wants_json
 
-app = typer.Typer(help="Reminders sent for follow-ups, and their delivery.", no_args_is_help=True)
+app = typer.Typer(
+    help="The outbox: reminders and other messages, and their delivery.", no_args_is_help=True
+)
 
 
 @app.command("list")
@@ -32,8 +34,9 @@ def list_(
         else:
             state = f"{r.status}, next try {render.local(r.next_attempt_at, zone)}"
         tries = f"{r.attempts} tr{'y' if r.attempts == 1 else 'ies'}"
+        about = f"follow-up {r.followup_id}" if r.followup_id is not None else r.message_id
         render.console.print(
-            f"#{r.id} follow-up {r.followup_id} {r.kind} via {r.channel}: {state} ({tries})",
+            f"#{r.id} {about} {r.kind} via {r.channel}: {state} ({tries})",
             markup=False,
         )
         if r.last_error:

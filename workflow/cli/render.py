@@ -5,12 +5,15 @@ Severity and status are always spelled out in words, so nothing depends on colou
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Table as RichTable
 
 from workflow.schemas import (
     CourseRead,
@@ -21,8 +24,27 @@ from workflow.schemas import (
     SuspectedRelapse,
     VoidRead,
 )
+from workflow.service.selfreport import SELF_REPORT_WORDS
 
-console = Console(highlight=False)
+
+def _width() -> int | None:
+    """Piped output is as wide as its content needs (COLUMNS, else 160), not 80 columns;
+    a terminal's own width stands."""
+    if sys.stdout.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "").strip()
+    return int(columns) if columns.isdigit() and int(columns) > 0 else 160
+
+
+class Table(RichTable):
+    """A rich table whose cells fold onto more lines instead of being cut with '…'."""
+
+    def add_column(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("overflow", "fold")
+        super().add_column(*args, **kwargs)
+
+
+console = Console(highlight=False, width=_width())
 
 SEVERITY_STYLE = {"block": "bold red", "warn": "yellow", "info": "cyan"}
 OUTCOME_STYLE = {"supported": "green", "not_supported": "bold red", "needs_information": "yellow"}
@@ -121,7 +143,15 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
                 style="dim" if i.voided else None,
             )
         console.print(table)
-    if c.assessments:
+    # Patient-reported values are kept apart from what clinicians recorded.
+    groups = (
+        ("clinician", "Assessments (recorded by clinicians)"),
+        ("patient", "Patient-reported outcomes (self-report form)"),
+    )
+    for source, title in groups:
+        rows = [a for a in c.assessments if a.source == source]
+        if not rows:
+            continue
         table = Table(
             "id",
             "date",
@@ -130,10 +160,10 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
             "walking m",
             "by",
             "voided",
-            title="Assessments",
+            title=title,
             title_justify="left",
         )
-        for a in c.assessments:
+        for a in rows:
             table.add_row(
                 str(a.id),
                 str(a.date),
@@ -209,7 +239,16 @@ def course_list(rows: Iterable[CourseSummary], zone: ZoneInfo) -> None:
 
 def followups(rows: Iterable[FollowUpRead], title: str | None = None) -> None:
     table = Table(
-        "id", "due", "kind", "mrn", "course", "status", "overdue", title=title, title_justify="left"
+        "id",
+        "due",
+        "kind",
+        "mrn",
+        "course",
+        "status",
+        "overdue",
+        "patient's report",
+        title=title,
+        title_justify="left",
     )
     count = 0
     for r in rows:
@@ -222,6 +261,7 @@ def followups(rows: Iterable[FollowUpRead], title: str | None = None) -> None:
             str(r.course_id or "patient"),
             r.status,
             overdue,
+            SELF_REPORT_WORDS.get(r.self_report or "", ""),
         )
         count += 1
     console.print(table)

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, run, wants_json
-from workflow.cli.render import console
+from workflow.cli.render import Table, console
 from workflow.errors import InvalidInput
 from workflow.reports.completeness import CompletenessReport, completeness_report
 from workflow.reports.figures import ALL, FIGURE_NAMES
@@ -136,6 +135,8 @@ def _print_completeness(report: CompletenessReport) -> None:
         "coordinator",
         "due",
         "recorded",
+        "by patient",
+        "by clinician",
         "missing",
         "completeness",
         title=f"Reassessments due by {report.as_of}",
@@ -146,6 +147,8 @@ def _print_completeness(report: CompletenessReport) -> None:
             name,
             str(tally.due),
             str(tally.recorded),
+            str(tally.by_patient),
+            str(tally.by_clinician),
             str(tally.missing),
             _share(tally.completeness),
         )
@@ -164,7 +167,7 @@ def _print_completeness(report: CompletenessReport) -> None:
             m.mrn,
             m.kind,
             str(m.due_date),
-            f"{m.days_overdue} d",
+            f"{m.days_overdue} d" + (" (patient answered)" if m.answered_by_patient else ""),
             m.coordinator,
         )
     console.print(missing)

@@ -322,6 +322,16 @@ class RelapseSignal(_Frozen):
     )
 
 
+class ReviewDeadline(_Frozen):
+    """How long a request may wait for a reviewer before the reviewers are told."""
+
+    deadline_working_days: Annotated[int, Field(ge=1, le=60)] = 5
+    source: Text = (
+        "NHS England commissioning criteria for immunoglobulin: a regional panel answers "
+        "a request for approval within 5 working days"
+    )
+
+
 class WalkingChoice(_Frozen):
     """One answer to "how far can you walk?" on the patient's form, and the metres kept."""
 
@@ -387,6 +397,7 @@ class Policy(_Frozen):
     rules: RuleSet
     relapse_signal: RelapseSignal = Field(default_factory=RelapseSignal)
     motor_response: MotorResponseCriteria = Field(default_factory=MotorResponseCriteria)
+    review: ReviewDeadline = Field(default_factory=ReviewDeadline)
     self_report: SelfReport = Field(default_factory=SelfReport)
 
     @model_validator(mode="after")

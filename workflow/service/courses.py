@@ -10,7 +10,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from workflow.clock import Clock
 from workflow.dosing import compute_dose
-from workflow.errors import PermissionDenied, TransitionRefused
+from workflow.errors import TransitionRefused
 from workflow.machine import require
 from workflow.models import Assessment, Course, Measurement, Patient, Review
 from workflow.outcomes import motor_response, response
@@ -19,6 +19,7 @@ from workflow.schemas import CourseRequestIn, Outcome
 from workflow.service.common import (
     clinical_date,
     course_by_id,
+    not_before,
     optional_text,
     patient_by_mrn,
     record,
@@ -26,6 +27,8 @@ from workflow.service.common import (
     transition,
 )
 from workflow.service.followups import cancel_for_course
+from workflow.service.notices import notify_requester
+from workflow.service.permissions import check_not_own_request
 from workflow.states import REQUEST_TRIGGER, CourseState
 
 ReviewDecision = Literal["approve", "deny", "info"]
@@ -229,10 +232,6 @@ def retreat(
     return request_course(session=session, data=data, by=by, clock=clock, policy=policy, prior=old)
 
 
-def _same_person(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
-
-
 def review(
     *,
     session: Session,
@@ -257,10 +256,7 @@ def review(
     course = course_by_id(session, course_id)
     trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
     require(course, trigger)
-    if _same_person(reviewer, course.requested_by):
-        raise PermissionDenied(
-            f"reviewer: {reviewer} requested course {course.id} and may not review it."
-        )
+    check_not_own_request(reviewer, course)
     outcome = course.recommendation["outcome"]
     if decision == "approve" and outcome != Outcome.SUPPORTED.value and override is None:
         findings = course.recommendation["findings"]
@@ -272,17 +268,17 @@ def review(
     reason = note if override is None else f"{note} (override: {override})"
     transition(session, course, trigger, by=by, clock=clock, on=on, reason=reason)
     course.awaiting_information = note if decision == "info" else None
-    session.add(
-        Review(
-            course_id=course.id,
-            decision=decision,
-            reviewer=reviewer,
-            note=note,
-            override_reason=override,
-            recommendation_outcome=outcome,
-            at=clock.now(),
-        )
+    row = Review(
+        course_id=course.id,
+        decision=decision,
+        reviewer=reviewer,
+        note=note,
+        override_reason=override,
+        recommendation_outcome=outcome,
+        at=clock.now(),
     )
+    session.add(row)
+    notify_requester(session, course=course, review=row, on=on, now=clock.now())
     return course
 
 
@@ -295,19 +291,23 @@ def amend(
     by: str,
     clock: Clock,
     policy: Policy,
+    on: date | None = None,
 ) -> Course:
-    """The requester answers a question or corrects a request still ``requested``.
+    """The requester answers a question or corrects a request still ``requested``
+    (``on``: the clinical date of the answer, default today).
 
     The recommendation is judged again on the amended document.
     """
+    when = clinical_date(on, today=clock.today()) if on is not None else clock.today()
     course = course_by_id(session, course_id)
+    not_before(when, course.requested_on, field="date", what="the request")
     transition(
         session,
         course,
         "amend_request",
         by=by,
         clock=clock,
-        on=clock.today(),
+        on=when,
         reason=optional_text(note, "note") or "request amended",
     )
     patient = session.get_one(Patient, course.patient_id)

@@ -145,12 +145,21 @@ def _suspect_relapse(
 
 
 def dismiss_relapse(
-    *, session: Session, course_id: int, reason: str, by: str, clock: Clock
+    *,
+    session: Session,
+    course_id: int,
+    reason: str,
+    by: str,
+    clock: Clock,
+    on: date | None = None,
 ) -> Course:
-    """The coordinator judges a suspected relapse not to be one; the flag is cleared."""
+    """The coordinator judges a suspected relapse not to be one; the flag is cleared
+    (``on``: the clinical date of that judgement, default today)."""
+    when = clinical_date(on, today=clock.today()) if on is not None else clock.today()
     reason = required_text(reason, "reason")
     course = course_by_id(session, course_id)
     require(course, "dismiss_relapse")
+    not_before(when, course.last_infusion_date, field="date", what="the last infusion")
     if course.suspected_relapse is None:
         raise TransitionRefused(f"course {course.id} has no suspected relapse to dismiss.")
     evidence = course.suspected_relapse.get("evidence", "")
@@ -160,7 +169,7 @@ def dismiss_relapse(
         "dismiss_relapse",
         by=by,
         clock=clock,
-        on=clock.today(),
+        on=when,
         reason=f"suspected relapse dismissed ({evidence}): {reason}",
     )
     course.suspected_relapse = None

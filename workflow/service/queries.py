@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import allowed_actions
 from workflow.errors import InvalidInput
 from workflow.followups import KINDS, OPEN_STATUSES, Status
 from workflow.models import (
@@ -36,8 +37,9 @@ from workflow.schemas import (
     ReviewRead,
     SuspectedRelapse,
 )
+from workflow.service import selfreport
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.states import CourseState, allowed_actions
+from workflow.states import CourseState
 
 
 def patient_read(patient: Patient) -> PatientRead:
@@ -114,6 +116,13 @@ def _history(session: Session, course_id: int) -> list[HistoryRead]:
         )
         for e in events
     ]
+
+
+def _annotated(
+    session: Session, rows: list[FollowUpRead], today: date | None
+) -> list[FollowUpRead]:
+    selfreport.annotate(session, rows, today=today)
+    return rows
 
 
 def followup_read(row: FollowUp, mrn: str, today: date | None = None) -> FollowUpRead:
@@ -271,7 +280,7 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
                 .order_by(Assessment.date, Assessment.id)
             )
         ],
-        followups=[followup_read(f, mrn, today) for f in followups],
+        followups=_annotated(session, [followup_read(f, mrn, today) for f in followups], today),
     )
 
 
@@ -410,7 +419,9 @@ def list_followups(
         query = query.where(FollowUp.status.in_(OPEN_STATUSES))
     if limit is not None:
         query = query.limit(limit)
-    return [followup_read(f, m, today) for f, m in session.execute(query)]
+    rows = [followup_read(f, m, today) for f, m in session.execute(query)]
+    selfreport.annotate(session, rows, today=today)
+    return rows
 
 
 def count_open_followups(

@@ -24,9 +24,11 @@ from sqlalchemy.orm import Session
 
 from workflow.clock import Clock
 from workflow.errors import InvalidInput, NotFound
+from workflow.followups import OPEN_STATUSES as OPEN
 from workflow.followups import Status
 from workflow.models import Assessment, FollowUp, Invitation, Patient
 from workflow.review.policy import Policy, SelfReport
+from workflow.schemas import FollowUpRead
 from workflow.service.common import record
 
 #: Who the assessment history names when the patient answered the form.
@@ -483,3 +485,129 @@ def answer(
     invitation.used_at = now
     invitation.assessment_id = row.id
     return row
+
+
+# --- through the outbox ----------------------------------------------------------------
+
+
+def _enqueue(session: Session, message: PatientMessage, *, patient_id: int, now: datetime) -> None:
+    """One e-mail to the patient, through the outbox, on the patient channel only.
+
+    The record carries the invitation id and nothing else; the text (with the link)
+    rides in the e-mail envelope, which delivery drops from the row once sent.
+    """
+    from workflow.config import get_settings
+    from workflow.outbox import LOG, PATIENT_INVITATION, enqueue
+
+    channel = get_settings().patient_channel() or LOG
+    enqueue(
+        session,
+        kind=PATIENT_INVITATION,
+        payload={"invitation_id": message.invitation_id},
+        dedupe_key=f"invitation-{message.invitation_id}"
+        + ("-reminder" if message.reminder else ""),
+        course_id=message.course_id,
+        patient_id=patient_id,
+        followup_id=message.followup_id,
+        now=now,
+        channels=[channel],
+        subject=message.subject,
+        email_to=[message.to],
+        text=message.body,
+    )
+
+
+def send_invitations(session: Session, *, followup_ids: list[int], now: datetime) -> int:
+    """Invites the enrolled patients of these just-raised follow-ups (in the raising
+    transaction, so an invitation exists exactly when its follow-up was raised)."""
+    from workflow.config import get_settings
+    from workflow.review.policy import load_policy
+
+    messages = invite(
+        session,
+        followup_ids=followup_ids,
+        now=now,
+        policy=load_policy().self_report,
+        base_url=get_settings().public_base_url,
+    )
+    return _send(session, messages, now)
+
+
+def send_reminders(session: Session, *, now: datetime) -> int:
+    """The one reminder e-mail of each unanswered invitation that is due one."""
+    from workflow.config import get_settings
+    from workflow.review.policy import load_policy
+
+    messages = remind(
+        session,
+        now=now,
+        policy=load_policy().self_report,
+        base_url=get_settings().public_base_url,
+    )
+    return _send(session, messages, now)
+
+
+def _send(session: Session, messages: list[PatientMessage], now: datetime) -> int:
+    if not messages:
+        return 0
+    owners = {
+        invitation_id: patient_id
+        for invitation_id, patient_id in session.execute(
+            select(Invitation.id, Invitation.patient_id).where(
+                Invitation.id.in_([m.invitation_id for m in messages])
+            )
+        )
+    }
+    for message in messages:
+        _enqueue(session, message, patient_id=owners[message.invitation_id], now=now)
+    return len(messages)
+
+
+# --- what the coordinator sees ----------------------------------------------------------
+
+#: A follow-up's self-report state in the command line's worklist (short: a column).
+SELF_REPORT_WORDS = {
+    "letter_to_print": "letter to print",
+    "invited": "invited",
+    "answered": "patient answered",
+    "call": "expired: phone",
+}
+
+
+def states(session: Session, followup_ids: list[int], *, today: date) -> dict[int, str]:
+    """Each invited follow-up's state: ``answered`` (the patient used the link),
+    ``call`` (expired unanswered: phone the patient), ``letter_to_print`` (enrolled by
+    letter, not printed yet), else ``invited``."""
+    if not followup_ids:
+        return {}
+    found: dict[int, str] = {}
+    for fid, used, expires, channel, printed in session.execute(
+        select(
+            Invitation.followup_id,
+            Invitation.used_at,
+            Invitation.expires_at,
+            Invitation.channel,
+            Invitation.letter_printed_at,
+        ).where(Invitation.followup_id.in_(followup_ids))
+    ):
+        if used is not None:
+            found[fid] = "answered"
+        elif channel == Mode.LETTER.value and printed is None:
+            found[fid] = "letter_to_print"
+        elif expires.date() < today:
+            found[fid] = "call"
+        else:
+            found[fid] = "invited"
+    return found
+
+
+def annotate(session: Session, rows: list[FollowUpRead], *, today: date | None) -> None:
+    """Sets ``self_report`` on each row that has an invitation (open rows only are
+    judged against ``today``; a closed follow-up keeps only ``answered``)."""
+    if today is None or not rows:
+        return
+    found = states(session, [r.id for r in rows], today=today)
+    for row in rows:
+        state = found.get(row.id)
+        if state is not None and (state == "answered" or row.status in OPEN):
+            row.self_report = state

@@ -8,72 +8,53 @@ salted argon2 hash) can be looked up through the index on ``api_token_hash``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import ROLES as ROLES
+from workflow.catalogue import permissions
 from workflow.clock import Clock
 from workflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from workflow.models import AccessLog, User
+from workflow.service.permissions import check_allowed
+from workflow.service.permissions import may as permissions_may
 
-ROLES = ("coordinator", "reviewer", "admin")
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
-_COORDINATOR = frozenset({"coordinator", "admin"})
-
-#: Which roles may do what. Reading is open to every signed-in role.
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "register": _COORDINATOR,
-    "measure": _COORDINATOR,
-    "request": _COORDINATOR,
-    "amend": _COORDINATOR,
-    "retreat": _COORDINATOR,
-    "infuse": _COORDINATOR,
-    "stop": _COORDINATOR,
-    "assess": _COORDINATOR,
-    "relapse": _COORDINATOR,
-    "dismiss-relapse": _COORDINATOR,
-    "close": _COORDINATOR,
-    "cancel": _COORDINATOR,
-    "raise": _COORDINATOR,
-    "review": frozenset({"reviewer", "admin"}),
-    "users": frozenset({"admin"}),
-}
-
-_VERB = {
-    "register": "register patients",
-    "measure": "record measurements",
-    "request": "request courses",
-    "amend": "amend requests",
-    "retreat": "request re-treatments",
-    "infuse": "record infusions",
-    "stop": "stop courses",
-    "assess": "record assessments",
-    "relapse": "record relapses",
-    "dismiss-relapse": "dismiss suspected relapses",
-    "close": "close courses",
-    "cancel": "cancel courses",
-    "raise": "raise follow-ups",
-    "review": "review courses",
-    "users": "manage users",
-}
+#: Which roles may do what (reading is open to every signed-in role): the action
+#: catalogue's table, so a new action brings its roles with it.
+PERMISSIONS: dict[str, frozenset[str]] = {name: roles for name, (roles, _) in permissions().items()}
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "ivig_"
 
-_HASHER = PasswordHasher()
-# Verified against when the username is unknown, so a wrong username costs as much
-# time as a wrong password and sign-in does not reveal which accounts exist.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    # Imported and built on first use: only signing in and setting passwords hash, and
+    # every other command (a read above all) should not pay for argon2 at start-up.
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so a wrong username costs as much
+    time as a wrong password and sign-in does not reveal which accounts exist."""
+    return _hasher().hash(secrets.token_urlsafe(16))
 
 
 class UserRead(BaseModel):
@@ -98,13 +79,12 @@ def user_read(user: User) -> UserRead:
 
 def may(role: str, action: str) -> bool:
     """Whether ``role`` may do ``action`` (decides which forms a page shows)."""
-    return role in PERMISSIONS.get(action, frozenset())
+    return permissions_may(role, action)
 
 
 def authorize(role: str, action: str) -> None:
     """Refuses an action the role does not allow (HTTP 403)."""
-    if not may(role, action):
-        raise PermissionDenied(f"role: a {role} may not {_VERB.get(action, action)}.")
+    check_allowed(role, action)
 
 
 def check_role(role: str) -> str:
@@ -142,7 +122,7 @@ def add_user(
         username=username,
         full_name=full_name,
         role=role,
-        password_hash=_HASHER.hash(password),
+        password_hash=_hasher().hash(password),
         active=True,
         created_at=clock.now(),
     )
@@ -167,21 +147,23 @@ def list_users(*, session: Session) -> list[User]:
 
 def verify_password(*, session: Session, username: str, password: str) -> User | None:
     """The active user with these credentials, else None (one answer for every failure)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     user = session.scalars(select(User).where(User.username == username.strip())).one_or_none()
     try:
-        _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher().verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:
         return None
-    if _HASHER.check_needs_rehash(user.password_hash):
-        user.password_hash = _HASHER.hash(password)
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
     return user
 
 
 def set_password(*, session: Session, username: str, password: str) -> User:
     user = user_by_username(session, username)
-    user.password_hash = _HASHER.hash(_check_password(password))
+    user.password_hash = _hasher().hash(_check_password(password))
     return user
 
 

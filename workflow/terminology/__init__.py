@@ -48,6 +48,7 @@ class Terminology:
     indications: dict[str, Code]
     severity: dict[int, Code]
     medicines: dict[str, Code]
+    activities: dict[str, Code]
     units: dict[str, tuple[str, str]]  # UCUM code -> (display, source)
 
     def uri(self, system: str) -> str:
@@ -110,6 +111,7 @@ def parse(document: dict[str, Any]) -> Terminology:
         indications={k: _code(k, v, systems) for k, v in document["indications"].items()},
         severity={int(k): _code(str(k), v, systems) for k, v in document["severity"].items()},
         medicines={k: _code(k, v, systems) for k, v in document["medicines"].items()},
+        activities={k: _code(k, v, systems) for k, v in document.get("activities", {}).items()},
         units=units,
     )
     for measure in terms.measures.values():

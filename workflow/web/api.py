@@ -8,14 +8,15 @@ written to the access log in that same transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import inspect
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import ACTIONS, CATALOGUE, Action, Actor, AmendBody, Scope
 from workflow.errors import PermissionDenied
-from workflow.models import Course
 from workflow.review import load_policy
 from workflow.schemas import (
     CourseRead,
@@ -26,21 +27,14 @@ from workflow.schemas import (
     PatientRead,
 )
 from workflow.service import courses, patients, queries, users
+from workflow.service.actions import perform
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.web import actions, operations, reads
+from workflow.web import operations, reads
 from workflow.web.api_models import (
-    AmendBody,
-    AssessmentBody,
-    CancelBody,
-    CloseBody,
     ErrorRead,
     FollowUpListed,
-    InfusionBody,
     MeasurementBody,
     MeRead,
-    RelapseBody,
-    ReviewBody,
-    StopBody,
     TokenRead,
     UserBody,
 )
@@ -88,15 +82,6 @@ def _as_self(given: str | None, me: Principal, field: str) -> str:
             "under your own name."
         )
     return me.username
-
-
-def _change(
-    request: Request, me: Principal, action: str, use_case: Callable[[Session], Course]
-) -> CourseRead:
-    me.authorize(action)
-    today = clock(request).today()
-    with work(request) as session:
-        return queries.course_read(session, use_case(session), today=today)
 
 
 # --- who am I -------------------------------------------------------------------------
@@ -190,15 +175,13 @@ def list_courses(
 def request_course(request: Request, me: Me, body: CourseRequestIn) -> CourseRead:
     """``course request``: the request document; ``requested_by`` is the signed-in user."""
     _as_self(body.requested_by, me, "requested_by")
+    me.authorize("request")
     now, policy = clock(request), load_policy()
-    return _change(
-        request,
-        me,
-        "request",
-        lambda s: courses.request_course(
-            session=s, data=body, by=me.username, clock=now, policy=policy
-        ),
-    )
+    with work(request) as session:
+        course = courses.request_course(
+            session=session, data=body, by=me.username, clock=now, policy=policy
+        )
+        return queries.course_read(session, course, today=now.today())
 
 
 @router.get("/courses/{course_id}", response_model=CourseRead, tags=["courses"])
@@ -211,72 +194,11 @@ def show_course(request: Request, me: Me, course_id: int) -> CourseRead:
         return queries.course_read(session, course, today=today)
 
 
-@router.post("/courses/{course_id}/review", response_model=CourseRead, tags=["courses"])
-def review(request: Request, me: Me, course_id: int, body: ReviewBody) -> CourseRead:
-    """``course review``: approve, deny, or ask for information; never one's own request."""
-    _as_self(body.reviewer, me, "reviewer")  # the reviewer is always the signed-in user
-    now = clock(request)
-    return _change(request, me, "review", lambda s: actions.review(s, course_id, body, me, now))
-
-
 @router.post("/courses/{course_id}/amend", response_model=CourseRead, tags=["courses"])
 def amend(request: Request, me: Me, course_id: int, body: AmendBody) -> CourseRead:
     """``course amend``: answer a reviewer's question or correct a request."""
-    now, policy = clock(request), load_policy()
-    return _change(
-        request,
-        me,
-        "amend",
-        lambda s: courses.amend(
-            session=s,
-            course_id=course_id,
-            data=body.request,
-            note=body.note,
-            by=me.username,
-            clock=now,
-            policy=policy,
-        ),
-    )
-
-
-@router.post("/courses/{course_id}/infusions", response_model=CourseRead, tags=["courses"])
-def infuse(request: Request, me: Me, course_id: int, body: InfusionBody) -> CourseRead:
-    """``course infuse``: one infusion day."""
-    now = clock(request)
-    return _change(request, me, "infuse", lambda s: actions.infuse(s, course_id, body, me, now))
-
-
-@router.post("/courses/{course_id}/stop", response_model=CourseRead, tags=["courses"])
-def stop(request: Request, me: Me, course_id: int, body: StopBody) -> CourseRead:
-    """``course stop``: infusing -> discontinued."""
-    now = clock(request)
-    return _change(request, me, "stop", lambda s: actions.stop(s, course_id, body, me, now))
-
-
-@router.post("/courses/{course_id}/assessments", response_model=CourseRead, tags=["courses"])
-def assess(request: Request, me: Me, course_id: int, body: AssessmentBody) -> CourseRead:
-    """``course assess``; completes the follow-ups the assessment satisfies."""
-    now = clock(request)
-    return _change(request, me, "assess", lambda s: actions.assess(s, course_id, body, me, now))
-
-
-@router.post("/courses/{course_id}/relapse", response_model=CourseRead, tags=["courses"])
-def relapse(request: Request, me: Me, course_id: int, body: RelapseBody) -> CourseRead:
-    """``course relapse``: monitoring -> relapsed."""
-    now = clock(request)
-    return _change(request, me, "relapse", lambda s: actions.relapse(s, course_id, body, me, now))
-
-
-@router.post("/courses/{course_id}/dismiss-relapse", response_model=CourseRead, tags=["courses"])
-def dismiss_relapse(request: Request, me: Me, course_id: int, body: CancelBody) -> CourseRead:
-    """``course dismiss-relapse``: the suspected relapse is judged not to be one."""
-    now = clock(request)
-    return _change(
-        request,
-        me,
-        "dismiss-relapse",
-        lambda s: actions.dismiss_relapse(s, course_id, body, me, now),
-    )
+    course: CourseRead = _perform(request, me, ACTIONS["amend"], course_id, body)
+    return course
 
 
 @router.post(
@@ -285,29 +207,56 @@ def dismiss_relapse(request: Request, me: Me, course_id: int, body: CancelBody) 
 def retreat(request: Request, me: Me, course_id: int, body: CourseRequestIn) -> CourseRead:
     """``course retreat``: from relapsed, a new linked request; answers the new course."""
     _as_self(body.requested_by, me, "requested_by")
-    now, policy = clock(request), load_policy()
-    return _change(
-        request,
-        me,
-        "retreat",
-        lambda s: courses.retreat(
-            session=s, course_id=course_id, data=body, by=me.username, clock=now, policy=policy
-        ),
+    course: CourseRead = _perform(request, me, ACTIONS["retreat"], course_id, body)
+    return course
+
+
+def _perform(request: Request, me: Me, action: Action, target: Any, body: Any) -> Any:
+    """Runs a catalogue action for the signed-in user; answers the course or patient."""
+    for name in action.signed_in:  # the signed-in user, whatever the body repeats
+        _as_self(getattr(body, name), me, name)
+        body = body.model_copy(update={name: me.username})
+    actor, now = Actor(me.username, me.role), clock(request)
+    with work(request) as session:
+        result = perform(action, session=session, target=target, data=body, actor=actor, clock=now)
+        if action.scope == Scope.PATIENT:
+            return queries.patient_read(result)
+        return queries.course_read(session, result, today=now.today())
+
+
+def _action_route(action: Action) -> None:
+    """``POST /api/v1/<scope>s/{target}/<path>``: the catalogue action, its input as the body."""
+    course = action.scope == Scope.COURSE
+    target = "course_id" if course else "mrn"
+
+    def route(request: Request, me: Principal, body: BaseModel, **path: Any) -> Any:
+        return _perform(request, me, action, path[target], body)
+
+    P = inspect.Parameter
+    route.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            P("request", P.POSITIONAL_OR_KEYWORD, annotation=Request),
+            P("me", P.POSITIONAL_OR_KEYWORD, annotation=Me),
+            P(target, P.POSITIONAL_OR_KEYWORD, annotation=int if course else str),
+            P("body", P.POSITIONAL_OR_KEYWORD, annotation=action.input),
+        ]
+    )
+    route.__name__ = action.name.replace("-", "_")
+    route.__doc__ = f"``{action.scope} {action.name}``: {action.help}"
+    router.add_api_route(
+        f"/{action.scope}s/{{{target}}}/{action.api_path}",
+        route,
+        methods=["POST"],
+        response_model=CourseRead if course else PatientRead,
+        status_code=201 if action.creates else 200,
+        tags=[f"{action.scope}s"],
+        name=f"{action.scope}_{route.__name__}",
     )
 
 
-@router.post("/courses/{course_id}/close", response_model=CourseRead, tags=["courses"])
-def close(request: Request, me: Me, course_id: int, body: CloseBody) -> CourseRead:
-    """``course close``: monitoring -> completed."""
-    now = clock(request)
-    return _change(request, me, "close", lambda s: actions.close(s, course_id, body, me, now))
-
-
-@router.post("/courses/{course_id}/cancel", response_model=CourseRead, tags=["courses"])
-def cancel(request: Request, me: Me, course_id: int, body: CancelBody) -> CourseRead:
-    """``course cancel``: requested or reviewed -> cancelled."""
-    now = clock(request)
-    return _change(request, me, "cancel", lambda s: actions.cancel(s, course_id, body, me, now))
+for _action in CATALOGUE:
+    if not _action.custom_edges:
+        _action_route(_action)
 
 
 # --- follow-ups -----------------------------------------------------------------------

@@ -8,62 +8,38 @@ scale.``). Unknown fields are refused, as in the request document.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from workflow.schemas import CourseRequestIn, FollowUpRead
+from workflow.catalogue import (  # the actions' bodies, declared with the catalogue
+    AmendBody as AmendBody,
+)
+from workflow.catalogue import (
+    AssessmentBody as AssessmentBody,
+)
+from workflow.catalogue import (
+    CancelBody as CancelBody,
+)
+from workflow.catalogue import (
+    CloseBody as CloseBody,
+)
+from workflow.catalogue import (
+    InfusionBody as InfusionBody,
+)
+from workflow.catalogue import (
+    RelapseBody as RelapseBody,
+)
+from workflow.catalogue import (
+    ReviewBody as ReviewBody,
+)
+from workflow.catalogue import (
+    StopBody as StopBody,
+)
+from workflow.schemas import FollowUpRead
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ReviewBody(_Body):
-    """``course review``: the reviewer is the signed-in user (``reviewer`` may repeat it)."""
-
-    decision: Literal["approve", "deny", "info"]
-    note: str
-    override_reason: str | None = None
-    reviewer: str | None = None
-
-
-class InfusionBody(_Body):
-    date: dt.date
-    grams: float
-    override_reason: str | None = None
-
-
-class StopBody(_Body):
-    date: dt.date
-    reason: str
-
-
-class AssessmentBody(_Body):
-    date: dt.date
-    vas: float | None = None
-    mrc_sum: int | None = None
-    walking_distance_m: float | None = None
-
-
-class RelapseBody(_Body):
-    date: dt.date
-    note: str | None = None
-
-
-class CloseBody(_Body):
-    date: dt.date
-
-
-class CancelBody(_Body):
-    reason: str
-
-
-class AmendBody(_Body):
-    """``course amend``: the corrected request document and what changed."""
-
-    request: CourseRequestIn
-    note: str | None = None
 
 
 class MeasurementBody(_Body):

@@ -18,7 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from workflow.clock import Clock
 from workflow.config import get_settings
 from workflow.db import engine_for, ensure_schema
-from workflow.web import admin_pages, api, course_pages, errors, pages, selfreport
+from workflow.web import admin_pages, api, course_pages, errors, fhir_api, pages, selfreport
 from workflow.web.auth import secret_key as find_secret_key
 from workflow.web.context import WebConfig
 from workflow.web.render import make_templates
@@ -82,6 +82,7 @@ def create_app(
     app.state.config = config
     app.state.templates = make_templates(settings.zone)
     app.include_router(api.router)
+    app.include_router(fhir_api.router)
     app.include_router(pages.router)
     app.include_router(course_pages.router)
     app.include_router(admin_pages.router)

@@ -8,6 +8,7 @@ SameSite=Lax) and every form carries a CSRF token that must match the session's.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import secrets
@@ -70,10 +71,10 @@ def _principal(user: User) -> Principal:
 
 
 def secret_key(database_url: str) -> str:
-    """``IVIG_SECRET_KEY``, else a key generated once and kept in a file.
-
-    For a SQLite file the key lives beside the database (``<db>.secret``), for any
-    other database in ``~/.config/ivig/secret_key``; the file is created mode 0600.
+    """``IVIG_SECRET_KEY``, else a key generated once and kept in the user's data
+    directory (``$XDG_DATA_HOME/ivig/``, default ``~/.local/share/ivig/``), mode 0600,
+    one file per database. Never beside the database: a repository or a shared folder
+    holding ``ivig.db`` must not hold the key that signs its sessions.
     """
     given = os.environ.get(SECRET_ENV, "").strip()
     if given:
@@ -84,14 +85,18 @@ def secret_key(database_url: str) -> str:
 def _key_path(database_url: str) -> Path:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(str(url.database)).resolve().with_name(Path(str(url.database)).name + ".secret")
-    return Path.home() / ".config" / "ivig" / "secret_key"
+        url = url.set(database=str(Path(str(url.database)).resolve()))
+    named = url.render_as_string(hide_password=True)
+    digest = hashlib.sha256(named.encode("utf-8")).hexdigest()[:16]
+    data_home = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(data_home) if data_home else Path.home() / ".local" / "share"
+    return base / "ivig" / f"secret_key-{digest}"
 
 
 def _persisted_key(path: Path) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = secrets.token_urlsafe(48)
     # O_EXCL: two servers starting at once keep the first key, not a mix.
     try:

@@ -1,39 +1,30 @@
 """Course pages: request, the course with its timeline, and the actions its state allows.
 
-Which actions a page offers comes from the transition table
-(``CourseRead.allowed_actions``, derived from ``workflow.states``) and the user's
-role; whether an action succeeds is still decided by the service alone.
+Which actions a page offers comes from the action catalogue and the transition
+table (``CourseRead.allowed_actions``) and the user's role; whether an action
+succeeds is still decided by the service alone (``service.actions.perform``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import ACTIONS as CATALOGUE_ACTIONS
+from workflow.catalogue import Action, Actor, AmendBody, Scope, of_scope
 from workflow.clock import Clock
 from workflow.errors import IvigError
-from workflow.models import Course
 from workflow.review import load_policy
 from workflow.schemas import CourseRead, CourseRequestIn, Indication, SteroidTrial
 from workflow.service import courses, queries, users
+from workflow.service.actions import perform
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.web import actions
-from workflow.web.api_models import (
-    AssessmentBody,
-    CancelBody,
-    CloseBody,
-    InfusionBody,
-    RelapseBody,
-    ReviewBody,
-    StopBody,
-)
+from workflow.web.action_forms import action_form
 from workflow.web.auth import Principal, page_principal, posted_form
 from workflow.web.context import clock, work
 from workflow.web.forms import (
@@ -51,59 +42,43 @@ router = APIRouter(include_in_schema=False)
 Me = Annotated[Principal, Depends(page_principal)]
 Form = Annotated[dict[str, str], Depends(posted_form)]
 
-UseCase = Callable[[Session, int, Any, Principal, Clock], Course]
-
 
 @dataclass(frozen=True)
-class Action:
-    """One button of the course page: its form's model and fields, and the use-case."""
+class PageAction:
+    """One button of the course page: the catalogue entry and its form's fields."""
 
-    name: str
-    body: type[BaseModel]
+    action: Action
     fields: tuple[str, ...]
-    run: UseCase
-    done: str
+
+    @property
+    def name(self) -> str:
+        return self.action.name
+
+    @property
+    def done(self) -> str:
+        return self.action.done
 
 
-ACTIONS: dict[str, Action] = {
-    a.name: a
-    for a in (
-        Action(
-            "review",
-            ReviewBody,
-            ("decision", "note", "override_reason"),
-            actions.review,
-            "Review recorded.",
-        ),
-        Action(
-            "infuse",
-            InfusionBody,
-            ("date", "grams", "override_reason"),
-            actions.infuse,
-            "Infusion day recorded.",
-        ),
-        Action("stop", StopBody, ("date", "reason"), actions.stop, "Course stopped."),
-        Action(
-            "assess",
-            AssessmentBody,
-            ("date", "vas", "mrc_sum", "walking_distance_m"),
-            actions.assess,
-            "Assessment recorded.",
-        ),
-        Action("relapse", RelapseBody, ("date", "note"), actions.relapse, "Relapse recorded."),
-        Action(
-            "dismiss-relapse",
-            CancelBody,
-            ("reason",),
-            actions.dismiss_relapse,
-            "Suspected relapse dismissed.",
-        ),
-        Action("close", CloseBody, ("date",), actions.close, "Course closed."),
-        Action("cancel", CancelBody, ("reason",), actions.cancel, "Course cancelled."),
-    )
+def _page_fields(action: Action) -> tuple[str, ...]:
+    return tuple(n for n in action.input.model_fields if n not in action.signed_in)
+
+
+#: The course actions with a form on the course page, from the catalogue.
+ACTIONS: dict[str, PageAction] = {
+    a.name: PageAction(a, _page_fields(a))
+    for a in of_scope(Scope.COURSE)
+    if a.form in ("generic", "special")
 }
 #: Actions with a page of their own (the whole request document).
-DOCUMENT_ACTIONS = ("amend", "retreat")
+DOCUMENT_ACTIONS = tuple(a.name for a in of_scope(Scope.COURSE) if a.form == "document")
+
+
+def _run(session: Session, action: Action, target: Any, body: Any, me: Principal, c: Clock) -> Any:
+    """The catalogue action for the signed-in user (the service checks the role)."""
+    for name in action.signed_in:
+        body = body.model_copy(update={name: me.username})
+    actor = Actor(me.username, me.role)
+    return perform(action, session=session, target=target, data=body, actor=actor, clock=c)
 
 
 @dataclass(frozen=True)
@@ -176,6 +151,7 @@ def _course_page(
         )
         course = queries.course_read(session, row, today=today)
         patient = queries.patient_read(patient_by_mrn(session, course.mrn))
+    offered = _offered(course, me)
     return page(
         request,
         "course.html",
@@ -183,7 +159,12 @@ def _course_page(
             "course": course,
             "patient": patient,
             "timeline": _timeline(course),
-            "offered": _offered(course, me),
+            "offered": offered,
+            "generic_forms": [
+                action_form(ACTIONS[a].action)
+                for a in offered
+                if a in ACTIONS and ACTIONS[a].action.form == "generic"
+            ],
             "defaults": _defaults(course, today),
             "failed": failed,
             "errors": found.fields if found else {},
@@ -299,31 +280,14 @@ def _document_action(
         return RedirectResponse(f"/courses/{course_id}", status_code=303)
     me.authorize(action)
     values = {k: form.get(k, "") for k in (*REQUEST_FIELDS, "note")}
-    now, policy = clock(request), load_policy()
+    now = clock(request)
     title = _DOCUMENT_TITLES[action].format(course_id)
     url = f"/courses/{course_id}/{action}"
     try:
         data = validate_form(CourseRequestIn, request_document(form, me.username), REQUEST_FIELDS)
+        body: Any = data if action == "retreat" else AmendBody(request=data, note=form.get("note"))
         with work(request) as session:
-            if action == "amend":
-                target = courses.amend(
-                    session=session,
-                    course_id=course_id,
-                    data=data,
-                    note=form.get("note"),
-                    by=me.username,
-                    clock=now,
-                    policy=policy,
-                ).id
-            else:
-                target = courses.retreat(
-                    session=session,
-                    course_id=course_id,
-                    data=data,
-                    by=me.username,
-                    clock=now,
-                    policy=policy,
-                ).id
+            target = _run(session, CATALOGUE_ACTIONS[action], course_id, body, me, now).id
     except FormErrors as found:
         return _request_form(
             request,
@@ -344,7 +308,10 @@ def _document_action(
             course_id=course_id,
             with_note=action == "amend",
         )
-    flash(request, "Request amended." if action == "amend" else f"Course {target} requested.")
+    flash(
+        request,
+        CATALOGUE_ACTIONS[action].done if action == "amend" else f"Course {target} requested.",
+    )
     return RedirectResponse(f"/courses/{target}", status_code=303)
 
 
@@ -366,9 +333,9 @@ def course_action(request: Request, me: Me, course_id: int, action: str, form: F
     values = {k: form.get(k, "") for k in spec.fields}
     now = clock(request)
     try:
-        body = validate_form(spec.body, present(form, spec.fields), spec.fields)
+        body = validate_form(spec.action.input, present(form, spec.fields), spec.fields)
         with work(request) as session:
-            spec.run(session, course_id, body, me, now)
+            _run(session, spec.action, course_id, body, me, now)
     except FormErrors as found:
         return _course_page(request, me, course_id, failed=action, found=found, values=values)
     except IvigError as exc:

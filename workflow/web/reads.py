@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from workflow.models import Patient
 from workflow.schemas import CourseSummary, FollowUpRead, PatientRead
-from workflow.service import queries
+from workflow.service import queries, selfreport
 from workflow.service.worklist import next_due
 
 
@@ -73,7 +73,9 @@ def _first_followups(
 ) -> list[FollowUpRead]:
     if mrn is None and kind is None:  # the whole programme: index-ordered, no sort
         page = next_due(session=session, today=today, limit=PAGE_SIZE, due_before=before)
-        return [row.followup for row in page]
+        rows = [row.followup for row in page]
+        selfreport.annotate(session, rows, today=today)
+        return rows
     return queries.list_followups(
         session=session,
         mrn=mrn,

@@ -43,6 +43,11 @@ WORDS: dict[str, str] = {
     "not_tried": "Not tried",
     "responded": "Responded",
     "no_response": "No response",
+    # A follow-up's self-report state (issue 17).
+    "letter_to_print": "Letter to print",
+    "invited": "Invitation open",
+    "answered": "Answered by the patient",
+    "call": "Needs a phone call (invitation expired)",
 }
 
 

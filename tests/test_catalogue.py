@@ -1,0 +1,96 @@
+"""The action catalogue is the one place an action is declared: every edge follows it."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import typer
+
+from workflow.catalogue import (
+    ACTIONS,
+    CATALOGUE,
+    ROLES,
+    Scope,
+    action_of_trigger,
+    allowed_actions,
+    unassigned_triggers,
+)
+from workflow.cli import app as cli_app
+from workflow.service import users
+from workflow.states import CourseState, allowed_triggers
+
+UNIFORM = {"session", "target", "data", "actor", "clock"}
+
+
+def test_every_trigger_is_fired_by_an_action() -> None:
+    assert unassigned_triggers() == ()
+
+
+@pytest.mark.parametrize("action", CATALOGUE, ids=lambda a: a.name)
+def test_service_function_has_the_uniform_signature(action) -> None:  # type: ignore[no-untyped-def]
+    params = inspect.signature(action.function).parameters
+    assert set(params) == UNIFORM
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
+
+
+@pytest.mark.parametrize("action", CATALOGUE, ids=lambda a: a.name)
+def test_roles_are_known_and_checked_by_the_role_table(action) -> None:  # type: ignore[no-untyped-def]
+    assert action.roles and action.roles <= set(ROLES)
+    for role in ROLES:
+        assert users.may(role, action.name) == (role in action.roles)
+
+
+def _click_group(scope: Scope):  # type: ignore[no-untyped-def]
+    import click
+
+    root = typer.main.get_command(cli_app)
+    return root.get_command(click.Context(root), scope.value)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("action", CATALOGUE, ids=lambda a: a.name)
+def test_every_action_is_a_command_with_actor_and_json(action) -> None:  # type: ignore[no-untyped-def]
+    command = _click_group(action.scope).commands[action.name]
+    options = {o for p in command.params for o in getattr(p, "opts", ())}
+    assert {"--actor", "--json"} <= options
+    if not action.custom_edges:
+        for name in action.input.model_fields:
+            assert "--" + name.replace("_", "-") in options
+
+
+@pytest.mark.parametrize("action", CATALOGUE, ids=lambda a: a.name)
+def test_every_action_is_an_api_route(action) -> None:  # type: ignore[no-untyped-def]
+    from workflow.web.api import router
+
+    target = "{course_id}" if action.scope == Scope.COURSE else "{mrn}"
+    path = f"/api/v1/{action.scope}s/{target}/{action.api_path}"
+    routes = {(r.path, m) for r in router.routes for m in getattr(r, "methods", ())}
+    assert (path, "POST") in routes
+
+
+def test_course_page_offers_every_course_action_with_a_form() -> None:
+    from workflow.web.course_pages import ACTIONS as PAGE_ACTIONS
+    from workflow.web.course_pages import DOCUMENT_ACTIONS
+
+    course_actions = {a.name for a in CATALOGUE if a.scope == Scope.COURSE and a.form != "none"}
+    assert set(PAGE_ACTIONS) | set(DOCUMENT_ACTIONS) == course_actions
+
+
+def test_special_forms_have_their_block_in_the_course_template() -> None:
+    from pathlib import Path
+
+    import workflow.web
+
+    template = Path(workflow.web.__file__).with_name("templates") / "course.html"
+    text = template.read_text(encoding="utf-8")
+    for action in CATALOGUE:
+        if action.scope == Scope.COURSE and action.form == "special":
+            assert f"'{action.name}' in offered" in text, action.name
+
+
+@pytest.mark.parametrize("state", list(CourseState))
+def test_allowed_actions_follow_the_transition_table(state: CourseState) -> None:
+    expected = {action_of_trigger()[t] for t in allowed_triggers(state)}
+    assert set(allowed_actions(state)) == expected
+    for name in allowed_actions(state):
+        assert any(t in allowed_triggers(state) for t in ACTIONS[name].triggers)

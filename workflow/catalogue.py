@@ -1,0 +1,432 @@
+"""The action catalogue: every user action, declared once.
+
+An *action* is something a person does to a course or a patient (review, infuse,
+stop, update a patient…). Each is one :class:`Action` in :data:`CATALOGUE`: its
+name, the transition triggers it may fire, its input model, the service function
+that performs it, the roles allowed, the verb a refusal uses and the message a
+success shows. Everything else is derived from this table:
+
+- the CLI command ``ivig <scope> <name> TARGET --field …`` (``workflow/cli/actions.py``
+  builds one option per input field: ``override_reason`` becomes ``--override-reason``);
+- the API route ``POST /api/v1/<scope>s/{target}/<path>`` with the input model as
+  its JSON body (``workflow/web/api.py``);
+- the page's form and button (``workflow/web/course_pages.py``, ``patient_pages``);
+- the role check and the "may this button show" answer
+  (``workflow/service/permissions.py``: ``can``/``check``);
+- which actions a course's state offers (:func:`allowed_actions`) and the mapping
+  of triggers to commands that ``docs/states.md`` shows (checked by a test).
+
+How to add an action
+--------------------
+
+1. Write its input model below (a pydantic model, one field per option; the
+   field's ``description`` is the option's help; a ``date`` field becomes a
+   ``YYYY-MM-DD`` option). Types only: ranges and rules are checked by the service,
+   so every edge gets the very same sentence.
+2. Write one service function with the uniform signature
+   ``fn(*, session, target, data, actor, clock) -> Course | Patient``: ``target``
+   is the course id (scope ``course``) or the MRN (scope ``patient``), ``data`` an
+   instance of the input model, ``actor`` an :class:`Actor`. One transaction, one
+   history row. Refuse with ``workflow.errors``. The role check is done for you by
+   :func:`workflow.service.actions.perform` before the function runs; an extra rule
+   (like "nobody reviews their own request") goes in ``service/permissions.py``.
+3. Add one :class:`Action` entry to ``CATALOGUE`` naming that function as
+   ``"module:function"`` (resolved lazily, so this module stays light and
+   importable from anywhere). If it fires a new trigger, add the trigger to
+   ``workflow/states.py``'s table.
+
+That is all: the CLI command, the API route, the page form (a generic one, unless
+``form="special"`` and the course template has a block for it), the role check and
+the docs tables follow. Run ``python scripts/make_docs.py`` to regenerate the docs.
+
+Nothing here imports the database, the web layer or a service module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workflow.schemas import CourseRequestIn, Diabetes
+from workflow.states import CourseState, allowed_triggers, triggers
+
+
+class Scope(StrEnum):
+    """What an action's target is: a course (by id) or a patient (by MRN)."""
+
+    COURSE = "course"
+    PATIENT = "patient"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a name for the history and, on the web and API, a role.
+
+    The CLI has no roles (whoever runs it has the database), so its ``role`` is None
+    and role checks pass; the rules that are not about roles (self-review) still hold.
+    """
+
+    name: str
+    role: str | None = None
+
+
+ROLES = ("coordinator", "reviewer", "admin")
+COORDINATOR: frozenset[str] = frozenset({"coordinator", "admin"})
+REVIEWER: frozenset[str] = frozenset({"reviewer", "admin"})
+ADMIN: frozenset[str] = frozenset({"admin"})
+
+#: ``generic``: the page builds the form from the input model; ``special``: the
+#: course template has its own block; ``document``: a page of its own (the request
+#: document); ``none``: no form (the action is not offered on pages).
+FormKind = Literal["generic", "special", "document", "none"]
+
+
+# --- input models: one field per option, same names on every edge ---------------------
+
+
+class ActionInput(BaseModel):
+    """Base of every action's input: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+_DATE = "Clinical date, YYYY-MM-DD."
+_DATE_TODAY = "Clinical date, YYYY-MM-DD (default: today)."
+
+
+class ReviewBody(ActionInput):
+    """``course review``: on the web the reviewer is the signed-in user."""
+
+    decision: Literal["approve", "deny", "info"] = Field(
+        description="approve, deny, or info (ask the requester for more information)."
+    )
+    reviewer: str | None = Field(None, description="The reviewer (not the requester).")
+    note: str = Field(description="Why; for 'info', the question to answer.")
+    override_reason: str | None = Field(
+        None, description="Needed to approve against the recommendation."
+    )
+    date: dt.date | None = Field(None, description=_DATE_TODAY)
+
+
+class InfusionBody(ActionInput):
+    date: dt.date = Field(description=_DATE)
+    grams: float = Field(description="Grams given that day.")
+    override_reason: str | None = Field(
+        None, description="Needed when grams are >10 % from the plan."
+    )
+
+
+class StopBody(ActionInput):
+    date: dt.date = Field(description=_DATE)
+    reason: str = Field(description="Why the infusions stopped.")
+
+
+class AssessmentBody(ActionInput):
+    date: dt.date = Field(description=_DATE)
+    vas: float | None = Field(None, description="Pain, 0-10.")
+    mrc_sum: int | None = Field(None, description="MRC sum score, 0-60.")
+    walking_distance_m: float | None = Field(None, description="Metres walked.")
+
+
+class RelapseBody(ActionInput):
+    date: dt.date = Field(description=_DATE)
+    note: str | None = Field(None, description="What was seen.")
+
+
+class DismissBody(ActionInput):
+    reason: str = Field(description="Why this is not a relapse.")
+    date: dt.date | None = Field(None, description=_DATE_TODAY)
+
+
+class CloseBody(ActionInput):
+    date: dt.date = Field(description=_DATE)
+
+
+class CancelBody(ActionInput):
+    reason: str = Field(description="Why the request is withdrawn.")
+    date: dt.date | None = Field(None, description=_DATE_TODAY)
+
+
+class AmendBody(ActionInput):
+    """``course amend``: the corrected request document and what changed."""
+
+    request: CourseRequestIn
+    note: str | None = Field(None, description="The answer, or what changed.")
+    date: dt.date | None = Field(None, description=_DATE_TODAY)
+
+
+class VoidInfusionBody(ActionInput):
+    day: int = Field(description="The infusion day number `course show` prints.")
+    reason: str = Field(description="Why the record is voided (kept with it).")
+
+
+class VoidAssessmentBody(ActionInput):
+    assessment: int = Field(description="The assessment id `course show` prints.")
+    reason: str = Field(description="Why the record is voided (kept with it).")
+
+
+class PatientUpdateBody(ActionInput):
+    """``patient update``: only the fields given change; ``reason`` is required."""
+
+    weight_kg: float | None = Field(None, description="Weight in kg.")
+    height_cm: float | None = Field(None, description="Height in cm.")
+    diabetes: Diabetes | None = Field(None, description="none, type1 or type2.")
+    name: str | None = Field(None, description="The patient's name.")
+    reason: str = Field(description="Why the record changes (kept in the history).")
+
+
+# --- the table -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """One user action. See the module docstring for what is derived from it."""
+
+    name: str
+    scope: Scope
+    triggers: tuple[str, ...]
+    input: type[BaseModel]
+    service: str
+    roles: frozenset[str]
+    verb: str
+    done: str
+    help: str
+    #: The API path segment after the target (default: the name).
+    path: str = ""
+    #: Fields the CLI requires although the web fills them in (the reviewer).
+    cli_required: tuple[str, ...] = ()
+    #: Fields that on the web and the API are always the signed-in user.
+    signed_in: tuple[str, ...] = ()
+    form: FormKind = "generic"
+    #: The CLI command and API route are written by hand (a document on ``--file``);
+    #: a test checks they exist under the catalogue's name and path.
+    custom_edges: bool = False
+    #: The action answers a new course (the API answers 201; the CLI prints it whole).
+    creates: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def api_path(self) -> str:
+        return self.path or self.name
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        """The service function, imported on first use."""
+        return _resolve(self.service)
+
+
+@cache
+def _resolve(dotted: str) -> Callable[..., Any]:
+    module, _, name = dotted.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
+
+
+_COURSE = "workflow.service.actions"
+
+CATALOGUE: tuple[Action, ...] = (
+    Action(
+        name="review",
+        scope=Scope.COURSE,
+        triggers=("approve", "deny", "ask_information"),
+        input=ReviewBody,
+        service=f"{_COURSE}:review",
+        roles=REVIEWER,
+        verb="review courses",
+        done="Review recorded.",
+        help="Decide on a request: approve, deny, or ask for information.",
+        cli_required=("reviewer",),
+        signed_in=("reviewer",),
+        form="special",
+    ),
+    Action(
+        name="amend",
+        scope=Scope.COURSE,
+        triggers=("amend_request",),
+        input=AmendBody,
+        service=f"{_COURSE}:amend",
+        roles=COORDINATOR,
+        verb="amend requests",
+        done="Request amended.",
+        help="Answer a reviewer's question or correct a request still awaiting review.",
+        form="document",
+        custom_edges=True,
+    ),
+    Action(
+        name="infuse",
+        scope=Scope.COURSE,
+        triggers=("infuse", "finish_infusions"),
+        input=InfusionBody,
+        service=f"{_COURSE}:infuse",
+        roles=COORDINATOR,
+        verb="record infusions",
+        done="Infusion day recorded.",
+        help="Record one infusion day.",
+        path="infusions",
+        form="special",
+    ),
+    Action(
+        name="stop",
+        scope=Scope.COURSE,
+        triggers=("stop",),
+        input=StopBody,
+        service=f"{_COURSE}:stop",
+        roles=COORDINATOR,
+        verb="stop courses",
+        done="Course stopped.",
+        help="Stop a course during its infusions (infusing -> discontinued).",
+        form="special",
+    ),
+    Action(
+        name="assess",
+        scope=Scope.COURSE,
+        triggers=("assess",),
+        input=AssessmentBody,
+        service=f"{_COURSE}:assess",
+        roles=COORDINATOR,
+        verb="record assessments",
+        done="Assessment recorded.",
+        help="Record an outcome assessment after the course.",
+        path="assessments",
+        form="special",
+    ),
+    Action(
+        name="relapse",
+        scope=Scope.COURSE,
+        triggers=("relapse",),
+        input=RelapseBody,
+        service=f"{_COURSE}:relapse",
+        roles=COORDINATOR,
+        verb="record relapses",
+        done="Relapse recorded.",
+        help="Record a relapse (monitoring -> relapsed).",
+        form="special",
+    ),
+    Action(
+        name="dismiss-relapse",
+        scope=Scope.COURSE,
+        triggers=("dismiss_relapse",),
+        input=DismissBody,
+        service=f"{_COURSE}:dismiss_relapse",
+        roles=COORDINATOR,
+        verb="dismiss suspected relapses",
+        done="Suspected relapse dismissed.",
+        help="Dismiss a suspected relapse flagged by an assessment "
+        "(the course stays in monitoring).",
+        form="special",
+    ),
+    Action(
+        name="retreat",
+        scope=Scope.COURSE,
+        triggers=("retreat",),
+        input=CourseRequestIn,
+        service=f"{_COURSE}:retreat",
+        roles=COORDINATOR,
+        verb="request re-treatments",
+        done="Re-treatment requested.",
+        help="Request a re-treatment after a relapse; prints the new course.",
+        form="document",
+        custom_edges=True,
+        creates=True,
+    ),
+    Action(
+        name="close",
+        scope=Scope.COURSE,
+        triggers=("close",),
+        input=CloseBody,
+        service=f"{_COURSE}:close",
+        roles=COORDINATOR,
+        verb="close courses",
+        done="Course closed.",
+        help="Close a course in monitoring (monitoring -> completed).",
+        form="special",
+    ),
+    Action(
+        name="cancel",
+        scope=Scope.COURSE,
+        triggers=("cancel",),
+        input=CancelBody,
+        service=f"{_COURSE}:cancel",
+        roles=COORDINATOR,
+        verb="cancel courses",
+        done="Course cancelled.",
+        help="Cancel a course before infusions start.",
+        form="special",
+    ),
+    Action(
+        name="void-infusion",
+        scope=Scope.COURSE,
+        triggers=("void_infusion", "reopen_infusions", "unstart_infusions"),
+        input=VoidInfusionBody,
+        service=f"{_COURSE}:void_infusion",
+        roles=COORDINATOR,
+        verb="void infusion days",
+        done="Infusion day voided.",
+        help="Void an infusion day entered by mistake (kept in the history, marked).",
+    ),
+    Action(
+        name="void-assessment",
+        scope=Scope.COURSE,
+        triggers=("void_assessment",),
+        input=VoidAssessmentBody,
+        service=f"{_COURSE}:void_assessment",
+        roles=COORDINATOR,
+        verb="void assessments",
+        done="Assessment voided.",
+        help="Void an assessment entered by mistake (kept in the history, marked).",
+    ),
+)
+
+#: Permissions that are not catalogue actions (no target, or not a record change):
+#: name -> (roles, verb).
+OTHER_PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
+    "register": (COORDINATOR, "register patients"),
+    "measure": (COORDINATOR, "record measurements"),
+    "request": (COORDINATOR, "request courses"),
+    "raise": (COORDINATOR, "raise follow-ups"),
+    "users": (ADMIN, "manage users"),
+}
+
+ACTIONS: dict[str, Action] = {a.name: a for a in CATALOGUE}
+
+
+def action(name: str) -> Action:
+    return ACTIONS[name]
+
+
+def of_scope(scope: Scope) -> tuple[Action, ...]:
+    return tuple(a for a in CATALOGUE if a.scope == scope)
+
+
+def permissions() -> dict[str, tuple[frozenset[str], str]]:
+    """Every permission name -> (roles allowed, verb for a refusal)."""
+    table = {a.name: (a.roles, a.verb) for a in CATALOGUE}
+    table.update(OTHER_PERMISSIONS)
+    return table
+
+
+def action_of_trigger() -> dict[str, str]:
+    """The command (``ivig course <action>``, or a page's button) that fires each trigger.
+
+    Triggers the system fires by itself (flagging a suspected relapse) have none.
+    """
+    return {t: a.name for a in of_scope(Scope.COURSE) for t in a.triggers}
+
+
+def allowed_actions(state: CourseState) -> tuple[str, ...]:
+    """Course actions possible from ``state``, derived from the transition table."""
+    of = action_of_trigger()
+    return tuple(dict.fromkeys(of[t] for t in allowed_triggers(state) if t in of))
+
+
+def unassigned_triggers() -> tuple[str, ...]:
+    """Triggers of the table no action fires (a test keeps this to the system's own)."""
+    of = action_of_trigger()
+    return tuple(t for t in triggers() if t not in of)

@@ -1,0 +1,149 @@
+"""Notices about a request under review, written to the outbox in the transaction that
+causes them (``workflow.outbox.enqueue``).
+
+- The requester is told when a reviewer asks for information (``review_question``)
+  and when the request is decided (``review_decision``).
+- Reviewers are told, once per waiting period, when a request has waited longer than
+  the policy's review deadline (``review.deadline_working_days``; kind
+  ``escalation``). A request waits from its clinical request date, or from the
+  requester's last answer to a question; while a question is open it waits on the
+  requester, not on the reviewers.
+
+Payloads carry ids, the MRN, names of staff and dates, never the patient's name.
+Working days are Monday to Friday; public holidays are not known to the program.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflow.models import Course, Event, Patient, Review
+from workflow.outbox import ESCALATION, REVIEW_DECISION, REVIEW_QUESTION, enqueue
+from workflow.states import CourseState
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days (Monday-Friday) after ``start`` up to and including ``end``; 0 if
+    ``end`` is not after ``start``."""
+    if end <= start:
+        return 0
+    weeks, extra = divmod((end - start).days, 7)
+    count = weeks * 5
+    for offset in range(1, extra + 1):
+        if (start + timedelta(days=weeks * 7 + offset)).weekday() < 5:
+            count += 1
+    return count
+
+
+def notify_requester(
+    session: Session, *, course: Course, review: Review, on: date, now: datetime
+) -> str:
+    """Tells the requester a reviewer asked a question or decided; returns the message id."""
+    session.flush()
+    mrn = session.get_one(Patient, course.patient_id).mrn
+    asked = review.decision == "info"
+    kind = REVIEW_QUESTION if asked else REVIEW_DECISION
+    payload = {
+        "course_id": course.id,
+        "mrn": mrn,
+        "to": course.requested_by,
+        "decision": review.decision,
+        "reviewer": review.reviewer,
+        "date": on.isoformat(),
+        "state": course.state,
+        "see": f"ivig course show {course.id}",
+    }
+    what = "asks for information about" if asked else f"decided ({review.decision})"
+    return enqueue(
+        session,
+        kind=kind,
+        payload=payload,
+        dedupe_key=f"review-{review.id}",
+        course_id=course.id,
+        patient_id=course.patient_id,
+        now=now,
+        subject=f"IVIG course {course.id}: the reviewer {what} the request",
+    )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A request waiting for review: since when, and how many working days by ``today``."""
+
+    course_id: int
+    mrn: str
+    requested_by: str
+    since: date
+    working_days: int
+
+
+def waiting_since(session: Session, course_ids: list[int]) -> dict[int, date]:
+    """When each course's last answer to a question was given (absent: never answered)."""
+    if not course_ids:
+        return {}
+    rows = session.execute(
+        select(Event.course_id, func.max(Event.clinical_date))
+        .where(Event.course_id.in_(course_ids), Event.trigger == "amend_request")
+        .group_by(Event.course_id)
+    ).all()
+    return {cid: on for cid, on in rows if cid is not None and on is not None}
+
+
+def waiting_for_review(session: Session, *, today: date) -> list[Waiting]:
+    """Requests waiting on the reviewers (no open question), longest first."""
+    rows = session.execute(
+        select(Course.id, Patient.mrn, Course.requested_by, Course.requested_on)
+        .join(Patient, Patient.id == Course.patient_id)
+        .where(Course.state == CourseState.REQUESTED.value, Course.awaiting_information.is_(None))
+        .order_by(Course.requested_on, Course.id)
+    ).all()
+    answered = waiting_since(session, [r[0] for r in rows])
+    waiting = [
+        Waiting(
+            cid,
+            mrn,
+            by,
+            max(on, answered.get(cid, on)),
+            working_days_between(max(on, answered.get(cid, on)), today),
+        )
+        for cid, mrn, by, on in rows
+    ]
+    return sorted(waiting, key=lambda w: (-w.working_days, w.course_id))
+
+
+def notify_overdue_reviews(
+    session: Session, *, today: date, now: datetime, deadline_working_days: int
+) -> list[int]:
+    """Tells the reviewers about each request waiting longer than the deadline, once per
+    waiting period (the message id names the course and the date it waits from);
+    returns the courses newly overdue."""
+    told: list[int] = []
+    for w in waiting_for_review(session, today=today):
+        if w.working_days <= deadline_working_days:
+            continue
+        enqueue(
+            session,
+            kind=ESCALATION,
+            payload={
+                "course_id": w.course_id,
+                "mrn": w.mrn,
+                "to": "reviewers",
+                "requested_by": w.requested_by,
+                "waiting_since": w.since.isoformat(),
+                "working_days_waited": w.working_days,
+                "deadline_working_days": deadline_working_days,
+                "see": f"ivig course show {w.course_id}",
+            },
+            dedupe_key=f"review-overdue-{w.course_id}-{w.since.isoformat()}",
+            course_id=w.course_id,
+            now=now,
+            subject=(
+                f"IVIG course {w.course_id}: waiting {w.working_days} working days for review"
+            ),
+        )
+        told.append(w.course_id)
+    return told
