@@ -121,18 +121,40 @@ def motor_response(
     window = [(m, w) for d, m, w in assessments if last_infusion <= d <= end]
     mrc = [m for m, _ in window if m is not None]
     walked = [w for _, w in window if w is not None]
-    if baseline_mrc_sum is not None and mrc and max(mrc) - baseline_mrc_sum >= min_mrc_points:
-        gain = max(mrc) - baseline_mrc_sum
-        return MotorResponse(True, f"MRC sum {baseline_mrc_sum} -> {max(mrc)} (+{gain} points)")
-    if baseline_walking_m is not None and walked:
-        best = max(walked)
-        if (
-            baseline_walking_m == 0
-            and best > 0
-            or (
-                baseline_walking_m > 0
-                and (best - baseline_walking_m) / baseline_walking_m >= min_walking_fraction - 1e-9
+    return motor_improved(
+        baseline_mrc_sum=baseline_mrc_sum,
+        best_mrc_sum=max(mrc) if mrc else None,
+        baseline_walking_m=baseline_walking_m,
+        best_walking_m=max(walked) if walked else None,
+        min_mrc_points=min_mrc_points,
+        min_walking_fraction=min_walking_fraction,
+    )
+
+
+def motor_improved(
+    *,
+    baseline_mrc_sum: int | None,
+    best_mrc_sum: int | None,
+    baseline_walking_m: float | None,
+    best_walking_m: float | None,
+    min_mrc_points: float,
+    min_walking_fraction: float,
+) -> MotorResponse:
+    """The rule of ``motor_response()`` on already-known best values (the report's SQL)."""
+    if baseline_mrc_sum is not None and best_mrc_sum is not None:
+        gain = best_mrc_sum - baseline_mrc_sum
+        if gain >= min_mrc_points - 1e-9:
+            return MotorResponse(
+                True, f"MRC sum {baseline_mrc_sum} -> {best_mrc_sum} (+{gain} points)"
             )
-        ):
-            return MotorResponse(True, f"walking distance {baseline_walking_m:g} m -> {best:g} m")
+    if baseline_walking_m is not None and best_walking_m is not None:
+        if baseline_walking_m == 0:
+            improved = best_walking_m > 0
+        else:
+            gain_fraction = (best_walking_m - baseline_walking_m) / baseline_walking_m
+            improved = gain_fraction >= min_walking_fraction - 1e-9
+        if improved:
+            return MotorResponse(
+                True, f"walking distance {baseline_walking_m:g} m -> {best_walking_m:g} m"
+            )
     return MotorResponse(False, None)

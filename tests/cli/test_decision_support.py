@@ -263,3 +263,16 @@ def test_a_prior_course_without_pain_or_motor_response_blocks(ivig: Ivig) -> Non
         "course", "retreat", str(first), "--file", "-", stdin=json.dumps(request_doc("M1"))
     )
     assert findings(second)["retreatment.prior_response"]["severity"] == "block"
+
+
+def test_relapse_report_counts_motor_responders_beside_pain_responders(ivig: Ivig) -> None:
+    first = course_in(ivig, "monitoring")
+    ivig.ok(
+        "course", "assess", str(first), "--date", "2026-10-19", "--vas", "8",
+        "--mrc-sum", "55",
+    )  # fmt: skip
+    doc = ivig.ok("report", "relapse")
+    assert doc["courses_monitored"] == 1
+    assert doc["responders"] == 0  # the contract's pain definition is unchanged
+    assert doc["motor_responders"] == 1
+    assert doc["by_indication"]["dlrpn"]["motor_responders"] == 1
