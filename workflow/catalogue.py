@@ -391,6 +391,7 @@ OTHER_PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "measure": (COORDINATOR, "record measurements"),
     "request": (COORDINATOR, "request courses"),
     "raise": (COORDINATOR, "raise follow-ups"),
+    "fhir-import": (COORDINATOR, "import FHIR observations"),
     "users": (ADMIN, "manage users"),
 }
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflow.clock import Clock, FixedClock, SystemClock
@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     patient_from: str = "ivig@localhost"
     public_base_url: str = "http://localhost:8000"
     patient_contact: str = "your treatment team (the number is on your clinic letters)"
+    # The secret of the analyst export's keyed hash (HMAC-SHA256) of each MRN
+    # (docs/export.md): the same key, the same pseudonyms; unset, nothing is exported.
+    pseudonym_key: SecretStr | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -241,6 +241,10 @@ class PatientRead(BaseModel):
     height_cm: float | None
     diabetes: Diabetes
     created_at: datetime
+    # Self-reported outcomes (docs/self-report.md): email, letter or none; the consent date.
+    self_report: str = "none"
+    self_report_consent_on: date | None = None
+    email: str | None = None
 
 
 class SuspectedRelapse(BaseModel):

@@ -56,6 +56,7 @@ SUBCOMMANDS: dict[str, str] = {
     "user": "user",
     "letters": "letters",
     "fhir": "fhir",
+    "export": "export",
 }
 
 

@@ -68,12 +68,13 @@ def import_(
     """Record the Bundle's Observations (HbA1c, pain, MRC sum, walking distance,
     monofilament, creatinine clearance) for registered patients: all or nothing,
     and an Observation imported before is skipped."""
+    from workflow.catalogue import Actor
     from workflow.fhir.importer import import_bundle
     from workflow.review import load_policy
 
     doc = read_document(file)
-    by, clock, policy = RUNTIME.actor(actor), RUNTIME.clock, load_policy()
-    result = run(lambda s: import_bundle(s, doc, by=by, clock=clock, policy=policy))
+    who, clock, policy = Actor(RUNTIME.actor(actor)), RUNTIME.clock, load_policy()
+    result = run(lambda s: import_bundle(s, doc, actor=who, clock=clock, policy=policy))
     if wants_json(json_out):
         emit_json(result.as_json())
         return

@@ -60,6 +60,11 @@ def patient(p: PatientRead) -> None:
         f"Patient [bold]{p.mrn}[/] {p.name}, born {p.birth_date}, {p.sex.value}, "
         f"{p.weight_kg:g} kg{height}, diabetes: {p.diabetes.value}"
     )
+    if p.self_report != "none":
+        console.print(
+            f"Reports own outcomes by {p.self_report} (consent {p.self_report_consent_on})",
+            style="dim",
+        )
 
 
 def voided(row: VoidRead) -> str:

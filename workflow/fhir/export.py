@@ -175,7 +175,9 @@ def _observation(
     }
     if based_on is not None:
         resource["basedOn"] = [_ref(based_on)]
-    if performer:
+    if performer == "patient":  # self-reported: the patient is the performer
+        resource["performer"] = [_ref(subject)]
+    elif performer:
         resource["performer"] = [{"display": performer}]
     return b.add(urn("Observation", key), resource)
 
@@ -472,7 +474,7 @@ def _assessment(b: _Builder, row: Assessment, patient_url: str, request_url: str
                 subject=patient_url,
                 based_on=request_url,
                 voided=voided,
-                performer=row.actor,
+                performer="patient" if getattr(row, "source", None) == "patient" else row.actor,
             )
 
 

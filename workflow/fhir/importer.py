@@ -20,11 +20,12 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import Actor
 from workflow.clock import Clock
 from workflow.errors import InvalidInput, IvigError
 from workflow.models import Course, ImportedObservation, Patient
 from workflow.review.policy import Policy
-from workflow.service import monitoring, patients
+from workflow.service import monitoring, patients, permissions
 from workflow.states import AFTER_INFUSIONS
 from workflow.terminology import Code, Terminology, terminology
 
@@ -291,9 +292,12 @@ def _blame(group: list[Value], exc: IvigError) -> InvalidInput:
 
 
 def import_bundle(
-    session: Session, doc: Any, *, by: str, clock: Clock, policy: Policy
+    session: Session, doc: Any, *, actor: Actor, clock: Clock, policy: Policy
 ) -> ImportResult:
-    """Records every new Observation of the Bundle; raises ``InvalidInput`` on any fault."""
+    """Records every new Observation of the Bundle; raises ``InvalidInput`` on any fault
+    (``PermissionDenied`` first when the actor's role may not import)."""
+    permissions.check("fhir-import", actor)
+    by = actor.name
     values, already = read_values(session, doc, clock=clock)
     result = ImportResult(already_imported=already)
     assessments = [v for v in values if v.measure.recorded_as == "assessment"]

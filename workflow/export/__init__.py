@@ -1,0 +1,1 @@
+"""Exports for people outside the programme (analysts), read only."""
