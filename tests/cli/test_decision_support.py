@@ -276,3 +276,53 @@ def test_relapse_report_counts_motor_responders_beside_pain_responders(ivig: Ivi
     assert doc["responders"] == 0  # the contract's pain definition is unchanged
     assert doc["motor_responders"] == 1
     assert doc["by_indication"]["dlrpn"]["motor_responders"] == 1
+
+
+def test_course_show_carries_the_whole_request(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    ivig.ok("patient", "measure", "M1", "--date", "2026-10-20", "--hba1c", "9.4")
+    course = request(
+        ivig,
+        "M1",
+        medications=[{"name": "Lyrica", "mg_per_day": 150}, {"name": "Targin"}],
+        steroids={"trial": "responded", "intolerance": ["Solu-Medrol"]},
+        creatinine_clearance_ml_min=25,
+        creatinine_clearance_date="2026-11-01",
+        hepatic_disease=True,
+        thromboembolic_risk_factors=["hyperlipidemia"],
+        hba1c_percent=6.5,
+        weight_kg=80,
+    )
+    shown = ivig.ok("course", "show", str(course["id"]))
+    stored = shown["request"]
+    assert stored["creatinine_clearance_date"] == "2026-11-01"
+    assert stored["medications"][0] == {"name": "Lyrica", "mg_per_day": 150}
+    assert stored["steroids"]["intolerance"] == ["Solu-Medrol"]
+    assert stored["requested_by"] == "dr.requester"
+    details = shown["request_details"]
+    assert details["medications"][0]["generic"] == "pregabalin"
+    assert details["medications"][1]["matched"] == "Targin (oxycodone + naloxone)"
+    assert details["creatinine_clearance"] == {
+        "ml_min": 25,
+        "date": "2026-11-01",
+        "from": "request",
+    }
+    assert details["hba1c"]["percent"] == 9.4 and details["hba1c"]["date"] == "2026-10-20"
+    assert details["hepatic_disease"] is True
+    assert (details["dosing_weight_kg"], details["registered_weight_kg"]) == (80, 82)
+    assert details["height_cm"] == 165 and details["bmi"] == 29.4
+    assert details["entered_by"] == "coordinator.cole"
+
+    text = ivig("course", "show", str(course["id"])).out
+    for expected in (
+        "Lyrica 150 mg/day = Lyrica (pregabalin)",
+        "Solu-Medrol",
+        "25 mL/min (of 2026-11-01",
+        "hepatic disease: yes",
+        "9.4 % (of 2026-10-20",
+        "hyperlipidemia",
+        "registered 82 kg",
+        "BMI 29.4",
+        "prescriber: dr.requester; entered by: coordinator.cole",
+    ):
+        assert expected in " ".join(text.split()), expected

@@ -312,3 +312,35 @@ def test_worklist_shows_a_bounded_page_of_follow_ups_with_their_total(web: Web) 
     assert "2026-01-01" in html  # the most overdue is on the page
     last = (date(2026, 1, 1) + timedelta(days=PAGE_SIZE + 29)).isoformat()
     assert last not in html  # the latest due is not
+
+
+def test_course_page_and_review_form_show_the_whole_request(web: Web) -> None:
+    _new_patient(web)
+    doc = {
+        **request_doc(),
+        "medications": [{"name": "Lyrica", "mg_per_day": 150}, {"name": "dulxetine"}],
+        "steroids": {"trial": "no_response", "intolerance": ["Solu-Medrol"]},
+        "creatinine_clearance_ml_min": 25,
+        "creatinine_clearance_date": "2026-11-01",
+        "hepatic_disease": True,
+        "thromboembolic_risk_factors": ["hyperlipidemia"],
+        "hba1c_percent": 8.1,
+        "hba1c_date": "2026-10-01",
+    }
+    cid = web.api(COORDINATOR).post("/api/v1/courses", json=doc).json()["id"]
+    page = " ".join(web.browser(REVIEWER).get(f"/courses/{cid}").text.split())
+    for expected in (
+        "The request",
+        "Lyrica 150 mg/day",
+        "Lyrica (pregabalin)",
+        "dulxetine",
+        "not recognised",
+        "Solu-Medrol",
+        "25 mL/min (of 2026-11-01",
+        "8.1 % (of 2026-10-01",
+        "hyperlipidemia",
+        "registered weight",
+        "entered by",
+    ):
+        assert expected in page, expected
+    assert 'id="action-review"' in page
