@@ -115,8 +115,12 @@ def test_request_form_records_a_course_requested_by_the_signed_in_user(web: Web)
         "baseline_mrc_sum": "48",
         "baseline_walking_distance_m": "150",
         "steroids_trial": "no_response",
-        "medications": "pregabalin 300\nduloxetine 60 mg",
+        "medication_1_name": "pregabalin",
+        "medication_1_mg_per_day": "300",
+        "medication_2_name": "Cymbalta",
+        "medication_2_mg_per_day": "60",
         "creatinine_clearance_ml_min": "90",
+        "creatinine_clearance_date": "2026-11-01",
         "hepatic_disease": "no",
         "hba1c_percent": "6.8",
     }
@@ -125,8 +129,33 @@ def test_request_form_records_a_course_requested_by_the_signed_in_user(web: Web)
     course = web.api(COORDINATOR).get("/api/v1" + response.headers["location"]).json()
     assert course["requested_by"] == COORDINATOR
     assert course["state"] == "requested"
+    assert course["request"]["medications"] == [
+        {"name": "pregabalin", "mg_per_day": 300},
+        {"name": "Cymbalta", "mg_per_day": 60},
+    ]
+    assert course["request"]["creatinine_clearance_date"] == "2026-11-01"
     page = browser.get(response.headers["location"]).text
     assert "Course 1 requested" in page
+
+
+def test_a_dose_typed_as_words_is_refused_beside_its_field(web: Web) -> None:
+    _new_patient(web)
+    browser = web.browser(COORDINATOR)
+    form = {
+        "mrn": "M1",
+        "indication": "dlrpn",
+        "severity_grade": "3",
+        "product": "Octagam 10%",
+        "dose_g_per_kg_per_day": "0.4",
+        "days": "5",
+        "weight_kg": "82",
+        "baseline_vas": "8",
+        "medication_1_name": "duloxetine",
+        "medication_1_mg_per_day": "sixty",
+    }
+    response = browser.post("/courses", form, page="/courses/new?mrn=M1")
+    assert response.status_code == 422
+    assert "f-medication_1_mg_per_day-error" in response.text
 
 
 def test_request_form_errors_name_nested_fields(web: Web) -> None:
