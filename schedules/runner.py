@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from schedules.channels import parse_notify
+from schedules.cycle import raise_then_deliver
 from schedules.delivery import DeliveryReport, deliver_due
 from schedules.raising import raise_and_escalate
 from schedules.review_deadlines import notify_overdue
@@ -67,6 +68,19 @@ def raise_now(settings: Settings) -> tuple[list[int], list[int]]:
     return [r.id for r in result.raised], result.escalated
 
 
+def expire_now(settings: Settings) -> list[int]:
+    """Expires the approvals that lapsed by today (the daily pass; idempotent, so running
+    it with every raising run costs one indexed query)."""
+    from workflow.db import transaction
+    from workflow.review import load_policy
+    from workflow.service.safety import expire_lapsed
+
+    clock, policy = settings.clock(), load_policy()
+    with transaction(_engine(settings)) as session:
+        expired = expire_lapsed(session=session, as_of=clock.today(), clock=clock, policy=policy)
+        return [c.id for c in expired]
+
+
 def deliver_now(settings: Settings) -> DeliveryReport:
     """Sends the reminders whose next attempt has come."""
     parse_notify(settings.notify_urls())
@@ -75,13 +89,32 @@ def deliver_now(settings: Settings) -> DeliveryReport:
 
 def tick(settings: Settings) -> TickReport:
     """Both jobs once, raising first: what ``--once`` and the catch-up at start run."""
-    raised, escalated = raise_now(settings)
-    delivered = deliver_now(settings)
-    return TickReport(raised, escalated, delivered.sent, delivered.failed)
+    expire_now(settings)
+    parse_notify(settings.notify_urls())
+    clock = settings.clock()
+    cycle = raise_then_deliver(
+        _engine(settings),
+        as_of=clock.today(),
+        clock=clock,
+        notify_urls=settings.notify_urls(),
+        policy=load_policy(),
+    )
+    delivered = cycle.delivery or DeliveryReport()
+    raised = [r.id for r in cycle.raising.raised]
+    return TickReport(raised, cycle.raising.escalated, delivered.sent, delivered.failed)
 
 
 def raise_job(settings: Settings) -> None:
-    """The scheduled raising job; a failure is logged and the next run tries again."""
+    """The scheduled raising job (with the expiry of lapsed approvals); a failure is
+    logged and the next run tries again."""
+    try:
+        expired = expire_now(settings)
+        if expired:
+            log.info("expired lapsed approvals of %d courses", len(expired))
+    except Exception as exc:
+        log.error(
+            "expiry of lapsed approvals failed (%s); the next run retries", type(exc).__name__
+        )
     try:
         raised, escalated = raise_now(settings)
     except Exception as exc:

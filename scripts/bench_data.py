@@ -181,6 +181,7 @@ class Programme:
                 "baseline_walking_distance_m": 150.0,
                 "request": {"mrn": f"B{pid:08d}", "indication": "dlrpn"},
                 "requested_by": REQUESTER,
+                "entered_by": REQUESTER,
                 "requested_on": requested_on,
                 "requested_at": _at(requested_on),
                 "recommendation": {"outcome": "supported", "findings": []},

@@ -70,6 +70,7 @@ def _course_row(number: int, patient_id: int, rng: random.Random) -> dict[str, A
         "baseline_vas": float(rng.randint(5, 9)),
         "request": {},
         "requested_by": "dr.bench",
+        "entered_by": "coordinator.bench",
         "requested_on": last - timedelta(days=14),
         "requested_at": now,
         "recommendation": {"outcome": "supported", "findings": []},

@@ -3,7 +3,7 @@
     python scripts/make_cohort.py --patients 200 --seed 7 [--database-url URL] [--end 2026-11-01]
 
 Each event is a use-case in its own transaction with the clock set to that event's
-moment (see ``workflow.reports.cohort``). Meant for demos and tests (up to a few
+moment (see ``workflow.synthetic``). Meant for demos and tests (up to a few
 thousand patients); ``scripts/bench_report.py`` uses bulk inserts for 100 000 courses.
 """
 
@@ -17,7 +17,7 @@ from datetime import date
 from workflow.config import get_settings
 from workflow.db import engine_for, upgrade
 from workflow.errors import IvigError
-from workflow.reports.cohort import DEFAULT_END, make_cohort
+from workflow.synthetic import DEFAULT_END, make_cohort
 
 
 def main(argv: list[str] | None = None) -> int:

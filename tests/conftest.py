@@ -25,7 +25,6 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from workflow import config as config_module
 from workflow.cli import common as cli_common
 from workflow.cli import main
 from workflow.db import dispose_engines, engine_for, upgrade
@@ -124,7 +123,6 @@ class Ivig:
         self.monkeypatch.setenv("IVIG_FROZEN_NOW", instant)
 
     def __call__(self, *args: str, stdin: str | None = None) -> Result:
-        config_module.get_settings.cache_clear()
         cli_common.RUNTIME.json_default = False
         out, err = io.StringIO(), io.StringIO()
         old_stdin = sys.stdin

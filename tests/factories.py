@@ -9,6 +9,8 @@ from tests.conftest import Ivig
 
 # 2026-11-20 is "today" in the default test clock.
 INFUSION_START = "2026-10-01"
+# Requests (and, by default, their approvals) come before the first infusion.
+REQUESTED_ON = "2026-09-25"
 
 
 def request_doc(mrn: str = "M1", **overrides: Any) -> dict[str, Any]:
@@ -31,6 +33,7 @@ def request_doc(mrn: str = "M1", **overrides: Any) -> dict[str, Any]:
         "thromboembolic_risk_factors": [],
         "hba1c_percent": 6.8,
         "requested_by": "dr.requester",
+        "requested_on": REQUESTED_ON,
     }
     doc.update(overrides)
     return doc
@@ -51,7 +54,7 @@ def register(ivig: Ivig, mrn: str = "M1", diabetes: str = "type2", **extra: str)
         "--weight-kg",
         "82",
         "--height-cm",
-        "165",
+        "170",
         "--diabetes",
         diabetes,
     ]
@@ -66,7 +69,11 @@ def request(ivig: Ivig, mrn: str = "M1", **overrides: Any) -> Any:
     )
 
 
-def approve(ivig: Ivig, course_id: int) -> Any:
+def approve(ivig: Ivig, course_id: int, on: str | None = None) -> Any:
+    """Approves with an override; dated ``on``, else on the request's own date (an
+    approval is never before the request nor after the first infusion)."""
+    if on is None:
+        on = ivig.ok("course", "show", str(course_id))["requested_on"]
     return ivig.ok(
         "course",
         "review",
@@ -79,6 +86,8 @@ def approve(ivig: Ivig, course_id: int) -> Any:
         "meets the guidance",
         "--override-reason",
         "reviewed case",
+        "--date",
+        on,
     )
 
 

@@ -52,9 +52,5 @@ def test_an_unknown_time_zone_names_the_variable(monkeypatch: pytest.MonkeyPatch
     from workflow.errors import InvalidInput
 
     monkeypatch.setenv("IVIG_TIMEZONE", "Mars/Olympus")
-    get_settings.cache_clear()
-    try:
-        with pytest.raises(InvalidInput, match="IVIG_TIMEZONE"):
-            get_settings()
-    finally:
-        get_settings.cache_clear()
+    with pytest.raises(InvalidInput, match="IVIG_TIMEZONE"):
+        get_settings()

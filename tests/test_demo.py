@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from workflow import config as config_module
 from workflow.cli import main
 
 
 def _run(*argv: str) -> tuple[int, str]:
-    config_module.get_settings.cache_clear()
     out = io.StringIO()
     code = 0
     try:

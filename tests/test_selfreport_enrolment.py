@@ -1,4 +1,4 @@
-"""Enrolment rules for self-report, on the patient record (no database needed)."""
+"""Enrolment for self-report: the rules on the patient record, and ``patient update``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.conftest import Ivig
+from tests.factories import register
 from workflow.errors import InvalidInput
 from workflow.models import Patient
 from workflow.service.selfreport import check_address, enrol, hash_token, new_token
@@ -69,3 +71,31 @@ def test_tokens_are_random_and_only_their_hash_is_kept(_: int) -> None:
     token, digest = new_token()
     assert len(token) >= 43 and digest == hash_token(token) and token not in digest
     assert new_token()[0] != token
+
+
+def test_patient_update_enrols_and_the_history_keeps_the_consent_date(ivig: Ivig) -> None:
+    register(ivig)
+    ivig.ok(
+        "patient",
+        "update",
+        "M1",
+        "--self-report",
+        "email",
+        "--email",
+        "pat@example.org",
+        "--reason",
+        "agreed at clinic",
+    )
+    shown = ivig.ok("patient", "show", "M1")
+    assert shown["self_report"] == "email" and shown["self_report_consent_on"] == "2026-11-20"
+    history = ivig("patient", "history", "M1").out
+    assert "self_report_consent_on None -> 2026-11-20" in history.replace("\n", " ")
+
+
+def test_patient_update_refuses_bad_enrolment_and_writes_nothing(ivig: Ivig) -> None:
+    register(ivig)
+    missing = ivig("patient", "update", "M1", "--self-report", "email", "--reason", "r")
+    assert missing.code == 2 and missing.err.startswith("ivig: email:")
+    bad = ivig("patient", "update", "M1", "--self-report", "sms", "--reason", "r")
+    assert bad.code == 2
+    assert ivig.ok("patient", "show", "M1")["self_report"] == "none"

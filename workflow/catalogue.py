@@ -46,6 +46,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -54,7 +56,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.schemas import CourseRequestIn, Diabetes
+from workflow.schemas import (
+    AdverseEventKind,
+    CourseRequestIn,
+    Diabetes,
+    HeightCm,
+    PatientName,
+    WeightKg,
+)
 from workflow.states import CourseState, allowed_triggers, triggers
 
 
@@ -75,6 +84,8 @@ class Actor:
 
     name: str
     role: str | None = None
+    #: Signed in with an API token someone else minted: may act, may not review.
+    delegated: bool = False
 
 
 ROLES = ("coordinator", "reviewer", "admin")
@@ -113,14 +124,29 @@ class ReviewBody(ActionInput):
         None, description="Needed to approve against the recommendation."
     )
     date: dt.date | None = Field(None, description=_DATE_TODAY)
+    version: int | None = Field(
+        None,
+        description="The course version you reviewed ('version' in course show --json; "
+        "default: the version when the command starts). A course changed since is refused.",
+    )
 
 
 class InfusionBody(ActionInput):
     date: dt.date = Field(description=_DATE)
     grams: float = Field(description="Grams given that day.")
+    lot: str | None = Field(None, description="The product lot given (for recalls).")
     override_reason: str | None = Field(
-        None, description="Needed when grams are >10 % from the plan."
+        None,
+        description="Needed when grams are >10 % from the plan or above the ceiling, or "
+        "the day is more than the policy's gap after the last one.",
     )
+
+
+class AdverseEventBody(ActionInput):
+    date: dt.date = Field(description=_DATE)
+    kind: AdverseEventKind = Field(description="What happened.")
+    grade: int = Field(description="CTCAE grade, 1-5.")
+    note: str | None = Field(None, description="What was seen and done.")
 
 
 class StopBody(ActionInput):
@@ -172,13 +198,37 @@ class VoidAssessmentBody(ActionInput):
     reason: str = Field(description="Why the record is voided (kept with it).")
 
 
-class PatientUpdateBody(ActionInput):
-    """``patient update``: only the fields given change; ``reason`` is required."""
+class SelfReportMode(StrEnum):
+    """How a patient reports their own outcomes (docs/self-report.md)."""
 
-    weight_kg: float | None = Field(None, description="Weight in kg.")
-    height_cm: float | None = Field(None, description="Height in cm.")
+    EMAIL = "email"
+    LETTER = "letter"
+    NONE = "none"
+
+
+class PatientUpdateBody(ActionInput):
+    """``patient update``: only the fields given change; ``reason`` is required.
+
+    The ranges are those of ``patient add`` (``PatientIn``), so a value the
+    registration refuses is refused here with the same sentence. A new field is one
+    line here (``UPDATABLE`` in ``service/patients.py`` lists what is compared).
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    weight_kg: WeightKg | None = Field(None, description="Body weight in kg.")
+    height_cm: HeightCm | None = Field(None, description="Height in cm.")
     diabetes: Diabetes | None = Field(None, description="none, type1 or type2.")
-    name: str | None = Field(None, description="The patient's name.")
+    name: PatientName | None = Field(None, description="Full name.")
+    self_report: SelfReportMode | None = Field(
+        None,
+        description="How the patient reports their own outcomes: email, letter or none "
+        "(enrolling dates their consent today; see docs/self-report.md).",
+    )
+    email: str | None = Field(None, description="E-mail address for self-report invitations.")
+    address: str | None = Field(
+        None, description="Postal address for self-report letters, lines separated by '|'."
+    )
     reason: str = Field(description="Why the record changes (kept in the history).")
 
 
@@ -285,6 +335,19 @@ CATALOGUE: tuple[Action, ...] = (
         form="special",
     ),
     Action(
+        name="adverse-event",
+        scope=Scope.COURSE,
+        triggers=("adverse_event",),
+        input=AdverseEventBody,
+        service="workflow.service.safety:adverse_event_action",
+        roles=frozenset({"coordinator", "reviewer", "admin"}),
+        verb="record adverse events",
+        done="Adverse event recorded.",
+        help="Record an adverse event (from the first infusion on, also after a stop).",
+        path="adverse-events",
+        form="special",
+    ),
+    Action(
         name="assess",
         scope=Scope.COURSE,
         triggers=("assess",),
@@ -361,6 +424,19 @@ CATALOGUE: tuple[Action, ...] = (
         form="special",
     ),
     Action(
+        name="update",
+        scope=Scope.PATIENT,
+        triggers=(),
+        input=PatientUpdateBody,
+        service="workflow.service.patients:update_patient",
+        roles=COORDINATOR,
+        verb="update patients",
+        done="Patient record updated.",
+        help="Correct a patient's record (weight, height, diabetes, name) or enrol them "
+        "for self-report (--self-report, --email, --address); the history keeps the old "
+        "and new values.",
+    ),
+    Action(
         name="void-infusion",
         scope=Scope.COURSE,
         triggers=("void_infusion", "reopen_infusions", "unstart_infusions"),
@@ -391,11 +467,23 @@ OTHER_PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "measure": (COORDINATOR, "record measurements"),
     "request": (COORDINATOR, "request courses"),
     "raise": (COORDINATOR, "raise follow-ups"),
+    "expire-lapsed": (COORDINATOR, "expire lapsed approvals"),
     "fhir-import": (COORDINATOR, "import FHIR observations"),
     "users": (ADMIN, "manage users"),
 }
 
 ACTIONS: dict[str, Action] = {a.name: a for a in CATALOGUE}
+
+
+def field_type(annotation: Any) -> Any:
+    """An input field's plain type: ``Annotated[float, …] | None`` -> ``float``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            annotation = args[0]
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
 
 
 def action(name: str) -> Action:
@@ -416,7 +504,8 @@ def permissions() -> dict[str, tuple[frozenset[str], str]]:
 def action_of_trigger() -> dict[str, str]:
     """The command (``ivig course <action>``, or a page's button) that fires each trigger.
 
-    Triggers the system fires by itself (flagging a suspected relapse) have none.
+    Triggers the system fires by itself (flagging a suspected relapse, expiring a lapsed
+    approval: ``course expire-lapsed`` acts on every course at once) have none.
     """
     return {t: a.name for a in of_scope(Scope.COURSE) for t in a.triggers}
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from functools import lru_cache
 from urllib.parse import quote
@@ -39,6 +42,26 @@ class Settings(BaseSettings):
     # The secret of the analyst export's keyed hash (HMAC-SHA256) of each MRN
     # (docs/export.md): the same key, the same pseudonyms; unset, nothing is exported.
     pseudonym_key: SecretStr | None = None
+    # The web app: the key that signs session cookies (unset: a generated key kept in
+    # the user's data directory, docs/web.md) and whether cookies are HTTPS-only.
+    secret_key: str | None = None
+    secure_cookies: bool = False
+    # The review policy: a YAML path or a packaged id (unset: the packaged default).
+    policy: str | None = None
+    # Logging: the level (unset: WARNING, the scheduler INFO) and tracebacks for
+    # unexpected errors on the terminal (``IVIG_DEBUG=1``).
+    log_level: str | None = None
+    debug: bool = False
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
 
     @field_validator("timezone")
     @classmethod
@@ -97,12 +120,44 @@ class Settings(BaseSettings):
         return [part.strip() for part in self.notify.split(",") if part.strip()]
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """Reads the environment once; a bad value names its variable."""
+_installed: ContextVar[Settings | None] = ContextVar("ivig_settings", default=None)
+
+
+def _environment() -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("IVIG_")))
+
+
+@lru_cache(maxsize=8)
+def _load(environment: tuple[tuple[str, str], ...]) -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "IVIG_" + str(first["loc"][0]).upper() if first["loc"] else "IVIG_*"
         raise InvalidInput(f"{name}: {first['msg']}.") from None
+
+
+def get_settings() -> Settings:
+    """The settings in force: those installed by :func:`use_settings`, else the
+    environment's, read once per distinct set of ``IVIG_*`` variables (so a process
+    whose environment changes, a test, sees the new values without clearing a cache).
+    A bad value names its variable."""
+    installed = _installed.get()
+    if installed is not None:
+        return installed
+    return _load(_environment())
+
+
+#: Kept for callers of the former cached function; nothing needs it any more.
+get_settings.cache_clear = _load.cache_clear  # type: ignore[attr-defined]
+
+
+@contextmanager
+def use_settings(settings: Settings) -> Iterator[Settings]:
+    """Runs the block with ``settings`` in force instead of the environment's (the demo
+    does, instead of changing the environment)."""
+    token = _installed.set(settings)
+    try:
+        yield settings
+    finally:
+        _installed.reset(token)

@@ -8,17 +8,15 @@ The clock is pinned so the output is the same on every run.
 from __future__ import annotations
 
 import json
-import os
 import shlex
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from workflow.config import get_settings
+from workflow.config import get_settings, use_settings
 from workflow.db import forget_engine
 from workflow.errors import IvigError
 
@@ -53,20 +51,10 @@ REQUEST: dict[str, Any] = {
 }
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-        get_settings.cache_clear()
+def _settings(**overrides: Any) -> Any:
+    """The settings in force with ``overrides``: the demo installs them (use_settings)
+    rather than changing the process's environment."""
+    return use_settings(get_settings().model_copy(update=overrides))
 
 
 def run_demo(
@@ -77,9 +65,13 @@ def run_demo(
     forget_engine(url)  # a pooled connection would still see the old file
     if database.exists():
         database.unlink()
-    env = {"IVIG_DATABASE_URL": url, "IVIG_FROZEN_NOW": DEMO_NOW, "IVIG_ACTOR": "coordinator.lee"}
+    demo = {
+        "database_url": url,
+        "frozen_now": datetime.fromisoformat(DEMO_NOW),
+        "actor": "coordinator.lee",
+    }
     # The request files stay beside the database, so every printed command runs when pasted.
-    with _environment(env):
+    with _settings(**demo):
         console.print("Every command below runs as printed, after:", style="dim")
         _command(console, ["export", f"IVIG_DATABASE_URL={url}"])
         first = database.with_name(database.stem + "-request.json")
@@ -93,13 +85,13 @@ def run_demo(
             title: str, *argv: str, note: str = "", expect: int = 0, on: str | None = None
         ) -> None:
             if on is not None:  # the coordinator enters each event that evening
-                os.environ["IVIG_FROZEN_NOW"] = f"{on}T17:30:00+00:00"
-                get_settings.cache_clear()
+                demo["frozen_now"] = datetime.fromisoformat(f"{on}T17:30:00+00:00")
             console.rule(f"[bold]{title}")
             if note:
                 console.print(note, style="italic")
             _command(console, ["ivig", *argv])
-            code = invoke(list(argv))
+            with _settings(**demo):
+                code = invoke(list(argv))
             if code != 0:
                 console.print(f"(exit status {code}: refused, nothing was saved)", style="yellow")
             if code != expect:
@@ -192,7 +184,7 @@ def _command(console: Console, argv: list[str]) -> None:
 def _report_section(console: Console, invoke: Callable[[list[str]], int], database: Path) -> None:
     """Ends the demo with the relapse report over a synthetic cohort, when reports exist."""
     try:
-        from workflow.reports.cohort import make_cohort  # noqa: F401
+        from workflow.synthetic import make_cohort  # noqa: F401
     except ImportError:
         return
     cohort_db = database.with_name(database.stem + "-cohort.db")
@@ -201,10 +193,10 @@ def _report_section(console: Console, invoke: Callable[[list[str]], int], databa
     forget_engine(url)
     if cohort_db.exists():
         cohort_db.unlink()
-    with _environment({"IVIG_DATABASE_URL": url}):
+    with _settings(database_url=url):
         console.rule("[bold]16. A programme's view: the relapse report over a synthetic cohort")
         from workflow.db import engine_for, upgrade
-        from workflow.reports.cohort import make_cohort as build
+        from workflow.synthetic import make_cohort as build
 
         engine = engine_for(url)
         upgrade(engine)

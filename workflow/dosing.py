@@ -1,9 +1,9 @@
 """Dose arithmetic: grams per day and per course from the dosing weight.
 
-Without a policy (or with the default one) the dosing weight is the actual weight
-and nothing is rounded: 82 kg x 0.4 g/kg/day over 5 days is 32.8 g a day, 164 g in
-all. A policy may choose adjusted body weight for obese patients and rounding of the
-daily dose to whole vials of the product.
+Without a policy the dosing weight is the actual weight and nothing is rounded:
+82 kg x 0.4 g/kg/day over 5 days is 32.8 g a day, 164 g in all. A policy may choose
+adjusted body weight for obese patients (the default policy does, as national
+programmes now do) and rounding of the daily dose to whole vials of the product.
 """
 
 from __future__ import annotations
@@ -37,10 +37,19 @@ def compute_dose(
     sex: str | None = None,
     product: str | None = None,
     policy: Policy | None = None,
+    age_years: int | None = None,
+    pregnant: bool = False,
 ) -> DoseRead:
     """The planned daily and course grams; ``weight_rule`` and ``rounding`` say how."""
     dosing = policy.dosing if policy is not None else Dosing()
-    weight = dosing_weight(weight_kg=weight_kg, height_cm=height_cm, sex=sex, dosing=dosing)
+    weight = dosing_weight(
+        weight_kg=weight_kg,
+        height_cm=height_cm,
+        sex=sex,
+        dosing=dosing,
+        age_years=age_years,
+        pregnant=pregnant,
+    )
     per_day = round(weight.kg * g_per_kg_per_day, 2)
     rounding: str | None = None
     if dosing.vial_rounding:
@@ -64,26 +73,46 @@ def ideal_body_weight(*, height_cm: float, sex: str | None) -> tuple[float, str]
     weight, hence the lower dose, the conservative side for a blood product.
     """
     formula = "male" if sex == "male" else "female"
-    inches_over = height_cm / CM_PER_INCH - DEVINE_FROM_INCHES
+    # Devine counts inches over 5 feet; below that it would shrink towards negative
+    # weights, so it is never extrapolated (and the dosing policy does not use it there).
+    inches_over = max(0.0, height_cm / CM_PER_INCH - DEVINE_FROM_INCHES)
     return DEVINE_BASE_KG[formula] + DEVINE_KG_PER_INCH * inches_over, formula
 
 
 def dosing_weight(
-    *, weight_kg: float, height_cm: float | None, sex: str | None, dosing: Dosing
+    *,
+    weight_kg: float,
+    height_cm: float | None,
+    sex: str | None,
+    dosing: Dosing,
+    age_years: int | None = None,
+    pregnant: bool = False,
 ) -> DosingWeight:
-    """Actual weight, or adjusted body weight when the policy asks and the patient is obese."""
+    """Actual weight, or adjusted body weight when the policy asks and the patient is obese.
+
+    The exemptions programmes use keep actual weight: a child, a height below the
+    policy's minimum, pregnancy, or an actual weight below the adjusted one.
+    """
     if dosing.weight == "actual":
         return DosingWeight(weight_kg, "actual")
+    if age_years is not None and age_years < dosing.adult_age:
+        return DosingWeight(weight_kg, f"actual (age {age_years}, under {dosing.adult_age})")
+    if pregnant and dosing.pregnancy_exempt:
+        return DosingWeight(weight_kg, "actual (pregnant)")
     if height_cm is None:
         return DosingWeight(weight_kg, "actual (height unknown)")
+    if height_cm < dosing.min_height_cm:
+        return DosingWeight(
+            weight_kg, f"actual (height {height_cm:g} cm, under {dosing.min_height_cm:g} cm)"
+        )
     bmi = weight_kg / (height_cm / 100) ** 2
     if bmi < dosing.obesity_bmi:
         return DosingWeight(weight_kg, f"actual (BMI {bmi:.1f} below {dosing.obesity_bmi:g})")
     ideal, formula = ideal_body_weight(height_cm=height_cm, sex=sex)
-    if weight_kg <= ideal:
-        # Cannot happen at ordinary heights; adjusting upwards would raise the dose.
-        return DosingWeight(weight_kg, f"actual (not above ideal {ideal:.1f} kg)")
     adjusted = round(ideal + dosing.adjusted_fraction * (weight_kg - ideal), 2)
+    if weight_kg <= adjusted:
+        # Only when actual is at or below ideal: adjusting would raise the dose.
+        return DosingWeight(weight_kg, f"actual (below adjusted {adjusted:.1f} kg)")
     note = "" if sex in ("male", "female") else f" (female formula for sex {sex or 'unknown'})"
     rule = (
         f"adjusted (BMI {bmi:.1f} ≥ {dosing.obesity_bmi:g}: ideal {ideal:.1f} kg by Devine"

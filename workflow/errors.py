@@ -5,6 +5,9 @@ Each edge translates them once: the CLI to exit codes (2 for malformed input,
 names the field or the rule, and never carry patient data beyond ids.
 """
 
+import logging
+import traceback
+
 
 class IvigError(Exception):
     """Base of every error a user may see. ``exit_code`` and ``http_status`` map it."""
@@ -50,3 +53,20 @@ class PermissionDenied(IvigError):
 
 class SchemaNotReady(IvigError):
     """The database schema is older than this program (exit 1)."""
+
+
+def log_unexpected(logger: logging.Logger, exc: BaseException, where: str) -> None:
+    """Logs an unexpected error with its traceback, but never its message.
+
+    A message may carry values (a database error repeats the row it failed on), so
+    only the error's kind, where it happened (ids, command names) and the code path
+    are written: enough to find the bug, nothing about a patient.
+    """
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logger.error(
+        "unexpected %s %s\nTraceback (most recent call last):\n%s%s: (message withheld)",
+        type(exc).__name__,
+        where,
+        frames,
+        type(exc).__name__,
+    )

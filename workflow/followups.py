@@ -44,6 +44,9 @@ class FollowUpKind:
     diabetes_only: bool
     what: str
     source: str
+    # Not part of the monitoring plan: made only for a course stopped after an adverse
+    # event, for a patient at risk (the policy's ``safety.followup``).
+    safety_only: bool = False
 
 
 PLAN: tuple[FollowUpKind, ...] = (
@@ -90,6 +93,19 @@ PLAN: tuple[FollowUpKind, ...] = (
         source="seed 003, 'Monitoring Strategy Post-Treatment': a 10-g monofilament test "
         "each year finds feet at risk of ulceration",
     ),
+    FollowUpKind(
+        kind="renal_check",
+        level=Level.PATIENT,
+        first_due=relativedelta(days=7),  # the policy's safety.followup may say otherwise
+        repeat_every=None,
+        completed_by=frozenset({"creatinine_clearance_ml_min"}),
+        diabetes_only=False,
+        what="renal function (creatinine clearance) after a course stopped for an adverse "
+        "event, for a patient at renal risk",
+        source="seed 003, 'Step 2: Repeat IVIG Therapy': renal dysfunction is one of the "
+        "adverse effects of IVIG to monitor for",
+        safety_only=True,
+    ),
 )
 
 BY_KIND: dict[str, FollowUpKind] = {k.kind: k for k in PLAN}
@@ -98,7 +114,7 @@ KINDS: tuple[str, ...] = tuple(BY_KIND)
 
 def plan_for(*, has_diabetes: bool) -> tuple[FollowUpKind, ...]:
     """The kinds a course's entry into monitoring calls for."""
-    return tuple(k for k in PLAN if has_diabetes or not k.diabetes_only)
+    return tuple(k for k in PLAN if not k.safety_only and (has_diabetes or not k.diabetes_only))
 
 
 def first_due_date(kind: FollowUpKind, last_infusion: date) -> date:

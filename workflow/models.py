@@ -115,7 +115,7 @@ class Course(Base):
     weight_kg: Mapped[float] = mapped_column(Float)
     # The dose as computed when the request was recorded (policy-dependent, so kept).
     dosing_weight_kg: Mapped[float] = mapped_column(Float)
-    dosing_weight_rule: Mapped[str] = mapped_column(String(40))
+    dosing_weight_rule: Mapped[str] = mapped_column(String(200))
     rounding_rule: Mapped[str | None] = mapped_column(String(80))
     grams_per_day: Mapped[float] = mapped_column(Float)
     total_grams: Mapped[float] = mapped_column(Float)
@@ -123,7 +123,10 @@ class Course(Base):
     baseline_mrc_sum: Mapped[int | None] = mapped_column(Integer)
     baseline_walking_distance_m: Mapped[float | None] = mapped_column(Float)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The prescriber named in the request: fixed once the request is recorded.
     requested_by: Mapped[str] = mapped_column(String(200))
+    # Who entered the request into the system (the actor): may not review it either.
+    entered_by: Mapped[str] = mapped_column(String(200))
     requested_on: Mapped[date] = mapped_column(Date)
     requested_at: Mapped[datetime] = mapped_column(index=True)
     recommendation: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -138,6 +141,8 @@ class Course(Base):
     last_infusion_date: Mapped[date | None] = mapped_column(Date, index=True)
     relapse_date: Mapped[date | None] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date)
+    # The clinical date of the approval: the approval lapses a policy period after it.
+    approved_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -149,6 +154,9 @@ class Course(Base):
         order_by="(Assessment.date, Assessment.id)"
     )
     reviews: Mapped[list[Review]] = relationship(order_by="Review.id")
+    adverse_events: Mapped[list[AdverseEvent]] = relationship(
+        order_by="(AdverseEvent.date, AdverseEvent.id)"
+    )
 
 
 class Voidable:
@@ -195,7 +203,25 @@ class Infusion(Voidable, Base):
     day_number: Mapped[int] = mapped_column(Integer)
     date: Mapped[date] = mapped_column(Date)
     grams: Mapped[float] = mapped_column(Float)
+    # The product lot given that day, for a recall (``ivig report lot``).
+    lot: Mapped[str | None] = mapped_column(String(100), index=True)
     override_reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+
+
+class AdverseEvent(Base):
+    """An adverse event during or after a course's infusions (CTCAE grade 1-5)."""
+
+    __tablename__ = "adverse_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(40))
+    grade: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime]
 
@@ -261,6 +287,8 @@ class Event(Base):
     actor: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
+    #: A correction's old and new values: ``{field: {"old": …, "new": …}}``.
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 OPEN_FOLLOWUP = "status IN ('scheduled', 'raised')"
@@ -366,8 +394,28 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(300))
     api_token_hash: Mapped[str | None] = mapped_column(String(300), index=True)
+    # Who minted the current token: a token minted by someone else acts for the user
+    # but may not review (nobody approves in another's name).
+    api_token_minted_by: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    # Every session cookie carries the generation it was made in; signing out,
+    # a password change or deactivation moves it on, ending every session at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UserAudit(Base):
+    """Security-relevant acts on accounts: tokens minted or revoked, sign-outs,
+    password changes, (de)activation, refused sign-ins."""
+
+    __tablename__ = "user_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
 
 
 class AccessLog(Base):

@@ -48,6 +48,18 @@ class Outcome(StrEnum):
     NEEDS_INFORMATION = "needs_information"
 
 
+class AdverseEventKind(StrEnum):
+    """Seed 003's adverse effects to watch for after IVIG, plus the usual others."""
+
+    HEADACHE = "headache"
+    ASEPTIC_MENINGITIS = "aseptic_meningitis"
+    THROMBOSIS = "thrombosis"
+    RENAL_DYSFUNCTION = "renal_dysfunction"
+    INFUSION_REACTION = "infusion_reaction"
+    HEMOLYSIS = "hemolysis"
+    OTHER = "other"
+
+
 class Severity(StrEnum):
     BLOCK = "block"
     WARN = "warn"
@@ -63,15 +75,17 @@ Vas = Annotated[float, Field(ge=0, le=10)]
 MrcSum = Annotated[int, Field(ge=0, le=60)]
 Walking = Annotated[float, Field(ge=0, le=100_000)]
 WeightKg = Annotated[float, Field(gt=0, le=500)]
+HeightCm = Annotated[float, Field(ge=30, le=272)]
+PatientName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class PatientIn(_In):
     mrn: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: PatientName
     birth_date: date
     sex: Sex
     weight_kg: WeightKg
-    height_cm: Annotated[float, Field(ge=30, le=272)] | None = None
+    height_cm: HeightCm | None = None
     diabetes: Diabetes = Diabetes.NONE
 
 
@@ -117,6 +131,8 @@ class CourseRequestIn(_In):
     requested_by: NonEmpty
     # Extension: the clinical date of the request (default: today in the clinic's zone).
     requested_on: date | None = None
+    # Pregnancy exempts the patient from adjusted-body-weight dosing.
+    pregnant: bool | None = None
 
     @field_validator("hba1c_mmol_mol")
     @classmethod
@@ -186,7 +202,17 @@ class InfusionRead(VoidRead):
     day: int
     date: date
     grams: float
+    lot: str | None = None
     override_reason: str | None
+    actor: str
+
+
+class AdverseEventRead(BaseModel):
+    id: int
+    date: date
+    kind: str
+    grade: int
+    note: str | None
     actor: str
 
 
@@ -247,6 +273,18 @@ class PatientRead(BaseModel):
     email: str | None = None
 
 
+class PatientEventRead(BaseModel):
+    """A row of a patient's own history (registration, corrections)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    trigger: str
+    at: datetime
+    actor: str
+    reason: str | None
+    changes: dict[str, Any] | None = None
+
+
 class SuspectedRelapse(BaseModel):
     course_id: int
     mrn: str
@@ -290,6 +328,10 @@ class CourseRead(BaseModel):
     prior_course_id: int | None
     next_course_id: int | None
     requested_by: str
+    #: Who entered the request (the actor); may not review it, like the requester.
+    entered_by: str
+    #: The course's version: a review names the version its reviewer saw.
+    version: int
     requested_on: date
     requested_at: datetime
     repeat_every_weeks: int | None
@@ -306,12 +348,14 @@ class CourseRead(BaseModel):
     last_infusion_date: date | None
     relapse_date: date | None
     ended_on: date | None
+    approved_on: date | None = None
     allowed_actions: list[str]
     lineage: list[LineageEntry]
     reviews: list[ReviewRead]
     history: list[HistoryRead]
     infusions: list[InfusionRead]
     assessments: list[AssessmentRead]
+    adverse_events: list[AdverseEventRead] = Field(default_factory=list)
     followups: list[FollowUpRead]
 
 

@@ -22,13 +22,14 @@ class CourseState(StrEnum):
     COMPLETED = "completed"
     DISCONTINUED = "discontinued"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
 
 
 S = CourseState
 
 #: States a course never leaves.
 FINAL_STATES: frozenset[CourseState] = frozenset(
-    {S.DENIED, S.RETREATED, S.COMPLETED, S.DISCONTINUED, S.CANCELLED}
+    {S.DENIED, S.RETREATED, S.COMPLETED, S.DISCONTINUED, S.CANCELLED, S.EXPIRED}
 )
 
 #: States in which the infusions are over and outcomes may be recorded.
@@ -57,6 +58,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("ask_information", (S.REQUESTED,), None, "reviewer asks for information"),
     Transition("amend_request", (S.REQUESTED,), None, "requester answers or amends"),
     Transition("cancel", (S.REQUESTED, S.REVIEWED), S.CANCELLED, "request withdrawn"),
+    Transition("expire", (S.REVIEWED,), S.EXPIRED, "approval lapsed (system)"),
     Transition("infuse", (S.REVIEWED,), S.INFUSING, "first infusion day"),
     Transition("infuse", (S.INFUSING,), None, "another infusion day"),
     Transition(
@@ -64,6 +66,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition("stop", (S.INFUSING,), S.DISCONTINUED, "infusions stopped early"),
     Transition("assess", AFTER_INFUSIONS, None, "outcome assessment"),
+    Transition("adverse_event", (S.INFUSING, *AFTER_INFUSIONS), None, "adverse event recorded"),
     Transition("dismiss_relapse", (S.MONITORING,), None, "suspected relapse dismissed"),
     Transition("relapse", (S.MONITORING,), S.RELAPSED, "relapse confirmed"),
     Transition("retreat", (S.RELAPSED,), S.RETREATED, "re-treatment requested"),

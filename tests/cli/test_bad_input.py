@@ -414,6 +414,7 @@ def test_approving_a_not_supported_request_without_override_exits_1(
         assert_refused(
             ivig, ["course", "review", str(course["id"]), *_REVIEW], code=1, names=["override"]
         )
+        ivig.ok("course", "cancel", str(course["id"]), "--reason", "one active course a patient")
 
 
 def test_a_refused_request_leaves_no_course_behind(ivig: Ivig) -> None:

@@ -28,7 +28,6 @@ from tests.conftest import DEFAULT_NOW, Ivig
 from tests.factories import approve, course_in, register, request
 from workflow.cli.common import unit_of_work
 from workflow.clock import FixedClock
-from workflow.config import get_settings
 from workflow.errors import IvigError
 from workflow.schemas import PatientIn
 from workflow.service import courses, patients, treatment
@@ -41,7 +40,6 @@ Job = Callable[[Session], object]
 
 def _race(jobs: list[Job]) -> list[IvigError | None]:
     """Runs the jobs at the same moment, each in its own transaction; None means it won."""
-    get_settings.cache_clear()  # read this test's IVIG_DATABASE_URL, as a new process would
     barrier = threading.Barrier(len(jobs))
 
     def attempt(job: Job) -> IvigError | None:

@@ -24,8 +24,8 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 def _course_infused_on(ivig: Ivig, days: list[str]) -> int:
     register(ivig, "M1")
-    course = int(request(ivig, "M1")["id"])
-    approve(ivig, course)
+    course = int(request(ivig, "M1", requested_on=days[0])["id"])
+    approve(ivig, course, on=days[0])
     for day in days:
         ivig.ok("course", "infuse", str(course), "--date", day, "--grams", "32.8")
     return course

@@ -57,7 +57,8 @@ def test_a_malformed_as_of_is_refused(ivig: Ivig) -> None:
 def test_plan_names_each_kind_with_its_source(ivig: Ivig) -> None:
     plan = ivig.ok("followups", "plan")
     by_kind = {p["kind"]: p for p in plan}
-    assert list(by_kind) == ["reassess_2w", "reassess_1m", "hba1c", "monofilament"]
+    assert list(by_kind) == ["reassess_2w", "reassess_1m", "hba1c", "monofilament", "renal_check"]
+    assert by_kind["renal_check"]["safety_only"] and not by_kind["hba1c"]["safety_only"]
     assert by_kind["reassess_2w"]["due"] == "L + 14 days"
     assert by_kind["reassess_1m"]["due"] == "L + 1 month"
     assert by_kind["hba1c"]["repeats"] == "measurement date + 3 months"

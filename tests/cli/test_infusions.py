@@ -93,7 +93,8 @@ def test_a_one_day_course_goes_from_reviewed_to_monitoring_in_one_step(ivig: Ivi
     cid = request(ivig, "M1", days=1, dose_g_per_kg_per_day=2.0)["id"]
     approve(ivig, cid)
 
-    course = ivig.ok(*_infuse(cid, "2026-10-01", "164"))
+    # 2 g/kg in one day is above the 1 g/kg daily ceiling: it needs a reason.
+    course = ivig.ok(*_infuse(cid, "2026-10-01", "164", "--override-reason", "as prescribed"))
 
     assert course["state"] == "monitoring"
     assert transitions(course["history"]) == [
@@ -120,10 +121,10 @@ def test_follow_up_months_are_clamped_to_the_months_end(ivig: Ivig) -> None:
         mrn = f"E{n}"
         ivig.now(f"{last}T16:00:00+00:00")
         register(ivig, mrn)
-        cid = request(ivig, mrn, days=1, dose_g_per_kg_per_day=2.0)["id"]
-        approve(ivig, cid)
+        cid = request(ivig, mrn, days=1, dose_g_per_kg_per_day=2.0, requested_on=last)["id"]
+        approve(ivig, cid, on=last)
 
-        course = ivig.ok(*_infuse(cid, last, "164"))
+        course = ivig.ok(*_infuse(cid, last, "164", "--override-reason", "as prescribed"))
 
         due = {f["kind"]: f["due_date"] for f in course["followups"]}
         assert (

@@ -38,6 +38,9 @@ _ADD = [
 ]
 
 
+_AE = ["--kind", "headache", "--grade", "1"]
+
+
 def _one_document(ivig: Ivig, *args: str, stdin: str | None = None) -> object:
     result = ivig(*args, "--json", stdin=stdin)
     assert result.code == 0, f"{args}: exit {result.code}: {result.err}"
@@ -54,7 +57,7 @@ def test_every_command_prints_exactly_one_json_document(ivig: Ivig, tmp_path: Pa
     )
     assert isinstance(c1, dict) and isinstance(c2, dict)
     one, two = str(c1["id"]), str(c2["id"])
-    review = ["--decision", "approve", "--reviewer", "dr.r", "--note", "ok"]
+    review = ["--decision", "approve", "--reviewer", "dr.r", "--note", "ok", "--date", "2026-09-28"]
     steps: list[tuple[list[str], str | None]] = [
         (["db", "upgrade"], None),
         (_ADD, None),
@@ -69,6 +72,10 @@ def test_every_command_prints_exactly_one_json_document(ivig: Ivig, tmp_path: Pa
         for d in range(1, 6)
     ]
     steps += [
+        (["course", "adverse-event", one, "--date", "2026-10-02"] + _AE, None),
+        (["course", "expire-lapsed", "--as-of", "2026-11-20"], None),
+        (["report", "safety"], None),
+        (["report", "lot", "L1"], None),
         (["course", "assess", one, "--date", "2026-10-19", "--vas", "3"], None),
         (["course", "relapse", one, "--date", "2026-11-10"], None),
         (["course", "retreat", one, "--file", "-"], doc),

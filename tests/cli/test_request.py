@@ -138,12 +138,13 @@ def test_request_for_an_unregistered_mrn_is_refused(ivig: Ivig) -> None:
 def test_list_prints_the_contract_fields_newest_first(ivig: Ivig) -> None:
     register(ivig, "M1")
     register(ivig, "M2")
+    register(ivig, "M3")  # one active course per patient
     ivig.now("2026-11-18T09:00:00+00:00")
     first = request(ivig, "M1")["id"]
     ivig.now("2026-11-19T09:00:00+00:00")
     second = request(ivig, "M2", indication="ici_neuropathy")["id"]
     ivig.now("2026-11-20T09:00:00+00:00")
-    third = request(ivig, "M1")["id"]
+    third = request(ivig, "M3")["id"]
 
     rows = ivig.ok("course", "list")
 
@@ -165,10 +166,11 @@ def test_list_prints_the_contract_fields_newest_first(ivig: Ivig) -> None:
 def test_list_filters_by_mrn_and_state(ivig: Ivig) -> None:
     register(ivig, "M1")
     register(ivig, "M2")
-    a = request(ivig, "M1")["id"]
-    b = request(ivig, "M2")["id"]
+    # One active course per patient: M1's duplicate is cancelled before the next request.
     c = request(ivig, "M1")["id"]
     ivig.ok("course", "cancel", str(c), "--reason", "duplicate request")
+    a = request(ivig, "M1")["id"]
+    b = request(ivig, "M2")["id"]
 
     assert {r["id"] for r in ivig.ok("course", "list", "--mrn", "M1")} == {a, c}
     assert {r["id"] for r in ivig.ok("course", "list", "--mrn", "M2")} == {b}
@@ -192,7 +194,9 @@ def test_show_of_an_unknown_course_is_refused(ivig: Ivig) -> None:
 
 
 def test_list_limit_keeps_the_newest(ivig: Ivig) -> None:
-    register(ivig, "M1")
-    ids = [request(ivig, "M1")["id"] for _ in range(3)]
+    ids = []
+    for n in range(3):  # one active course per patient: three patients
+        register(ivig, f"M{n}")
+        ids.append(request(ivig, f"M{n}")["id"])
     assert [r["id"] for r in ivig.ok("course", "list", "--limit", "2")] == ids[:0:-1]
     assert ivig("course", "list", "--limit", "0").code == 2

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import Ivig
 from tests.factories import course_in
 from workflow.db import engine_for
 from workflow.export.cohort import pseudonym
-from workflow.reports.cohort import make_cohort
+from workflow.synthetic import make_cohort
 
 KEY = "analyst-export-test-key-0123456789"
 TABLES = ("courses", "infusions", "assessments", "measurements", "followups")
@@ -67,6 +69,8 @@ def test_patients_appear_only_as_their_keyed_hash(
             header = next(csv.reader(handle))
         assert all((table, column) in dictionary for column in header)
     assert dictionary[("assessments", "vas")]["code"] == "http://loinc.org|38214-3"
+    if (out / "adverse_events.csv").exists():  # issue 11 records them: no free-text note
+        assert "note" not in (out / "adverse_events.csv").read_text(encoding="utf-8")
     # Another key, other pseudonyms: nobody can join without the key.
     monkeypatch.setenv("IVIG_PSEUDONYM_KEY", KEY[::-1])
     ivig.ok("export", "cohort", "--out", str(tmp_path / "other"))
@@ -144,3 +148,12 @@ def test_an_analyst_gets_the_relapse_report_s_figures_from_the_csvs(
     for indication, figures in ours["by_indication"].items():
         theirs = report["by_indication"][indication]
         assert {n: theirs[n] for n in names} == figures, indication
+
+
+@given(mrn=st.from_regex(r"[A-Za-z0-9-]{1,20}", fullmatch=True))
+def test_a_pseudonym_is_stable_case_blind_and_depends_on_the_key(mrn: str) -> None:
+    key = KEY.encode()
+    assert pseudonym(key, mrn) == pseudonym(key, mrn.swapcase())
+    assert pseudonym(key, mrn) == pseudonym(key, f"  {mrn} ")
+    assert pseudonym(key, mrn) != pseudonym(key + b"!", mrn)
+    assert len(pseudonym(key, mrn)) == 64

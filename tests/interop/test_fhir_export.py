@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.cli.helpers import assert_refused
 from tests.conftest import Ivig
 from tests.factories import course_in
@@ -41,7 +43,9 @@ def check_bundle(doc: dict[str, Any]) -> Counter[str]:
             assert value in urls, f"dangling reference {value}"
     terms = terminology()
     known = {uri for uri, _ in terms.systems.values()} | {
-        "http://terminology.hl7.org/CodeSystem/condition-clinical"
+        "http://terminology.hl7.org/CodeSystem/condition-clinical",
+        "http://terminology.hl7.org/CodeSystem/adverse-event-severity",
+        "http://terminology.hl7.org/CodeSystem/adverse-event-outcome",
     }
     for key, value in _walk(doc["entry"]):
         if key == "system" and isinstance(value, str):
@@ -127,3 +131,52 @@ def test_a_finding_travels_as_a_detected_issue_naming_its_rule_and_policy(ivig: 
     rules = {i["code"]["coding"][0]["code"] for i in issues}
     assert "safety.thrombosis_risk" in rules
     assert all(i["reference"].startswith("https://ivig.example/fhir/policy/") for i in issues)
+
+
+def test_lots_and_adverse_events_travel_with_the_course(ivig: Ivig, tmp_path: Path) -> None:
+    import workflow.models as models
+
+    if not hasattr(models, "AdverseEvent"):
+        pytest.skip("adverse events and lots are not recorded yet (issue 11)")
+    from tests.factories import approve, register, request
+
+    register(ivig)
+    cid = int(request(ivig)["id"])
+    approve(ivig, cid)
+    for day in range(1, 6):
+        ivig.ok(
+            "course",
+            "infuse",
+            str(cid),
+            "--date",
+            f"2026-10-0{day}",
+            "--grams",
+            "32.8",
+            "--lot",
+            "LOT-42",
+        )
+    ivig.ok(
+        "course",
+        "adverse-event",
+        str(cid),
+        "--date",
+        "2026-10-03",
+        "--kind",
+        "headache",
+        "--grade",
+        "2",
+        "--note",
+        "after the infusion",
+    )
+    doc = json.loads(ivig("fhir", "export", "--course", str(cid)).out)
+    check_bundle(doc)
+    by_url = {e["fullUrl"]: e["resource"] for e in doc["entry"]}
+    events = [r for r in by_url.values() if r["resourceType"] == "AdverseEvent"]
+    assert len(events) == 1
+    event = events[0]
+    assert event["event"]["coding"][0]["code"] == "adverse-event-headache"
+    assert event["severity"]["coding"][0]["code"] == "moderate"
+    suspect = by_url[event["suspectEntity"][0]["instance"]["reference"]]
+    assert suspect["effectiveDateTime"] == "2026-10-03"
+    given = [r for r in by_url.values() if r["resourceType"] == "MedicationAdministration"]
+    assert {r["contained"][0]["batch"]["lotNumber"] for r in given} == {"LOT-42"}

@@ -30,8 +30,17 @@ def test_every_follow_up_kind_has_a_code() -> None:
     assert {k.kind for k in PLAN} <= set(terminology().activities)
 
 
+def test_every_adverse_event_kind_has_a_code() -> None:
+    import workflow.schemas as schemas
+
+    kinds = getattr(schemas, "AdverseEventKind", None)
+    if kinds is None:
+        pytest.skip("adverse events are not recorded yet (issue 11)")
+    assert {k.value for k in kinds} <= set(terminology().adverse_events)
+
+
 def test_every_severity_grade_has_a_code() -> None:
-    assert set(terminology().severity) == {1, 2, 3, 4}
+    assert set(terminology().severity) == {1, 2, 3, 4, 5}
 
 
 def test_local_codes_are_marked_for_mapping_and_standard_ones_are_not() -> None:
@@ -42,6 +51,7 @@ def test_local_codes_are_marked_for_mapping_and_standard_ones_are_not() -> None:
         *terms.severity.values(),
         *terms.activities.values(),
         *terms.medicines.values(),
+        *terms.adverse_events.values(),
     ]
     for code in codes:
         assert code.source, f"{code.key} has no source"

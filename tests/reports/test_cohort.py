@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, func, select
 from tests.conftest import Ivig
 from workflow.db import engine_for, upgrade
 from workflow.models import Assessment, Course, Event, Infusion, Review
-from workflow.reports.cohort import COORDINATORS, make_cohort
+from workflow.synthetic import COORDINATORS, make_cohort
 
 END = date(2026, 11, 1)
 PATIENTS = 30

@@ -23,18 +23,49 @@ def test_contract_example_without_policy() -> None:
     assert (dose.dosing_weight_kg, dose.weight_rule, dose.rounding) == (82, "actual", None)
 
 
-def test_default_policy_is_actual_weight_without_rounding(policy: Policy) -> None:
+def test_default_policy_adjusts_for_obesity_without_rounding(policy: Policy) -> None:
+    assert policy.dosing.weight == "adjusted"
     dose = compute_dose(
-        weight_kg=82,
-        g_per_kg_per_day=0.4,
-        days=5,
-        height_cm=150,
-        sex="male",
-        product="Octagam 10%",
-        policy=policy,
+        weight_kg=120, g_per_kg_per_day=0.4, days=5, height_cm=180, sex="male", policy=policy
     )
-    assert (dose.grams_per_day, dose.total_grams, dose.weight_rule) == (32.8, 164.0, "actual")
+    assert dose.weight_rule.startswith("adjusted (BMI 37.0")
     assert dose.rounding is None
+    lean = compute_dose(weight_kg=82, g_per_kg_per_day=0.4, days=5, height_cm=180, policy=policy)
+    assert (lean.grams_per_day, lean.total_grams) == (32.8, 164.0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [
+        ({"age_years": 17}, "actual (age 17, under 18)"),
+        ({"pregnant": True}, "actual (pregnant)"),
+        ({"height_cm": 150}, "actual (height 150 cm, under 152 cm)"),
+        ({"height_cm": 100}, "actual (height 100 cm, under 152 cm)"),
+        ({"height_cm": None}, "actual (height unknown)"),
+    ],
+)
+def test_adjusted_weight_exemptions_keep_actual_weight(
+    policy: Policy, changes: dict[str, object], rule: str
+) -> None:
+    # 120 kg is obese at any of these heights.
+    args: dict[str, object] = {"height_cm": 170, "sex": "female", "age_years": 40}
+    args.update(changes)
+    weight = dosing_weight(weight_kg=120, dosing=policy.dosing, **args)  # type: ignore[arg-type]
+    assert (weight.kg, weight.rule) == (120, rule)
+
+
+def test_adult_at_18_is_adjusted(policy: Policy) -> None:
+    weight = dosing_weight(
+        weight_kg=120, height_cm=170, sex="female", dosing=policy.dosing, age_years=18
+    )
+    assert weight.rule.startswith("adjusted")
+
+
+@given(height=st.floats(30, 272))
+def test_ideal_body_weight_is_never_negative_nor_below_the_base(height: float) -> None:
+    for sex in ("male", "female"):
+        ideal, formula = ideal_body_weight(height_cm=height, sex=sex)
+        assert ideal >= {"male": 50.0, "female": 45.5}[formula] > 0
 
 
 def test_devine_ideal_body_weight() -> None:
@@ -136,7 +167,8 @@ def test_adjusted_weight_lies_between_ideal_and_actual(
     ideal, _ = ideal_body_weight(height_cm=height, sex=sex)
     if result.rule.startswith("adjusted"):
         assert weight / (height / 100) ** 2 >= 30
-        assert ideal - 0.01 <= result.kg <= weight
+        assert height >= 152
+        assert ideal - 0.01 <= result.kg < weight
     else:
         assert result.kg == weight
 

@@ -57,6 +57,7 @@ def _course(pid: int) -> dict[str, Any]:
         "baseline_vas": 8.0,
         "request": {},
         "requested_by": "dr.requester",
+        "entered_by": "coordinator",
         "requested_on": at.date(),
         "requested_at": at,
         "recommendation": {"outcome": "supported", "findings": []},

@@ -14,18 +14,15 @@ from tests.conftest import Ivig
 from tests.factories import course_in
 from tests.schedules.servers import Mailbox, smtp_server
 from workflow.db import engine_for, transaction
-from workflow.models import Invitation, Patient, Reminder
+from workflow.models import Invitation, Reminder
 from workflow.service.selfreport import hash_token
 
 LINK = re.compile(r"https://clinic\.example/r/([A-Za-z0-9_-]+)")
 
 
-def enrol(mode: str = "email") -> None:
-    with transaction(engine_for(os.environ["IVIG_DATABASE_URL"])) as session:
-        patient = session.scalars(select(Patient)).one()
-        patient.self_report = mode
-        patient.email = "pat@example.org" if mode == "email" else None
-        patient.postal_address = "1 High St" if mode == "letter" else None
+def enrol(ivig: Ivig, mode: str = "email") -> None:
+    contact = ["--email", "pat@example.org"] if mode == "email" else ["--address", "1 High St"]
+    ivig.ok("patient", "update", "M1", "--self-report", mode, *contact, "--reason", "agreed")
 
 
 def mails(box: Mailbox) -> list[Message]:
@@ -42,7 +39,7 @@ def setup(ivig: Ivig, port: int) -> int:
 def test_an_enrolled_patient_gets_one_e_mail_per_reassessment(ivig: Ivig) -> None:
     with smtp_server() as (box, port):
         setup(ivig, port)
-        enrol()
+        enrol(ivig)
         ivig.ok("followups", "raise")
         ivig.ok("followups", "raise")  # nothing new the second time
     sent = mails(box)
@@ -80,7 +77,7 @@ def test_nothing_is_sent_to_a_patient_not_enrolled(ivig: Ivig) -> None:
 def test_letter_patients_get_no_e_mail_but_an_invitation_to_print(ivig: Ivig) -> None:
     with smtp_server() as (box, port):
         setup(ivig, port)
-        enrol("letter")
+        enrol(ivig, "letter")
         ivig.ok("followups", "raise")
     assert box.messages == []
     with transaction(engine_for(os.environ["IVIG_DATABASE_URL"])) as session:
@@ -91,7 +88,7 @@ def test_letter_patients_get_no_e_mail_but_an_invitation_to_print(ivig: Ivig) ->
 def test_one_reminder_after_the_policy_days_without_an_answer(ivig: Ivig) -> None:
     with smtp_server() as (box, port):
         setup(ivig, port)
-        enrol()
+        enrol(ivig)
         ivig.ok("followups", "raise")
         ivig.now("2026-11-26T15:00:00+00:00")  # 6 days on: not yet
         ivig.ok("followups", "raise")
@@ -109,7 +106,7 @@ def test_one_reminder_after_the_policy_days_without_an_answer(ivig: Ivig) -> Non
 def test_the_worklist_shows_open_invitations_and_those_needing_a_call(ivig: Ivig) -> None:
     with smtp_server() as (_, port):
         setup(ivig, port)
-        enrol()
+        enrol(ivig)
         ivig.ok("followups", "raise")
     rows = {r["kind"]: r.get("self_report") for r in ivig.ok("followups", "list")}
     assert rows["reassess_2w"] == "invited" and rows["reassess_1m"] == "invited"

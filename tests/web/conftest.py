@@ -15,7 +15,6 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 from tests.conftest import DEFAULT_NOW
-from workflow import config as config_module
 from workflow.clock import FixedClock
 from workflow.db import engine_for, transaction
 from workflow.service import users
@@ -46,7 +45,7 @@ PATIENT = {
     "birth_date": "1958-04-12",
     "sex": "female",
     "weight_kg": 82,
-    "height_cm": 165,
+    "height_cm": 170,
     "diabetes": "type2",
 }
 
@@ -70,7 +69,7 @@ class Web:
                 password=PASSWORD,
                 clock=self.clock,
             )
-            token = users.issue_token(session=session, username=username)
+            token = users.issue_token(session=session, username=username, at=self.clock.now())
         self.tokens[username] = token
         return token
 
@@ -120,7 +119,6 @@ def web(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Web]:
     monkeypatch.delenv("IVIG_FROZEN_NOW", raising=False)
     monkeypatch.delenv("IVIG_NOTIFY", raising=False)
     monkeypatch.delenv("IVIG_POLICY", raising=False)
-    config_module.get_settings.cache_clear()
     clock = FixedClock(datetime.fromisoformat(DEFAULT_NOW).astimezone(UTC))
     app = create_app(database_url=db_url, clock=lambda: clock, secret_key="test-secret-" + "k" * 40)
     env = Web(url=db_url, clock=clock, app=app)
@@ -128,4 +126,3 @@ def web(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Web]:
     env.add_user(REVIEWER, "reviewer")
     env.add_user(ADMIN, "admin")
     yield env
-    config_module.get_settings.cache_clear()

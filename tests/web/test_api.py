@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.factories import REQUESTED_ON
 from tests.web.conftest import ADMIN, COORDINATOR, PATIENT, REVIEWER, Web, request_doc
 from workflow.db import engine_for, transaction
 from workflow.models import AccessLog
@@ -36,6 +37,7 @@ def approved(web: Web) -> int:
         decision="approve",
         note="meets the guidance",
         override_reason="reviewed case",
+        date=REQUESTED_ON,  # approved before the infusions (dates in order)
     )
     return int(cid)
 
@@ -186,7 +188,9 @@ def test_course_json_is_the_same_document_as_course_show(web: Web, ivig: Any) ->
 
 def test_course_list_is_the_same_as_the_cli(web: Web, ivig: Any) -> None:
     register(web)
-    requested(web)
+    first = requested(web)
+    # One active course per patient: the first is withdrawn before the second request.
+    ok(web, COORDINATOR, f"courses/{first['id']}/cancel", reason="duplicate")
     requested(web)
     from_api = web.api(COORDINATOR).get(f"{API}/courses", params={"mrn": "M1"}).json()
     assert from_api == ivig.ok("course", "list", "--mrn", "M1")
@@ -451,3 +455,27 @@ def test_a_suspected_relapse_shows_on_the_worklist_and_can_be_dismissed(web: Web
     assert detail == "role: a reviewer may not dismiss suspected relapses."
     doc = ok(web, COORDINATOR, f"courses/{cid}/dismiss-relapse", reason="a flare after a fall")
     assert doc["suspected_relapse"] is None and doc["state"] == "monitoring"
+
+
+def test_patient_update_through_the_api_keeps_old_and_new(web: Web) -> None:
+    register(web)
+    doc = ok(web, COORDINATOR, "patients/M1/update", weight_kg=80, reason="re-weighed")
+    assert doc["weight_kg"] == 80
+    history = web.api(REVIEWER).get(f"{API}/patients/M1/history").json()
+    assert history[-1]["changes"] == {"weight_kg": {"old": 82, "new": 80}}
+    assert history[-1]["actor"] == COORDINATOR
+
+
+def test_a_reviewer_may_not_update_a_patient(web: Web) -> None:
+    register(web)
+    detail = refused(web, REVIEWER, "patients/M1/update", 403, weight_kg=80, reason="x")
+    assert detail == "role: a reviewer may not update patients."
+
+
+def test_a_bad_patient_update_names_the_field(web: Web) -> None:
+    register(web)
+    detail = refused(web, COORDINATOR, "patients/M1/update", 422, weight_kg=-3, reason="x")
+    assert detail.startswith("weight_kg:")
+    assert "update" in refused(
+        web, COORDINATOR, "patients/M1/update", 409, weight_kg=82, reason="x"
+    )

@@ -189,7 +189,12 @@ def test_review_then_infusion_through_the_pages(web: Web) -> None:
     reviewer = web.browser(REVIEWER)
     response = reviewer.post(
         f"{page}/review",
-        {"decision": "approve", "note": "meets the guidance", "override_reason": "reviewed"},
+        {
+            "decision": "approve",
+            "note": "meets the guidance",
+            "override_reason": "reviewed",
+            "date": "2026-09-25",  # the request's date: before the infusions
+        },
         page=page,
     )
     assert response.status_code == 303, response.text
@@ -373,3 +378,22 @@ def test_course_page_and_review_form_show_the_whole_request(web: Web) -> None:
     ):
         assert expected in page, expected
     assert 'id="action-review"' in page
+
+
+def test_patient_page_updates_the_record_through_the_catalogue_form(web: Web) -> None:
+    _new_patient(web)
+    browser = web.browser(COORDINATOR)
+    page = browser.get("/patients/M1").text
+    assert 'id="action-update"' in page
+    response = browser.post(
+        "/patients/M1/update", {"weight_kg": "-3", "reason": "x"}, page="/patients/M1"
+    )
+    assert response.status_code == 422
+    assert 'id="update-weight_kg-error"' in response.text
+    response = browser.post(
+        "/patients/M1/update", {"weight_kg": "80", "reason": "re-weighed"}, page="/patients/M1"
+    )
+    assert response.status_code == 303
+    shown = web.api(COORDINATOR).get("/api/v1/patients/M1").json()
+    assert shown["weight_kg"] == 80
+    assert 'id="action-update"' not in web.browser(REVIEWER).get("/patients/M1").text

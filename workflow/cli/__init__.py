@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-import os
 import sys
 from typing import Annotated, Any
 
@@ -26,7 +25,7 @@ from typer.core import TyperGroup, TyperOption
 from typer.models import TyperInfo
 
 from workflow.cli.common import RUNTIME
-from workflow.errors import IvigError
+from workflow.errors import IvigError, log_unexpected
 
 _display_type = TyperOption.display_type_rich
 
@@ -110,10 +109,20 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _setting(name: str) -> Any:
+    """One setting, or None when the settings are bad (the command will say which)."""
+    from workflow.config import get_settings
+
+    try:
+        return getattr(get_settings(), name)
+    except IvigError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     logging.basicConfig(
-        level=os.environ.get("IVIG_LOG_LEVEL", "WARNING").upper(),
+        level=_setting("log_level") or "WARNING",
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     try:
@@ -133,9 +142,10 @@ def main(argv: list[str] | None = None) -> None:
     except IvigError as exc:
         _fail(exc.message, exc.exit_code)
     except Exception as exc:  # the last edge: never a traceback for a user
-        if os.environ.get("IVIG_DEBUG"):
+        if _setting("debug"):
             raise
-        logging.getLogger("ivig").error("unexpected %s", type(exc).__name__)
+        words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+        log_unexpected(logging.getLogger("ivig"), exc, f"in 'ivig {' '.join(words[:2])}'")
         _fail(
             f"internal error ({type(exc).__name__}); nothing was saved. "
             "Set IVIG_DEBUG=1 to see the details.",

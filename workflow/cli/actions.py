@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-import types
 import typing
 from collections.abc import Callable
 from enum import Enum, StrEnum
@@ -22,7 +21,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from sqlalchemy.orm import Session
 
-from workflow.catalogue import Action, Actor, Scope
+from workflow.catalogue import Action, Actor, Scope, field_type
 from workflow.cli import render
 from workflow.cli.common import RUNTIME, ActorOpt, JsonOpt, emit_json, parse_date, run, wants_json
 from workflow.schemas import CourseRead, PatientRead
@@ -61,12 +60,7 @@ def change_patient(use_case: Callable[[Session], Any], json_out: bool) -> None:
 
 
 def _base(annotation: Any) -> Any:
-    """``X | None`` -> ``X``."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
+    return field_type(annotation)
 
 
 def _option_type(name: str, annotation: Any) -> Any:
@@ -141,6 +135,9 @@ def command_for(action: Action) -> Callable[..., None]:
 
         data = validate(model, _values(model, fields), option_style=True)
         who, clock = Actor(RUNTIME.actor(actor)), RUNTIME.clock
+        if action.scope == Scope.COURSE and getattr(data, "version", 0) is None:
+            # The course as it stands when the command starts is what is decided on.
+            data = data.model_copy(update={"version": run(lambda s: _version(s, target))})
 
         def use_case(s: Session) -> Any:
             return perform(action, session=s, target=target, data=data, actor=who, clock=clock)
@@ -155,6 +152,12 @@ def command_for(action: Action) -> Callable[..., None]:
     command.__name__ = action.name.replace("-", "_")
     command.__doc__ = action.help
     return command
+
+
+def _version(session: Session, course_id: int) -> int:
+    from workflow.service.common import course_by_id
+
+    return course_by_id(session, course_id, lock=False).version
 
 
 def add_commands(app: typer.Typer, scope: Scope) -> None:

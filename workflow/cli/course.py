@@ -56,6 +56,18 @@ def request(file: FileOpt, actor: ActorOpt = None, json_out: JsonOpt = False) ->
     )
 
 
+@app.command("template")
+def template(
+    mrn: Annotated[str | None, typer.Option(help="The patient's MRN to fill in.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Print a filled-in example request document (see docs/request.md); edit it and
+    pass it to ``course request --file``."""
+    from workflow.request_doc import example
+
+    emit_json(example(mrn=mrn, today=RUNTIME.clock.today()))
+
+
 @app.command("list")
 def list_(
     mrn: Annotated[str | None, typer.Option(help="Only this patient's courses.")] = None,
@@ -123,6 +135,43 @@ def retreat(
 ) -> None:
     """Request a re-treatment after a relapse; prints the new course."""
     _perform("retreat", course_id, _request_document(file), actor, json_out)
+
+
+@app.command("expire-lapsed")
+def expire_lapsed(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Expire as of this date (default: today).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Expire every approval that lapsed (the scheduler does this daily).
+
+    Not a catalogue action: it has no one target, it acts on every lapsed course.
+    """
+    from workflow.service import safety
+
+    clock, policy = RUNTIME.clock, load_policy()
+    when = parse_date(as_of, "as-of") if as_of else clock.today()
+    rows = run(
+        lambda s: [
+            {
+                "id": c.id,
+                "mrn": c.patient.mrn,
+                "approved_on": c.approved_on.isoformat() if c.approved_on else None,
+                "state": c.state,
+            }
+            for c in safety.expire_lapsed(session=s, as_of=when, clock=clock, policy=policy)
+        ]
+    )
+    if wants_json(json_out):
+        emit_json(rows)
+        return
+    if not rows:
+        typer.echo(f"No approval had lapsed by {when.isoformat()}.")
+    for row in rows:
+        typer.echo(
+            f"course {row['id']} ({row['mrn']}): approval of {row['approved_on']} lapsed; expired"
+        )
 
 
 # Every other course action: one command per catalogue entry (workflow/catalogue.py).

@@ -87,22 +87,21 @@ def raise_(
     json_out: JsonOpt = False,
 ) -> None:
     """Raises every scheduled follow-up due on or before the date and sends its reminders."""
-    from schedules.delivery import deliver_due  # the channels (httpx, smtplib) load here
-    from schedules.raising import raise_and_escalate
-    from schedules.review_deadlines import notify_overdue
+    from schedules.cycle import raise_then_deliver  # the channels (httpx, smtplib) load here
     from workflow.review import load_policy
 
     settings, clock = RUNTIME.settings, RUNTIME.clock
     day = _as_of(as_of)
-    engine = RUNTIME.engine()
-    result = raise_and_escalate(
-        engine, as_of=day, now=clock.now(), notify_urls=settings.notify_urls()
+    cycle = raise_then_deliver(
+        RUNTIME.engine(),
+        as_of=day,
+        clock=clock,
+        notify_urls=settings.notify_urls(),
+        policy=load_policy(),
+        deliver=deliver,
     )
-    raised, escalated = result.raised, result.escalated
-    overdue = notify_overdue(engine, as_of=day, now=clock.now(), policy=load_policy())
-    report = (
-        deliver_due(engine, clock=clock, configured=settings.notify_urls()) if deliver else None
-    )
+    raised, escalated = cycle.raising.raised, cycle.raising.escalated
+    overdue, report = cycle.overdue_reviews, cycle.delivery
     if wants_json(json_out):
         emit_json([{**r.model_dump(mode="json"), "when": when(r, day)} for r in raised])
         return
@@ -137,6 +136,7 @@ def plan_entry(kind: FollowUpKind) -> dict[str, Any]:
         "repeats": None if repeat is None else f"measurement date + {_describe(repeat)}",
         "completed_by": sorted(kind.completed_by),
         "diabetes_only": kind.diabetes_only,
+        "safety_only": kind.safety_only,
         "what": kind.what,
         "source": kind.source,
     }
@@ -152,6 +152,8 @@ def plan(json_out: JsonOpt = False) -> None:
     for e in entries:
         then = f", then {e['repeats']}" if e["repeats"] else ", once"
         who = "patients with diabetes" if e["diabetes_only"] else "every course"
+        if e["safety_only"]:
+            who = "a course stopped after an adverse event, patient at risk"
         render.console.print(f"[bold]{e['kind']}[/]: due {e['due']}{then} ({who})")
         render.console.print(f"  {e['what']}; completed by {', '.join(e['completed_by'])}")
         render.console.print(f"  source: {e['source']}", style="dim")

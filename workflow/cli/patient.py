@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import Scope
 from workflow.cli import render
+from workflow.cli.actions import add_commands
 from workflow.cli.common import (
     RUNTIME,
     ActorOpt,
@@ -81,6 +83,16 @@ def show(mrn: str, json_out: JsonOpt = False) -> None:
         render.measurements(rows)
 
 
+@app.command("history")
+def history(mrn: str, json_out: JsonOpt = False) -> None:
+    """The history of a patient's record: registration and corrections (old -> new)."""
+    rows = run(lambda s: queries.patient_history(session=s, mrn=mrn))
+    if wants_json(json_out):
+        emit_json(rows)
+    else:
+        render.patient_history(rows)
+
+
 @app.command("measure")
 def measure(
     mrn: str,
@@ -148,3 +160,7 @@ def void_measurement(
         render.console.print(
             f"Measurement {result.id} of {result.date} voided for {mrn}: {result.void_reason}"
         )
+
+
+# Every catalogue action on a patient (``patient update`` …): workflow/catalogue.py.
+add_commands(app, Scope.PATIENT)

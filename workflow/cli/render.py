@@ -21,6 +21,7 @@ from workflow.schemas import (
     CourseSummary,
     FollowUpRead,
     MeasurementRead,
+    PatientEventRead,
     PatientRead,
     SuspectedRelapse,
     VoidRead,
@@ -153,6 +154,17 @@ def request_lines(details: dict[str, Any] | None) -> list[str]:
     return [escape(line) for line in lines]
 
 
+def patient_history(rows: Iterable[PatientEventRead]) -> None:
+    for e in rows:
+        what = ", ".join(
+            f"{k} {v['old']} -> {v['new']}" for k, v in sorted((e.changes or {}).items())
+        )
+        why = f" ({e.reason})" if e.reason else ""
+        console.print(
+            f"{e.at:%Y-%m-%d %H:%M} {e.trigger} by {e.actor}{': ' + what if what else ''}{why}"
+        )
+
+
 def course(c: CourseRead, zone: ZoneInfo) -> None:
     rec = c.recommendation
     lines = [
@@ -191,18 +203,32 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
     if c.infusions:
         title = f"Infusions ({c.dose.days_given} of {c.dose.days} days, {c.dose.grams_given:g} g)"
         table = Table(
-            "day", "date", "grams", "by", "override", "voided", title=title, title_justify="left"
+            "day",
+            "date",
+            "grams",
+            "lot",
+            "by",
+            "override",
+            "voided",
+            title=title,
+            title_justify="left",
         )
         for i in c.infusions:
             table.add_row(
                 str(i.day) if not i.voided else "",
                 str(i.date),
                 f"{i.grams:g}",
+                i.lot or "",
                 i.actor,
                 i.override_reason or "",
                 voided(i),
                 style="dim" if i.voided else None,
             )
+        console.print(table)
+    if c.adverse_events:
+        table = Table("date", "kind", "grade", "note", "by", title="Adverse events")
+        for ae in c.adverse_events:
+            table.add_row(str(ae.date), ae.kind, str(ae.grade), ae.note or "", ae.actor)
         console.print(table)
     # Patient-reported values are kept apart from what clinicians recorded.
     groups = (

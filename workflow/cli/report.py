@@ -17,7 +17,10 @@ from workflow.reports.figures import ALL, FIGURE_NAMES
 from workflow.reports.relapse import RelapseReport, csv_text, relapse_report
 from workflow.review.policy import load_policy
 
-app = typer.Typer(help="Reports: response, relapse and outcome completeness.", no_args_is_help=True)
+app = typer.Typer(
+    help="Reports: response, relapse, outcome completeness, safety and product lots.",
+    no_args_is_help=True,
+)
 
 AsOfOpt = Annotated[
     str | None,
@@ -176,3 +179,64 @@ def _print_completeness(report: CompletenessReport) -> None:
             m.coordinator,
         )
     console.print(missing)
+
+
+@app.command("safety")
+def safety(as_of: AsOfOpt = None, json_out: JsonOpt = False) -> None:
+    """Adverse events per 100 treated courses, by kind and CTCAE grade."""
+    from workflow.reports.safety import GRADES, safety_report
+
+    when = _as_of(as_of)
+    report = run(lambda s: safety_report(s, when))
+    if wants_json(json_out):
+        emit_json(report)
+        return
+    per = "-" if report.per_100_courses is None else f"{report.per_100_courses:g}"
+    console.print(
+        f"Adverse events by {report.as_of}: {report.events} in {report.courses_treated} "
+        f"treated courses ({per} per 100 courses; {report.courses_with_event} courses with one)"
+    )
+    table = Table(
+        "kind", "events", "per 100", *(f"grade {g}" for g in GRADES), title_justify="left"
+    )
+    for kind, rate in report.by_kind.items():
+        table.add_row(
+            kind,
+            str(rate.events),
+            "-" if rate.per_100_courses is None else f"{rate.per_100_courses:g}",
+            *(str(rate.by_grade[str(g)].events) for g in GRADES),
+        )
+    console.print(table)
+
+
+@app.command("lot")
+def lot(
+    lot: Annotated[str, typer.Argument(metavar="LOT", help="The product lot number.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Every patient, course and day that received a product lot (for a recall)."""
+    from workflow.reports.safety import lot_report
+
+    if not lot.strip():
+        raise InvalidInput("lot: must not be empty.")
+    report = run(lambda s: lot_report(s, lot))
+    if wants_json(json_out):
+        emit_json(report)
+        return
+    console.print(
+        f"Lot {report.lot}: {len(report.infusions)} infusion days, {report.courses} courses, "
+        f"{report.patients} patients"
+    )
+    if report.infusions:
+        table = Table("date", "mrn", "name", "course", "day", "grams", "course state")
+        for r in report.infusions:
+            table.add_row(
+                str(r.date),
+                r.mrn,
+                r.name,
+                str(r.course_id),
+                str(r.day),
+                f"{r.grams:g}",
+                r.course_state,
+            )
+        console.print(table)

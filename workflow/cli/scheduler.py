@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Annotated
 
 import typer
@@ -35,10 +34,10 @@ def run_(
     json_out: JsonOpt = False,
 ) -> None:
     """Raises due follow-ups and delivers reminders until SIGTERM or Ctrl-C."""
-    if not os.environ.get("IVIG_LOG_LEVEL"):
+    settings = RUNTIME.settings
+    if settings.log_level is None:
         # A service logs what it does (ids only); IVIG_LOG_LEVEL overrides.
         logging.getLogger("ivig").setLevel(logging.INFO)
-    settings = RUNTIME.settings
     parse_notify(settings.notify_urls())  # fail fast (exit 2) on a bad IVIG_NOTIFY
     RUNTIME.engine()  # … and on a bad database URL or an outdated schema
     if once:

@@ -60,17 +60,24 @@ def add(
 def token(
     username: str,
     revoke: Annotated[bool, typer.Option("--revoke", help="Remove the token instead.")] = False,
+    actor: Annotated[
+        str | None, typer.Option(help="Who mints it (default IVIG_ACTOR, else the OS user).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Print a new API token for USERNAME (replaces the previous one; shown only once)."""
+    """Print a new API token for USERNAME (replaces the previous one; shown only once).
+
+    A token minted by someone other than USERNAME is recorded in the account audit and
+    cannot be used to review: reviewers mint their own (``--actor`` = themselves)."""
+    by, at = RUNTIME.actor(actor), RUNTIME.clock.now()
     if revoke:
-        run(lambda s: users.revoke_token(session=s, username=username))
+        run(lambda s: users.revoke_token(session=s, username=username, by=by, at=at))
         if wants_json(json_out):
             emit_json({"username": username, "token": None})
         else:
             typer.echo(f"The API token of {username} is revoked.")
         return
-    value = run(lambda s: users.issue_token(session=s, username=username))
+    value = run(lambda s: users.issue_token(session=s, username=username, by=by, at=at))
     if wants_json(json_out):
         emit_json({"username": username, "token": value})
     else:

@@ -219,25 +219,19 @@ def _tables() -> list[Table]:
 
 
 def _adverse_events(model: Any) -> Table:
-    names = [c.name for c in model.__table__.columns if c.name not in ("patient_id",)]
-    columns = tuple(
-        PATIENT
-        if name == "patient_id"
-        else Column(
-            "adverse_event_id" if name == "id" else name,
-            "text",
-            f"Adverse event: {name.replace('_', ' ')}.",
-            read=_attribute(name),
-        )
-        for name in names
-    )
+    """Adverse events without their free-text note (it may name the patient)."""
     return Table(
         "adverse_events",
-        "One row per recorded adverse event dated on or before as_of.",
-        (columns[0], PATIENT, *columns[1:]),
-        lambda as_of: (
-            select(model).where(model.date <= as_of) if hasattr(model, "date") else select(model)
-        ).order_by(model.id),
+        "One row per recorded adverse event dated on or before as_of (notes left out).",
+        (
+            Column("adverse_event_id", "integer", "The adverse event's id.", read=_attribute("id")),
+            Column("course_id", "integer", "Its course."),
+            PATIENT,
+            Column("date", "date", "Clinical date of the event."),
+            Column("kind", "text", "What happened (the programme's adverse event kinds)."),
+            Column("grade", "integer", "CTCAE grade, 1-5."),
+        ),
+        lambda as_of: select(model).where(model.date <= as_of).order_by(model.id),
     )
 
 

@@ -27,6 +27,9 @@ class PriorCourse:
     motor_evidence: str | None = None
 
     @property
+    relapse_date: date | None = None
+
+    @property
     def motor_responder(self) -> bool:
         return self.motor_evidence is not None
 
@@ -41,13 +44,17 @@ class ReviewContext:
     prior: PriorCourse | None = None
     # The latest HbA1c from ``patient measure``; used when the request carries none.
     latest_hba1c_percent: float | None = None
+    # The patient's registered weight, checked against the request's dosing weight.
+    registered_weight_kg: float | None = None
+    # Age in whole years on the request date (None: unknown).
+    age_years: int | None = None
+    # The patient's other courses still in monitoring.
+    monitoring_courses: tuple[int, ...] = ()
     # Dated values from ``patient measure`` (date, value), any order.
     clearance_measurements: tuple[tuple[date, float], ...] = ()
     hba1c_measurements: tuple[tuple[date, float], ...] = ()
     # The clinical date of the request: labs are aged against it.
     as_of: date | None = None
-    # Age in whole years at the request date (None: not known to the rules).
-    age_years: int | None = None
 
     @property
     def has_diabetes(self) -> bool:

@@ -237,6 +237,25 @@ class PlainRule(RuleConfig):
     """A rule whose only data is where it applies."""
 
 
+class DoseCeilingRule(RuleConfig):
+    """The most a request may plan; an infusion day above the daily one needs an override."""
+
+    max_g_per_kg_per_day: Positive
+    max_course_g_per_kg: Positive
+
+
+class WeightMismatchRule(RuleConfig):
+    """The request's dosing weight against the patient's registered weight."""
+
+    max_difference: Fraction
+
+
+class RetreatmentIntervalRule(RuleConfig):
+    """A relapse this soon after the prior course's last infusion is unexpected."""
+
+    min_days: Annotated[int, Field(ge=1, le=3650)]
+
+
 class RuleSet(_Frozen):
     """One entry per rule id; the YAML keys are the ids."""
 
@@ -253,8 +272,13 @@ class RuleSet(_Frozen):
     evidence_level: PlainRule = Field(alias="evidence.level")
     severity_grade: SeverityGradeRule = Field(alias="severity.grade")
     retreatment_prior_response: PriorResponseRule = Field(alias="retreatment.prior_response")
+    retreatment_interval: RetreatmentIntervalRule = Field(alias="retreatment.interval")
+    course_overlap: PlainRule = Field(alias="course.overlap")
     dose_daily: DoseDailyRule = Field(alias="dose.daily")
     dose_course_total: DoseCourseTotalRule = Field(alias="dose.course_total")
+    dose_ceiling: DoseCeilingRule = Field(alias="dose.ceiling")
+    dose_weight_mismatch: WeightMismatchRule = Field(alias="dose.weight_mismatch")
+    dose_height_unknown: PlainRule = Field(alias="dose.height_unknown")
     steroids_alternatives: SteroidAlternativesRule = Field(alias="steroids.alternatives")
     therapy_unrecognised: UnrecognisedRule = Field(alias="therapy.unrecognised")
     therapy_first_line: FirstLineRule = Field(alias="therapy.first_line")
@@ -291,11 +315,21 @@ class Corticosteroids(_Frozen):
 
 
 class Dosing(_Frozen):
-    """The dosing-weight rule and optional rounding to whole vials."""
+    """The dosing-weight rule and optional rounding to whole vials.
+
+    With ``weight: adjusted``, adjusted body weight is used for BMI at or above
+    ``obesity_bmi`` when height is known, except (actual weight then) under
+    ``adult_age`` years, below ``min_height_cm`` (no ideal body weight there), in
+    pregnancy when ``pregnancy_exempt``, or when actual weight is below the adjusted.
+    """
 
     weight: Literal["actual", "adjusted"] = "actual"
     obesity_bmi: Annotated[float, Field(gt=15, lt=80)] = 30.0
     adjusted_fraction: Fraction = 0.4
+    adult_age: Annotated[int, Field(ge=0, le=30)] = 18
+    min_height_cm: Annotated[float, Field(ge=100, le=200)] = 152.0
+    pregnancy_exempt: bool = True
+    source: str = ""
     vial_rounding: bool = False
     # Rounding may move the daily dose at most this far from the calculated one.
     rounding_max_change: Fraction = 0.10
@@ -320,6 +354,34 @@ class RelapseSignal(_Frozen):
         "Post-Treatment': relief lasts 7-18 months before a possible relapse, and pain is "
         "followed on the VAS after IVIG"
     )
+
+
+class SafetyFollowup(_Frozen):
+    """The follow-up a course stopped after an adverse event gets, for patients at risk.
+
+    Renal risk: creatinine clearance below ``max_creatinine_clearance_ml_min``, age
+    ``min_age`` or more, or (when ``diabetes`` is true) any diabetes.
+    """
+
+    enabled: bool = True
+    kind: Literal["renal_check"] = "renal_check"
+    days_after_last_infusion: Annotated[int, Field(ge=0, le=365)] = 7
+    max_creatinine_clearance_ml_min: Positive = 60.0
+    min_age: Annotated[int, Field(ge=0, le=130)] = 65
+    diabetes: bool = True
+    source: str = ""
+
+
+class CourseSafety(_Frozen):
+    """Checks on the course itself (not findings): approvals, infusion days, events."""
+
+    approval_valid_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    approval_lapse_warning_days: Annotated[int, Field(ge=0, le=365)] = 14
+    max_infusion_gap_days: Annotated[int, Field(ge=1, le=365)] = 3
+    # Adverse events of this CTCAE grade or more are messaged to the reminder channels.
+    notify_adverse_event_grade: Annotated[int, Field(ge=1, le=5)] = 3
+    source: str = ""
+    followup: SafetyFollowup = Field(default_factory=SafetyFollowup)
 
 
 class ReviewDeadline(_Frozen):
@@ -397,6 +459,7 @@ class Policy(_Frozen):
     rules: RuleSet
     relapse_signal: RelapseSignal = Field(default_factory=RelapseSignal)
     motor_response: MotorResponseCriteria = Field(default_factory=MotorResponseCriteria)
+    safety: CourseSafety = Field(default_factory=CourseSafety)
     review: ReviewDeadline = Field(default_factory=ReviewDeadline)
     self_report: SelfReport = Field(default_factory=SelfReport)
 
@@ -435,7 +498,9 @@ def load_policy(ref: str | None = None) -> Policy:
     """
     origin = "policy"
     if ref is None:
-        ref = os.environ.get(ENV_VAR) or None
+        from workflow.config import get_settings
+
+        ref = get_settings().policy
         origin = ENV_VAR
     if ref is None:
         return _packaged(DEFAULT_POLICY)

@@ -352,6 +352,99 @@ def dose_course_total(
     return _finding("dose.course_total", config, message)
 
 
+def dose_ceiling(
+    request: CourseRequestIn, context: ReviewContext, policy: Policy
+) -> Finding | None:
+    config = policy.rules.dose_ceiling
+    daily, days = request.dose_g_per_kg_per_day, request.days
+    total = daily * days
+    over = []
+    if daily > config.max_g_per_kg_per_day + _EPSILON:
+        over.append(
+            f"the daily dose of {_g(daily)} g/kg is above the ceiling of "
+            f"{_g(config.max_g_per_kg_per_day)} g/kg"
+        )
+    if total > config.max_course_g_per_kg + _EPSILON:
+        over.append(
+            f"the course total of {_g(total)} g/kg ({_g(daily)} g/kg for {days} days) is above "
+            f"the ceiling of {_g(config.max_course_g_per_kg)} g/kg"
+        )
+    if not over:
+        return None
+    message = " and ".join(over).capitalize() + "; approving it needs an override reason."
+    return _finding("dose.ceiling", config, message)
+
+
+def dose_weight_mismatch(
+    request: CourseRequestIn, context: ReviewContext, policy: Policy
+) -> Finding | None:
+    registered = context.registered_weight_kg
+    if registered is None:
+        return None
+    config = policy.rules.dose_weight_mismatch
+    deviation = _deviation(request.weight_kg, registered)
+    if deviation <= config.max_difference + _EPSILON:
+        return None
+    message = (
+        f"The request's dosing weight of {_g(request.weight_kg)} kg differs from the "
+        f"patient's registered weight of {_g(registered)} kg by {_percent(deviation)}, more "
+        f"than {_percent(config.max_difference)}: correct the registration or the request."
+    )
+    return _finding("dose.weight_mismatch", config, message)
+
+
+def dose_height_unknown(
+    request: CourseRequestIn, context: ReviewContext, policy: Policy
+) -> Finding | None:
+    dosing = policy.dosing
+    if dosing.weight != "adjusted" or context.height_cm is not None:
+        return None
+    child = context.age_years is not None and context.age_years < dosing.adult_age
+    if child or (request.pregnant and dosing.pregnancy_exempt):
+        return None  # dosed on actual weight whatever the height
+    message = (
+        "The policy doses on adjusted body weight when BMI is "
+        f"{dosing.obesity_bmi:g} or more, but the patient's height is not recorded, so the "
+        f"dose uses the actual weight of {_g(request.weight_kg)} kg."
+    )
+    return _finding("dose.height_unknown", policy.rules.dose_height_unknown, message)
+
+
+# --- course safety -------------------------------------------------------------------
+
+
+def retreatment_interval(
+    request: CourseRequestIn, context: ReviewContext, policy: Policy
+) -> Finding | None:
+    prior = context.prior
+    if prior is None or prior.relapse_date is None or prior.last_infusion_date is None:
+        return None
+    config = policy.rules.retreatment_interval
+    days = (prior.relapse_date - prior.last_infusion_date).days
+    if days >= config.min_days:
+        return None
+    message = (
+        f"Course {prior.id} relapsed {days} days after its last infusion "
+        f"({prior.last_infusion_date.isoformat()} to {prior.relapse_date.isoformat()}), less "
+        f"than {config.min_days} days; relief usually lasts months."
+    )
+    return _finding("retreatment.interval", config, message)
+
+
+def course_overlap(
+    request: CourseRequestIn, context: ReviewContext, policy: Policy
+) -> Finding | None:
+    if not context.monitoring_courses:
+        return None
+    ids = ", ".join(str(i) for i in context.monitoring_courses)
+    plural = "s" if len(context.monitoring_courses) > 1 else ""
+    message = (
+        f"The patient's course{plural} {ids} {'are' if plural else 'is'} still in monitoring; "
+        "this course would overlap its follow-up."
+    )
+    return _finding("course.overlap", policy.rules.course_overlap, message)
+
+
 # --- corticosteroids and concurrent therapy ------------------------------------------
 
 
@@ -778,8 +871,13 @@ RULES: dict[str, Check] = {
     "evidence.level": evidence_level,
     "severity.grade": severity_grade,
     "retreatment.prior_response": retreatment_prior_response,
+    "retreatment.interval": retreatment_interval,
+    "course.overlap": course_overlap,
     "dose.daily": dose_daily,
     "dose.course_total": dose_course_total,
+    "dose.ceiling": dose_ceiling,
+    "dose.weight_mismatch": dose_weight_mismatch,
+    "dose.height_unknown": dose_height_unknown,
     "steroids.alternatives": steroids_alternatives,
     "therapy.unrecognised": therapy_unrecognised,
     "therapy.first_line": therapy_first_line,

@@ -61,6 +61,8 @@ def review(
         on=data.date,
         by=actor.name,
         clock=clock,
+        version=data.version,
+        delegated=actor.delegated,
     )
 
 
@@ -99,8 +101,10 @@ def infuse(
         on=data.date,
         grams=data.grams,
         override_reason=data.override_reason,
+        lot=data.lot,
         by=actor.name,
         clock=clock,
+        policy=load_policy(),
     )
 
 

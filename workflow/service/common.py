@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,8 +68,9 @@ def record(
     to_state: str | None = None,
     on: date | None = None,
     reason: str | None = None,
+    changes: dict[str, Any] | None = None,
 ) -> Event:
-    """Appends one history row (who, when, why)."""
+    """Appends one history row (who, when, why; a correction's old and new values)."""
     event = Event(
         patient_id=patient_id,
         course_id=course_id,
@@ -79,6 +81,7 @@ def record(
         actor=by,
         reason=reason,
         at=at,
+        changes=changes,
     )
     session.add(event)
     return event

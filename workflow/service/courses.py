@@ -28,7 +28,7 @@ from workflow.service.common import (
 )
 from workflow.service.followups import cancel_for_course
 from workflow.service.notices import notify_requester
-from workflow.service.permissions import check_not_own_request
+from workflow.service.permissions import check_review_of, same_person
 from workflow.states import REQUEST_TRIGGER, CourseState
 
 ReviewDecision = Literal["approve", "deny", "info"]
@@ -64,7 +64,43 @@ def prior_course_context(session: Session, course: Course, policy: Policy) -> Pr
         baseline_vas=course.baseline_vas,
         last_infusion_date=course.last_infusion_date,
         motor_evidence=motor.by,
+        relapse_date=course.relapse_date,
     )
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Age in whole years on ``on``."""
+    before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
+    return on.year - birth_date.year - before_birthday
+
+
+#: States in which a course blocks a new request for the same patient.
+_ACTIVE = (CourseState.REQUESTED, CourseState.REVIEWED, CourseState.INFUSING)
+
+
+def _other_courses(session: Session, patient_id: int, exclude: int | None) -> list[Course]:
+    query = select(Course).where(Course.patient_id == patient_id).order_by(Course.id)
+    if exclude is not None:
+        query = query.where(Course.id != exclude)
+    return list(session.scalars(query))
+
+
+def check_one_active_course(session: Session, patient: Patient) -> None:
+    """Refuses a new request while another course of the patient is under way.
+
+    A course in monitoring does not refuse it (the review warns, ``course.overlap``).
+    """
+    for other in _other_courses(session, patient.id, None):
+        if other.state in _ACTIVE:
+            raise TransitionRefused(
+                f"mrn: patient {patient.mrn} already has course {other.id} {other.state}; "
+                "finish or cancel it before requesting another course."
+            )
+        if other.state == CourseState.RELAPSED:
+            raise TransitionRefused(
+                f"mrn: patient {patient.mrn} has relapsed course {other.id}: use "
+                f"`course retreat {other.id}` to request its re-treatment."
+            )
 
 
 def latest_hba1c(session: Session, patient_id: int) -> float | None:
@@ -96,9 +132,19 @@ def dated_measurements(
 
 
 def review_context(
-    session: Session, patient: Patient, prior: PriorCourse | None, as_of: date
+    session: Session,
+    patient: Patient,
+    prior: PriorCourse | None,
+    as_of: date,
+    course_id: int | None = None,
 ) -> ReviewContext:
-    """The patient's record as the rules need it: diabetes, prior course, dated labs."""
+    """The patient's record as the rules need it: diabetes, prior course, dated labs,
+    registered weight, age, and the patient's other courses in monitoring."""
+    in_monitoring = tuple(
+        other.id
+        for other in _other_courses(session, patient.id, course_id)
+        if other.state == CourseState.MONITORING
+    )
     return ReviewContext(
         sex=patient.sex,
         height_cm=patient.height_cm,
@@ -110,12 +156,10 @@ def review_context(
         ),
         hba1c_measurements=dated_measurements(session, patient.id, Measurement.hba1c_percent),
         as_of=as_of,
-        age_years=_age(patient.birth_date, as_of),
+        registered_weight_kg=patient.weight_kg,
+        age_years=age_on(patient.birth_date, as_of),
+        monitoring_courses=in_monitoring,
     )
-
-
-def _age(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def _apply_request(
@@ -128,6 +172,7 @@ def _apply_request(
     prior: PriorCourse | None,
 ) -> None:
     """Copies the request document, its dose and its recommendation onto the course."""
+    age = age_on(patient.birth_date, course.requested_on)
     dose = compute_dose(
         weight_kg=data.weight_kg,
         g_per_kg_per_day=data.dose_g_per_kg_per_day,
@@ -136,8 +181,10 @@ def _apply_request(
         sex=patient.sex,
         product=data.product,
         policy=policy,
+        age_years=age,
+        pregnant=bool(data.pregnant),
     )
-    context = review_context(session, patient, prior, course.requested_on)
+    context = review_context(session, patient, prior, course.requested_on, course.id)
     recommendation = evaluate(data, context, policy)
     course.indication = data.indication.value
     course.indication_detail = data.indication_detail
@@ -156,7 +203,6 @@ def _apply_request(
     course.baseline_mrc_sum = data.baseline.mrc_sum
     course.baseline_walking_distance_m = data.baseline.walking_distance_m
     course.request = data.model_dump(mode="json", exclude_none=True)
-    course.requested_by = data.requested_by
     course.recommendation = recommendation.model_dump(mode="json")
     course.policy_id = recommendation.policy_id
     course.policy_version = recommendation.policy_version
@@ -174,12 +220,14 @@ def request_course(
     """Records a request in state ``requested`` with its dose and recommendation."""
     today = clock.today()
     requested_on = clinical_date(data.requested_on or today, today=today, field="requested_on")
-    patient = patient_by_mrn(session, data.mrn)
+    # The patient's row lock serialises two requests for one patient (one active course).
+    patient = patient_by_mrn(session, data.mrn, lock=True)
     if prior is not None and prior.patient_id != patient.id:
         raise TransitionRefused(
             f"mrn: course {prior.id} belongs to another patient; a re-treatment must be "
             "requested for the same patient."
         )
+    check_one_active_course(session, patient)
     now = clock.now()
     course = Course(
         patient_id=patient.id,
@@ -188,6 +236,8 @@ def request_course(
         requested_on=requested_on,
         requested_at=now,
         updated_at=now,
+        requested_by=data.requested_by,
+        entered_by=by,
     )
     context = prior_course_context(session, prior, policy) if prior is not None else None
     _apply_request(session, course, data, patient=patient, policy=policy, prior=context)
@@ -243,11 +293,15 @@ def review(
     by: str,
     clock: Clock,
     on: date | None = None,
+    version: int | None = None,
+    delegated: bool = False,
 ) -> Course:
     """A human decision on a request; the software only recommends.
 
     Approving against a recommendation that is not ``supported`` needs an override
-    reason; nobody reviews their own request.
+    reason; nobody reviews a request they made or entered, through a token minted by
+    someone else, or after it changed from the ``version`` they saw
+    (``permissions.check_review_of``).
     """
     on = clinical_date(on or clock.today(), today=clock.today())
     reviewer = required_text(reviewer, "reviewer")
@@ -256,7 +310,8 @@ def review(
     course = course_by_id(session, course_id)
     trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
     require(course, trigger)
-    check_not_own_request(reviewer, course)
+    not_before(on, course.requested_on, field="date", what="the request")
+    check_review_of(course, reviewer=reviewer, version=version, delegated=delegated)
     outcome = course.recommendation["outcome"]
     if decision == "approve" and outcome != Outcome.SUPPORTED.value and override is None:
         findings = course.recommendation["findings"]
@@ -268,6 +323,8 @@ def review(
     reason = note if override is None else f"{note} (override: {override})"
     transition(session, course, trigger, by=by, clock=clock, on=on, reason=reason)
     course.awaiting_information = note if decision == "info" else None
+    if decision == "approve":
+        course.approved_on = on
     row = Review(
         course_id=course.id,
         decision=decision,
@@ -311,6 +368,11 @@ def amend(
         reason=optional_text(note, "note") or "request amended",
     )
     patient = session.get_one(Patient, course.patient_id)
+    if not same_person(data.requested_by, course.requested_by):
+        raise TransitionRefused(
+            f"requested_by: course {course.id} was requested by {course.requested_by}; "
+            "the requester never changes after the request (cancel it and request anew)."
+        )
     if data.mrn != patient.mrn:
         raise TransitionRefused(
             f"mrn: course {course.id} is for another patient; it cannot be amended to {data.mrn}."

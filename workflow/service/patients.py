@@ -1,19 +1,22 @@
-"""Use-cases on patients: registration and diabetes-care measurements."""
+"""Use-cases on patients: registration, corrections and diabetes-care measurements."""
 
 from __future__ import annotations
 
 import math
 from datetime import date
+from enum import Enum
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import Actor, PatientUpdateBody
 from workflow.clock import Clock
-from workflow.errors import Conflict, InvalidInput
+from workflow.errors import Conflict, InvalidInput, TransitionRefused
 from workflow.models import Measurement, Patient
 from workflow.schemas import PatientIn
-from workflow.service.common import clinical_date, patient_by_mrn, record
+from workflow.service import selfreport
+from workflow.service.common import clinical_date, patient_by_mrn, record, required_text
 from workflow.service.followups import complete_with_measurement
 
 
@@ -102,3 +105,89 @@ def measure(
         reason += "; completes follow-up " + ", ".join(str(f.id) for f in done)
     record(session, patient_id=patient.id, trigger="measure", on=on, reason=reason, by=by, at=now)
     return row
+
+
+#: The fields ``patient update`` may change (those of its input model but ``reason``).
+UPDATABLE = ("weight_kg", "height_cm", "diabetes", "name")
+
+
+def _plain(value: object) -> object:
+    return value.value if isinstance(value, Enum) else value
+
+
+#: The self-report options of ``patient update`` (docs/self-report.md).
+ENROLMENT = ("self_report", "email", "address")
+_ENROLMENT_COLUMNS = ("self_report", "email", "postal_address", "self_report_consent_on")
+
+
+def _enrol(
+    patient: Patient,
+    data: PatientUpdateBody,
+    changes: dict[str, dict[str, object]],
+    reason: str,
+    *,
+    today: date,
+) -> str:
+    """Applies the self-report options; their old and new values, the consent date
+    among them, join the history row's ``changes``."""
+    before = {c: getattr(patient, c) for c in _ENROLMENT_COLUMNS}
+    mode = _plain(data.self_report) if data.self_report is not None else None
+    selfreport.enrol(
+        patient,
+        mode=str(mode) if mode else None,
+        email=data.email,
+        address=data.address,
+        today=today,
+    )
+    for column in _ENROLMENT_COLUMNS:
+        new = getattr(patient, column)
+        if new != before[column]:
+            old = before[column]
+            changes[column] = {
+                "old": old.isoformat() if isinstance(old, date) else old,
+                "new": new.isoformat() if isinstance(new, date) else new,
+            }
+    return reason
+
+
+def update_patient(
+    *, session: Session, target: str, data: PatientUpdateBody, actor: Actor, clock: Clock
+) -> Patient:
+    """Corrects a patient's record; one history row keeps the old and new values.
+
+    Only the fields given change; an update that gives none, or changes nothing, is
+    refused. Courses keep the weight they were dosed with (their request is a record).
+    """
+    given = {f: _plain(v) for f in UPDATABLE if (v := getattr(data, f, None)) is not None}
+    enrolling = any(getattr(data, f, None) is not None for f in ENROLMENT)
+    if not given and not enrolling:
+        options = ", ".join("--" + f.replace("_", "-") for f in (*UPDATABLE, *ENROLMENT))
+        raise InvalidInput(f"update: give at least one of {options}.")
+    reason = required_text(data.reason, "reason")
+    patient = patient_by_mrn(session, target, lock=True)
+    changes = {
+        f: {"old": getattr(patient, f), "new": v}
+        for f, v in given.items()
+        if getattr(patient, f) != v
+    }
+    if enrolling:
+        reason = _enrol(patient, data, changes, reason, today=clock.today())
+    if not changes:
+        raise TransitionRefused(
+            f"update: patient {patient.mrn} already has these values; nothing changed."
+        )
+    for f, change in changes.items():
+        if f in given:  # the self-report columns are already set by _enrol
+            setattr(patient, f, change["new"])
+    now = clock.now()
+    record(
+        session,
+        patient_id=patient.id,
+        trigger="update",
+        by=actor.name,
+        at=now,
+        on=clock.today(),
+        reason=reason,
+        changes=changes,
+    )
+    return patient

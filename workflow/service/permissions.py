@@ -5,7 +5,9 @@ what is not allowed with one sentence (``PermissionDenied``, HTTP 403, exit 1). 
 roles come from the action catalogue; rules that are not about roles live here once,
 so the web, the API and the CLI all get them:
 
-- nobody reviews their own request (:func:`check_not_own_request`).
+- nobody reviews a request they made or entered (:func:`check_not_own_request`);
+- nobody reviews through an API token someone else minted for them, nor a request
+  that changed since they opened it (:func:`check_review_of`).
 
 A role is known on the web and the API; the CLI has none, so only the rules apply.
 This module imports no database driver, no web framework and no password hashing.
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from workflow.catalogue import ACTIONS, Actor, permissions
-from workflow.errors import IvigError, PermissionDenied
+from workflow.errors import Conflict, IvigError, PermissionDenied
 from workflow.models import Course
 from workflow.states import CourseState, destination
 
@@ -38,27 +40,67 @@ def check_allowed(role: str | None, action: str) -> None:
         raise PermissionDenied(f"role: a {role} may not {verb}.")
 
 
-def _same_person(a: str, b: str) -> bool:
+def same_person(a: str, b: str) -> bool:
+    """Two names for one person (case and spacing aside)."""
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
+_same_person = same_person
+
+#: What a reviewer is told when the course moved on under them.
+CHANGED_SINCE_OPENED = "the request changed since you opened it"
+
+
 def check_not_own_request(reviewer: str, course: Course) -> None:
-    """Separation of duties: the person who requested a course may not review it."""
+    """Separation of duties: the prescriber named in the request (``requested_by``) and
+    whoever entered it (``entered_by``) may not review it."""
     if _same_person(reviewer, course.requested_by):
         raise PermissionDenied(
             f"reviewer: {reviewer} requested course {course.id} and may not review it."
         )
+    if _same_person(reviewer, course.entered_by):
+        raise PermissionDenied(
+            f"reviewer: {reviewer} entered the request of course {course.id} and may not review it."
+        )
+
+
+def check_not_delegated(delegated: bool) -> None:
+    """A token minted by someone else for a user acts for them, but never reviews."""
+    if delegated:
+        raise PermissionDenied(
+            "authorization: this API token was minted by someone else for this user; "
+            "a review must be made with the reviewer's own credentials."
+        )
+
+
+def check_course_version(course: Course, version: int | None) -> None:
+    """The decision is on what the reviewer saw: refused if the course changed since."""
+    if version is not None and version != course.version:
+        raise Conflict(
+            f"version: {CHANGED_SINCE_OPENED} (you saw version {version}, it is now "
+            f"version {course.version}); look at it again before deciding."
+        )
+
+
+def check_review_of(
+    course: Course, *, reviewer: str, version: int | None = None, delegated: bool = False
+) -> None:
+    """Every rule of a review beyond the role, on every path (CLI, API, pages)."""
+    check_not_delegated(delegated)
+    check_not_own_request(reviewer, course)
+    check_course_version(course, version)
 
 
 def check_review(actor: Actor, course: Course | None = None) -> None:
     check_allowed(actor.role, "review")
+    check_not_delegated(actor.delegated)
     if course is not None:
         check_not_own_request(actor.name, course)
 
 
 #: Rules beyond the role, per action (the role check is common to all).
 _RULES: dict[str, Callable[[Actor, Course], None]] = {
-    "review": lambda actor, course: check_not_own_request(actor.name, course),
+    "review": lambda actor, course: check_review(actor, course),
 }
 
 

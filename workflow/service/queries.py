@@ -12,6 +12,7 @@ from workflow.catalogue import allowed_actions
 from workflow.errors import InvalidInput
 from workflow.followups import KINDS, OPEN_STATUSES, Status
 from workflow.models import (
+    AdverseEvent,
     Assessment,
     Course,
     Event,
@@ -23,6 +24,7 @@ from workflow.models import (
 )
 from workflow.outcomes import response
 from workflow.schemas import (
+    AdverseEventRead,
     AssessmentRead,
     CourseRead,
     CourseSummary,
@@ -32,6 +34,7 @@ from workflow.schemas import (
     InfusionRead,
     LineageEntry,
     MeasurementRead,
+    PatientEventRead,
     PatientRead,
     Recommendation,
     ReviewRead,
@@ -83,6 +86,17 @@ def list_measurements(*, session: Session, mrn: str) -> list[MeasurementRead]:
 
 def show_patient(*, session: Session, mrn: str) -> PatientRead:
     return patient_read(patient_by_mrn(session, mrn))
+
+
+def patient_history(*, session: Session, mrn: str) -> list[PatientEventRead]:
+    """The history of the patient's own record (registration, corrections), oldest first."""
+    patient = patient_by_mrn(session, mrn)
+    events = session.scalars(
+        select(Event)
+        .where(Event.patient_id == patient.id, Event.course_id.is_(None))
+        .order_by(Event.id)
+    )
+    return [PatientEventRead.model_validate(e) for e in events]
 
 
 def _dose(course: Course, infusions: list[Infusion]) -> DoseRead:
@@ -222,6 +236,8 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         prior_course_id=course.prior_course_id,
         next_course_id=next_id,
         requested_by=course.requested_by,
+        entered_by=course.entered_by,
+        version=course.version,
         requested_on=course.requested_on,
         requested_at=course.requested_at,
         repeat_every_weeks=course.repeat_every_weeks,
@@ -235,6 +251,7 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         last_infusion_date=course.last_infusion_date,
         relapse_date=course.relapse_date,
         ended_on=course.ended_on,
+        approved_on=course.approved_on,
         allowed_actions=[
             action
             for action in allowed_actions(CourseState(course.state))
@@ -260,6 +277,7 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
                 day=i.day_number,
                 date=i.date,
                 grams=i.grams,
+                lot=i.lot,
                 override_reason=i.override_reason,
                 actor=i.actor,
                 **void_marks(i),
@@ -281,6 +299,16 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
                 select(Assessment)
                 .where(Assessment.course_id == course.id)
                 .order_by(Assessment.date, Assessment.id)
+            )
+        ],
+        adverse_events=[
+            AdverseEventRead(
+                id=e.id, date=e.date, kind=e.kind, grade=e.grade, note=e.note, actor=e.actor
+            )
+            for e in session.scalars(
+                select(AdverseEvent)
+                .where(AdverseEvent.course_id == course.id)
+                .order_by(AdverseEvent.date, AdverseEvent.id)
             )
         ],
         followups=_annotated(session, [followup_read(f, mrn, today) for f in followups], today),

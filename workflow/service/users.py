@@ -25,7 +25,7 @@ from workflow.catalogue import ROLES as ROLES
 from workflow.catalogue import permissions
 from workflow.clock import Clock
 from workflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from workflow.models import AccessLog, User
+from workflow.models import AccessLog, User, UserAudit
 from workflow.service.permissions import check_allowed
 from workflow.service.permissions import may as permissions_may
 
@@ -180,19 +180,65 @@ def _digest(token: str) -> str:
     return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(*, session: Session, username: str) -> str:
-    """A new API token for the user, replacing any earlier one. Shown once, never stored."""
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    username: str,
+    action: str,
+    at: datetime,
+    detail: str | None = None,
+) -> None:
+    """One row of the account audit (``user_audit``)."""
+    session.add(UserAudit(actor=actor, username=username, action=action, detail=detail, at=at))
+
+
+def issue_token(
+    *,
+    session: Session,
+    username: str,
+    at: datetime,
+    by: str | None = None,
+) -> str:
+    """A new API token for the user, replacing any earlier one. Shown once, never stored.
+
+    ``by``: who mints it (default the user themself). A token minted by someone else is
+    audited as such and cannot review (``delegated``)."""
     user = user_by_username(session, username)
     if not user.active:
         raise PermissionDenied(f"username: {username} is deactivated.")
+    minter = by if by is not None else user.username
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     user.api_token_hash = _digest(token)
+    user.api_token_minted_by = minter
+    own = minter == user.username
+    audit(
+        session,
+        actor=minter,
+        username=user.username,
+        action="token_minted" if own else "token_minted_for_another",
+        detail=None if own else f"minted by {minter}: this token cannot review",
+        at=at,
+    )
     return token
 
 
-def revoke_token(*, session: Session, username: str) -> User:
+def delegated(user: User) -> bool:
+    """Whether the user's API token was minted by someone else (it may not review)."""
+    return user.api_token_minted_by != user.username
+
+
+def revoke_token(*, session: Session, username: str, at: datetime, by: str | None = None) -> User:
     user = user_by_username(session, username)
     user.api_token_hash = None
+    user.api_token_minted_by = None
+    audit(
+        session,
+        actor=by or user.username,
+        username=user.username,
+        action="token_revoked",
+        at=at,
+    )
     return user
 
 

@@ -49,6 +49,7 @@ class Terminology:
     severity: dict[int, Code]
     medicines: dict[str, Code]
     activities: dict[str, Code]
+    adverse_events: dict[str, Code]
     units: dict[str, tuple[str, str]]  # UCUM code -> (display, source)
 
     def uri(self, system: str) -> str:
@@ -112,6 +113,9 @@ def parse(document: dict[str, Any]) -> Terminology:
         severity={int(k): _code(str(k), v, systems) for k, v in document["severity"].items()},
         medicines={k: _code(k, v, systems) for k, v in document["medicines"].items()},
         activities={k: _code(k, v, systems) for k, v in document.get("activities", {}).items()},
+        adverse_events={
+            k: _code(k, v, systems) for k, v in document.get("adverse_events", {}).items()
+        },
         units=units,
     )
     for measure in terms.measures.values():

@@ -46,6 +46,7 @@ def document(terms: Terminology | None = None) -> str:
     severity = "\n".join(_row(f"grade {k}", c, terms) for k, c in terms.severity.items())
     medicines = "\n".join(_row(k, c, terms) for k, c in terms.medicines.items())
     activities = "\n".join(_row(f"`{k}`", c, terms) for k, c in terms.activities.items())
+    adverse = "\n".join(_row(f"`{k}`", c, terms) for k, c in terms.adverse_events.items())
     units = "\n".join(f"| `{u}` | {d} | {s} |" for u, (d, s) in terms.units.items())
     notes = "\n".join(
         f"- **{c.key}** ({terms.systems[c.system][1]} `{c.code}`): {_cell(c.note)}"
@@ -69,6 +70,7 @@ def document(terms: Terminology | None = None) -> str:
         f"## Severity (CTCAE grade)\n\n{HEADER}{severity}\n\n"
         f"## Medicines\n\n{HEADER}{medicines}\n\n"
         f"## Follow-ups and review (CarePlan activities, Tasks)\n\n{HEADER}{activities}\n\n"
+        f"## Adverse event kinds\n\n{HEADER}{adverse}\n\n"
         "## UCUM units\n\n| code | meaning | source |\n|---|---|---|\n"
         f"{units}\n\n"
         f"## Choices\n\n{notes}\n"

@@ -5,13 +5,12 @@ number inputs, choices as selects, reasons and notes as text areas."""
 from __future__ import annotations
 
 import datetime as dt
-import types
 import typing
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal
 
-from workflow.catalogue import Action
+from workflow.catalogue import Action, field_type
 
 _LONG_TEXT = ("reason", "note", "override_reason")
 
@@ -36,11 +35,7 @@ class ActionForm:
 
 
 def _base(annotation: Any) -> Any:
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
+    return field_type(annotation)
 
 
 def _choices(base: Any) -> tuple[tuple[str, str], ...]:

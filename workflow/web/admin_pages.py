@@ -79,7 +79,9 @@ def issue_token(request: Request, me: Me, username: str, form: Form) -> Response
     """Shows a new token once, in this response only (never in a redirect or the log)."""
     me.authorize("users")
     with work(request) as session:
-        token = users.issue_token(session=session, username=username)
+        token = users.issue_token(
+            session=session, username=username, by=me.username, at=clock(request).now()
+        )
     return _users_page(request, token=(username, token))
 
 

@@ -23,6 +23,7 @@ from workflow.schemas import (
     CourseRequestIn,
     CourseSummary,
     MeasurementRead,
+    PatientEventRead,
     PatientIn,
     PatientRead,
 )
@@ -32,6 +33,8 @@ from workflow.service.common import course_by_id, patient_by_mrn
 from workflow.web import operations, reads
 from workflow.web.api_models import (
     ErrorRead,
+    ExpireBody,
+    ExpiredRead,
     FollowUpListed,
     MeasurementBody,
     MeRead,
@@ -122,6 +125,15 @@ def show_patient(request: Request, me: Me, mrn: str) -> PatientRead:
         patient = patient_by_mrn(session, mrn)
         _viewed(session, request, me, patient_id=patient.id)
         return queries.patient_read(patient)
+
+
+@router.get("/patients/{mrn}/history", response_model=list[PatientEventRead], tags=["patients"])
+def patient_history(request: Request, me: Me, mrn: str) -> list[PatientEventRead]:
+    """``patient history``: registration and corrections, with old and new values."""
+    with work(request) as session:
+        patient = patient_by_mrn(session, mrn)
+        _viewed(session, request, me, patient_id=patient.id)
+        return queries.patient_history(session=session, mrn=mrn)
 
 
 @router.get("/patients/{mrn}/measurements", response_model=list[MeasurementRead], tags=["patients"])
@@ -216,7 +228,7 @@ def _perform(request: Request, me: Me, action: Action, target: Any, body: Any) -
     for name in action.signed_in:  # the signed-in user, whatever the body repeats
         _as_self(getattr(body, name), me, name)
         body = body.model_copy(update={name: me.username})
-    actor, now = Actor(me.username, me.role), clock(request)
+    actor, now = Actor(me.username, me.role, me.delegated), clock(request)
     with work(request) as session:
         result = perform(action, session=session, target=target, data=body, actor=actor, clock=now)
         if action.scope == Scope.PATIENT:
@@ -257,6 +269,46 @@ def _action_route(action: Action) -> None:
 for _action in CATALOGUE:
     if not _action.custom_edges:
         _action_route(_action)
+
+
+@router.post("/courses/expire-lapsed", response_model=list[ExpiredRead], tags=["courses"])
+def expire_lapsed(request: Request, me: Me, body: ExpireBody) -> list[ExpiredRead]:
+    """``course expire-lapsed``: approvals that lapsed by ``as_of`` (default today) expire."""
+    from workflow.service.permissions import check
+    from workflow.service.safety import expire_lapsed as expire
+
+    check("expire-lapsed", Actor(me.username, me.role))
+    now, policy = clock(request), load_policy()
+    with work(request) as session:
+        expired = expire(
+            session=session,
+            as_of=body.as_of or now.today(),
+            clock=now,
+            policy=policy,
+            by=me.username,
+        )
+        return [
+            ExpiredRead(id=c.id, mrn=c.patient.mrn, approved_on=c.approved_on, state=c.state)
+            for c in expired
+        ]
+
+
+@router.get("/reports/safety", tags=["reports"])
+def report_safety(request: Request, as_of: dt.date | None = None) -> dict[str, Any]:
+    """``report safety``: adverse events per 100 treated courses by kind and grade."""
+    from workflow.reports.safety import safety_report
+
+    with work(request) as session:
+        return safety_report(session, as_of or clock(request).today()).model_dump(mode="json")
+
+
+@router.get("/reports/lot/{lot}", tags=["reports"])
+def report_lot(request: Request, lot: str) -> dict[str, Any]:
+    """``report lot LOT``: every patient, course and day that received the lot."""
+    from workflow.reports.safety import lot_report
+
+    with work(request) as session:
+        return lot_report(session, lot).model_dump(mode="json")
 
 
 # --- follow-ups -----------------------------------------------------------------------
@@ -325,7 +377,10 @@ def issue_token(request: Request, me: Me, username: str) -> TokenRead:
     me.authorize("users")
     with work(request) as session:
         return TokenRead(
-            username=username, token=users.issue_token(session=session, username=username)
+            username=username,
+            token=users.issue_token(
+                session=session, username=username, by=me.username, at=clock(request).now()
+            ),
         )
 
 

@@ -80,3 +80,18 @@ class FollowUpListed(FollowUpRead):
     """A row of ``followups list --json``: the follow-up and where it sits on the worklist."""
 
     when: str | None = None
+
+
+class ExpireBody(BaseModel):
+    """``course expire-lapsed``: as of a date (default today)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: dt.date | None = None
+
+
+class ExpiredRead(BaseModel):
+    id: int
+    mrn: str
+    approved_on: dt.date | None
+    state: str

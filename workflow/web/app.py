@@ -6,7 +6,6 @@ from ``workflow/web/static``, and the Content-Security-Policy says so to browser
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -58,11 +57,7 @@ def create_app(
     engine = engine_for(url)
     ensure_schema(engine)
     key = secret_key or find_secret_key(url)
-    secure = (
-        secure_cookies
-        if secure_cookies is not None
-        else os.environ.get("IVIG_SECURE_COOKIES", "").lower() in ("1", "true", "yes")
-    )
+    secure = secure_cookies if secure_cookies is not None else settings.secure_cookies
     config = WebConfig(
         engine=engine,
         clock=clock or (lambda: get_settings().clock()),

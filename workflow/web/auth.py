@@ -58,6 +58,8 @@ class Principal:
     username: str
     full_name: str
     role: str
+    #: Signed in with an API token minted by someone else: may act, may not review.
+    delegated: bool = False
 
     def may(self, action: str) -> bool:
         return users.may(self.role, action)
@@ -66,8 +68,10 @@ class Principal:
         users.authorize(self.role, action)
 
 
-def _principal(user: User) -> Principal:
-    return Principal(username=user.username, full_name=user.full_name, role=user.role)
+def _principal(user: User, *, delegated: bool = False) -> Principal:
+    return Principal(
+        username=user.username, full_name=user.full_name, role=user.role, delegated=delegated
+    )
 
 
 def secret_key(database_url: str) -> str:
@@ -76,7 +80,9 @@ def secret_key(database_url: str) -> str:
     one file per database. Never beside the database: a repository or a shared folder
     holding ``ivig.db`` must not hold the key that signs its sessions.
     """
-    given = os.environ.get(SECRET_ENV, "").strip()
+    from workflow.config import get_settings
+
+    given = (get_settings().secret_key or "").strip()
     if given:
         return given
     return _persisted_key(_key_path(database_url))
@@ -122,7 +128,7 @@ def api_principal(
         user = users.user_by_token(session=session, token=credentials.credentials)
         if user is None:
             raise NotSignedIn("authorization: the API token is not valid.")
-        principal = _principal(user)
+        principal = _principal(user, delegated=users.delegated(user))
     request.state.principal = principal
     return principal
 

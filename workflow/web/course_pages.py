@@ -78,7 +78,7 @@ def _run(session: Session, action: Action, target: Any, body: Any, me: Principal
     """The catalogue action for the signed-in user (the service checks the role)."""
     for name in action.signed_in:
         body = body.model_copy(update={name: me.username})
-    actor = Actor(me.username, me.role)
+    actor = Actor(me.username, me.role, me.delegated)
     return perform(action, session=session, target=target, data=body, actor=actor, clock=c)
 
 

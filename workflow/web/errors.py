@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from workflow.errors import IvigError
+from workflow.errors import IvigError, log_unexpected
 from workflow.validation import describe_error
 from workflow.web.auth import SignInRequired
 from workflow.web.render import page
@@ -72,7 +72,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def unexpected(request: Request, exc: Exception) -> Response:
     """The last edge: no traceback for a user, the kind of failure in the server's log."""
-    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    log_unexpected(log, exc, f"on {request.method} {request.url.path}")
     message = f"internal error ({type(exc).__name__}); nothing was saved."
     if _is_api(request):
         return JSONResponse({"detail": message, "error": "InternalError"}, 500)

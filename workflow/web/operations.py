@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from schedules.delivery import deliver_due
-from schedules.raising import raise_and_escalate
+from schedules.cycle import raise_then_deliver
 from workflow.config import get_settings
 from workflow.followups import worklist_group
 from workflow.reports.plot import write_km_plot
 from workflow.reports.relapse import relapse_report
+from workflow.review import load_policy
 from workflow.schemas import FollowUpRead
 from workflow.web.auth import Principal, api_principal
 from workflow.web.context import clock, config, work
@@ -83,9 +83,12 @@ def add_api_routes(router: APIRouter) -> None:
         settings, now = get_settings(), clock(request)
         engine = config(request).engine
         day = as_of_or_today(request, as_of)
-        result = raise_and_escalate(
-            engine, as_of=day, now=now.now(), notify_urls=settings.notify_urls()
+        cycle = raise_then_deliver(
+            engine,
+            as_of=day,
+            clock=now,
+            notify_urls=settings.notify_urls(),
+            policy=load_policy(),
+            deliver=deliver,
         )
-        if deliver:
-            deliver_due(engine, clock=now, configured=settings.notify_urls())
-        return result.raised
+        return cycle.raising.raised

@@ -13,12 +13,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from workflow.catalogue import ACTIONS, Actor, Scope, of_scope
 from workflow.errors import IvigError
 from workflow.followups import KINDS
 from workflow.schemas import PatientIn, Sex
 from workflow.service import patients, queries, users
+from workflow.service.actions import perform
 from workflow.service.common import patient_by_mrn
 from workflow.web import reads
+from workflow.web.action_forms import action_form
 from workflow.web.api_models import MeasurementBody
 from workflow.web.auth import (
     Principal,
@@ -186,7 +189,13 @@ def add_patient(request: Request, me: Me, form: Form) -> Response:
 
 
 def _patient_page(
-    request: Request, me: Me, mrn: str, *, found: FormErrors | None = None, values: Any = None
+    request: Request,
+    me: Me,
+    mrn: str,
+    *,
+    found: FormErrors | None = None,
+    values: Any = None,
+    failed: str | None = None,
 ) -> Response:
     today = clock(request).today()
     with work(request) as session:
@@ -204,10 +213,28 @@ def _patient_page(
             "followups": queries.list_followups(session=session, mrn=mrn, today=today),
             "measurements": queries.list_measurements(session=session, mrn=mrn),
         }
+    if failed is None:  # the measurement form's
+        context.update(
+            values=values or {"date": today.isoformat()},
+            errors=found.fields if found else {},
+            form_error=found.form if found else None,
+        )
+    else:  # a catalogue action's form
+        context.update(
+            values={"date": today.isoformat()},
+            errors={},
+            form_error=None,
+            action_values=values or {},
+            action_errors=found.fields if found else {},
+            action_error=found.form if found else None,
+        )
     context.update(
-        values=values or {"date": today.isoformat()},
-        errors=found.fields if found else {},
-        form_error=found.form if found else None,
+        failed=failed,
+        patient_forms=[
+            action_form(a)
+            for a in of_scope(Scope.PATIENT)
+            if a.form == "generic" and me.may(a.name)
+        ],
     )
     return page(request, "patient.html", context, status_code=found.status if found else 200)
 
@@ -242,4 +269,30 @@ def measure(request: Request, me: Me, mrn: str, form: Form) -> Response:
             raise
         return _patient_page(request, me, mrn, found=refusal(exc, MEASURE_FIELDS), values=values)
     flash(request, f"Measurement of {body.date.isoformat()} recorded.")
+    return RedirectResponse(f"/patients/{mrn}", status_code=303)
+
+
+@router.post("/patients/{mrn}/{action}", response_class=HTMLResponse)
+def patient_action(request: Request, me: Me, mrn: str, action: str, form: Form) -> Response:
+    """A catalogue action on the patient (``patient update`` …), from its generic form."""
+    entry = ACTIONS.get(action)
+    if entry is None or entry.scope != Scope.PATIENT or entry.form == "none":
+        return RedirectResponse(f"/patients/{mrn}", status_code=303)
+    fields = tuple(n for n in entry.input.model_fields if n not in entry.signed_in)
+    values = {k: form.get(k, "") for k in fields}
+    now = clock(request)
+    try:
+        body = validate_form(entry.input, present(form, fields), fields)
+        with work(request) as session:
+            actor = Actor(me.username, me.role)
+            target = perform(entry, session=session, target=mrn, data=body, actor=actor, clock=now)
+            mrn = target.mrn
+    except FormErrors as found:
+        return _patient_page(request, me, mrn, found=found, values=values, failed=action)
+    except IvigError as exc:
+        if exc.http_status == 404:
+            raise
+        refused = refusal(exc, fields)
+        return _patient_page(request, me, mrn, found=refused, values=values, failed=action)
+    flash(request, entry.done)
     return RedirectResponse(f"/patients/{mrn}", status_code=303)

@@ -6,7 +6,7 @@ list`` use; the patient list and measurements are plain reads with no rule in th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -59,6 +59,38 @@ class Worklist:
     followups: list[FollowUpRead]  # the first PAGE_SIZE, soonest due first
     followups_total: int
     due_by: date
+    # Approved courses not yet infused whose approval lapses within the policy's days.
+    lapsing_approvals: list[LapsingApproval] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LapsingApproval:
+    course_id: int
+    mrn: str
+    approved_on: date
+    valid_until: date
+    days_left: int
+
+
+def lapsing_approvals(
+    *, session: Session, today: date, mrn: str | None = None
+) -> list[LapsingApproval]:
+    """Approvals lapsing within the policy's warning days, soonest first."""
+    from workflow.review import load_policy
+    from workflow.service.safety import lapsing_soon
+
+    rows = lapsing_soon(session, today=today, policy=load_policy())
+    found = [
+        LapsingApproval(
+            course_id=course.id,
+            mrn=course.patient.mrn,
+            approved_on=course.approved_on or until,
+            valid_until=until,
+            days_left=(until - today).days,
+        )
+        for course, until in rows[:PAGE_SIZE]
+    ]
+    return [row for row in found if mrn is None or row.mrn.casefold() == mrn.casefold()]
 
 
 def _section(session: Session, mrn: str | None, **filters: Any) -> Section:
@@ -117,4 +149,5 @@ def worklist(
             session=session, due_before=before, mrn=mrn, kind=kind
         ),
         due_by=until,
+        lapsing_approvals=lapsing_approvals(session=session, today=today, mrn=mrn),
     )
