@@ -25,8 +25,6 @@ class PriorCourse:
     last_infusion_date: date | None
     # Motor function improved by the policy's thresholds (``motor_response``), and how.
     motor_evidence: str | None = None
-
-    @property
     relapse_date: date | None = None
 
     @property
