@@ -280,7 +280,7 @@ def test_amend_form_is_filled_from_the_stored_request(web: Web) -> None:
     browser = web.browser(COORDINATOR)
     form_page = browser.get(f"/courses/{cid}/amend").text
     assert 'value="Octagam 10%"' in form_page
-    assert "pregabalin 300" in form_page
+    assert 'value="pregabalin"' in form_page and 'value="300"' in form_page
     fields = {
         "mrn": "M1",
         "indication": "dlrpn",
