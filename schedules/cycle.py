@@ -8,7 +8,7 @@ periodic jobs run the halves on their own timers; this function is both, in orde
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,6 +19,7 @@ from schedules.raising import RaiseResult, raise_and_escalate
 from schedules.review_deadlines import notify_overdue
 from workflow.clock import Clock
 from workflow.review import Policy
+from workflow.schemas import FollowUpRead
 
 
 @dataclass
@@ -38,10 +39,16 @@ def raise_then_deliver(
     notify_urls: Sequence[str],
     policy: Policy,
     deliver: bool = True,
+    each_raised: Callable[[list[FollowUpRead]], object] | None = None,
 ) -> CycleReport:
-    """Raises what is due by ``as_of``, escalates, notices overdue reviews, then sends."""
+    """Raises what is due by ``as_of``, escalates, notices overdue reviews, then sends.
+
+    ``each_raised``: gets each committed batch of raised rows, which are then not kept
+    (see ``raise_and_escalate``)."""
     now = clock.now()
-    raising = raise_and_escalate(engine, as_of=as_of, now=now, notify_urls=notify_urls)
+    raising = raise_and_escalate(
+        engine, as_of=as_of, now=now, notify_urls=notify_urls, each_raised=each_raised
+    )
     overdue = notify_overdue(engine, as_of=as_of, now=now, policy=policy)
     delivery = deliver_due(engine, clock=clock, configured=notify_urls) if deliver else None
     return CycleReport(raising, overdue, delivery)

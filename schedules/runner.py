@@ -56,16 +56,29 @@ def _engine(settings: Settings) -> Engine:
     return engine
 
 
-def raise_now(settings: Settings) -> tuple[list[int], list[int]]:
-    """Raises what is due today (in IVIG_TIMEZONE) and escalates what is long overdue."""
+def raise_now(settings: Settings, *, ids: bool = True) -> tuple[list[int], list[int], int, int]:
+    """Raises what is due today (in IVIG_TIMEZONE) and escalates what is long overdue.
+
+    Returns (raised ids, escalated ids, raised count, escalated count); ``ids=False``:
+    counts only, so the long-running job's memory does not grow with a backlog."""
     clock = settings.clock()
     engine = _engine(settings)
+    raised: list[int] = []
     result = raise_and_escalate(
-        engine, as_of=clock.today(), now=clock.now(), notify_urls=settings.notify_urls()
+        engine,
+        as_of=clock.today(),
+        now=clock.now(),
+        notify_urls=settings.notify_urls(),
+        each_raised=(lambda batch: raised.extend(r.id for r in batch)) if ids else _ignore,
+        keep_escalated=ids,
     )
     # Requests waiting past the review deadline: the reviewers are told, once each.
     notify_overdue(engine, as_of=clock.today(), now=clock.now(), policy=load_policy())
-    return [r.id for r in result.raised], result.escalated
+    return raised, result.escalated, result.raised_count, result.escalated_count
+
+
+def _ignore(_batch: object) -> None:
+    return None
 
 
 def expire_now(settings: Settings) -> list[int]:
@@ -116,12 +129,12 @@ def raise_job(settings: Settings) -> None:
             "expiry of lapsed approvals failed (%s); the next run retries", type(exc).__name__
         )
     try:
-        raised, escalated = raise_now(settings)
+        _, _, raised, escalated = raise_now(settings, ids=False)
     except Exception as exc:
         log.error("raising job failed (%s); the next run retries", type(exc).__name__)
         return
     if raised or escalated:
-        log.info("raising job raised=%d escalated=%d", len(raised), len(escalated))
+        log.info("raising job raised=%d escalated=%d", raised, escalated)
 
 
 def deliver_job(settings: Settings) -> None:

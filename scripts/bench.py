@@ -12,7 +12,7 @@ ratio against a baseline run in the same process on the same rows:
 2. raising ~100 000 due follow-ups with their reminders (``raise_due``) against one
    raw ``UPDATE``, and against one APScheduler job per follow-up in its
    SQLAlchemyJobStore (a sample, extrapolated);
-3. the worklist's first page (``workflow.service.worklist.next_due``) against the
+3. the worklist's first page (``workflow.read.worklist.next_due``) against the
    same query hand-written for the driver;
 4. the relapse report (``workflow.reports``) against one hand-written aggregation;
 5. the scheduler's peak resident memory (``ivig scheduler run --once`` in a
@@ -56,8 +56,8 @@ from sqlalchemy.engine import make_url
 from schedules.raising import raise_due
 from workflow.clock import FixedClock
 from workflow.db import dispose_engines, engine_for, transaction, upgrade
+from workflow.read.worklist import next_due
 from workflow.service.courses import review
-from workflow.service.worklist import next_due
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -458,7 +458,7 @@ def worklist(engine: Engine, url: str, runs: int) -> list[Row]:
         Row("worklist query, p95", p95, percentile(theirs, 95), "ms", "≤ 5 ms", p95 <= 5, note),
     ]
     try:
-        from workflow.web import reads
+        from workflow.read import lists as reads
     except ImportError:
         return result
 

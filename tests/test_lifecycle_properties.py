@@ -8,6 +8,7 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select
@@ -21,6 +22,9 @@ from workflow.review import load_policy
 from workflow.schemas import CourseRequestIn, PatientIn
 from workflow.service import courses, monitoring, patients, treatment
 from workflow.states import TRANSITIONS, CourseState
+
+#: Slow (hypothesis drives dozens of whole lifecycles): outside ``pytest -m "not slow"``.
+pytestmark = pytest.mark.slow
 
 CLOCK = FixedClock(datetime(2026, 11, 20, 15, tzinfo=UTC))
 POLICY = load_policy("default")

@@ -346,6 +346,8 @@ CATALOGUE: tuple[Action, ...] = (
         help="Record an adverse event (from the first infusion on, also after a stop).",
         path="adverse-events",
         form="special",
+        # A serious event's message is sent as soon as the command commits.
+        extra={"deliver_now": True},
     ),
     Action(
         name="assess",

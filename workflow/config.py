@@ -9,10 +9,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from functools import lru_cache
+from typing import Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflow.clock import Clock, FixedClock, SystemClock
@@ -52,6 +53,16 @@ class Settings(BaseSettings):
     # unexpected errors on the terminal (``IVIG_DEBUG=1``).
     log_level: str | None = None
     debug: bool = False
+    # The connection pool (docs/deployment.md): a liveness check before each use (one
+    # extra round trip on PostgreSQL, survives a database restart), and how many
+    # connections a process keeps and may open beyond that under load.
+    db_pool_pre_ping: bool = True
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_max_overflow: int = Field(default=10, ge=0, le=100)
+    # SQLite's durability (PRAGMA synchronous): FULL (the default) syncs the WAL on
+    # every commit, so a committed clinical record survives a power cut; NORMAL is
+    # faster but may lose the last commits on power loss (never corrupts the file).
+    sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
 
     @field_validator("log_level")
     @classmethod

@@ -30,13 +30,23 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, a busy timeout and WAL."""
+    """An engine for ``url``; SQLite gets foreign keys, a busy timeout, WAL and the
+    configured ``synchronous``; other databases the configured pool (``IVIG_DB_POOL_*``,
+    docs/deployment.md)."""
+    from workflow.config import get_settings
+
+    settings = get_settings()
     try:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"timeout": 30})
-            _tune_sqlite(engine)
+            _tune_sqlite(engine, settings.sqlite_synchronous)
             return engine
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(
+            url,
+            pool_pre_ping=settings.db_pool_pre_ping,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
     except (ArgumentError, ValueError) as exc:
         raise InvalidInput(f"IVIG_DATABASE_URL is not a usable database URL ({exc}).") from None
     except ModuleNotFoundError as exc:
@@ -45,7 +55,7 @@ def make_engine(url: str) -> Engine:
         ) from None
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take over transaction control so BEGIN is issued by us (see _on_begin).
@@ -55,13 +65,27 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # a checked literal
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # BEGIN IMMEDIATE takes the write lock up front: two writers queue instead
-        # of both reading a course and one failing late with "database is locked".
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(_READ_ONLY):
+            # A reader takes no lock at all (WAL: it reads a snapshot), so readers never
+            # queue behind a writer or each other. query_only makes a stray write in a
+            # read transaction fail at once instead of upgrading the lock (which, in
+            # WAL, fails with "database is locked" whenever another writer came first).
+            conn.exec_driver_sql("PRAGMA query_only=ON")
+            conn.exec_driver_sql("BEGIN")
+        else:
+            # BEGIN IMMEDIATE takes the write lock up front: two writers queue instead
+            # of both reading a course and one failing late with "database is locked".
+            conn.exec_driver_sql("PRAGMA query_only=OFF")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+#: Execution option marking a connection's transactions as reads (see ``reading``).
+_READ_ONLY = "ivig_read_only"
 
 
 _ENGINES: OrderedDict[str, Engine] = OrderedDict()
@@ -83,6 +107,7 @@ def engine_for(url: str) -> Engine:
         engine = _ENGINES[url] = make_engine(url)
         while len(_ENGINES) > _MAX_ENGINES:
             _ENGINES.popitem(last=False)[1].dispose()
+            _reader.cache_clear()
         return engine
 
 
@@ -92,6 +117,7 @@ def forget_engine(url: str) -> None:
         engine = _ENGINES.pop(url, None)
     if engine is not None:
         engine.dispose()
+        _reader.cache_clear()
 
 
 def dispose_engines() -> None:
@@ -99,6 +125,7 @@ def dispose_engines() -> None:
     with _ENGINES_LOCK:
         while _ENGINES:
             _ENGINES.popitem()[1].dispose()
+    _reader.cache_clear()
 
 
 def alembic_config(url: str) -> Config:
@@ -169,8 +196,9 @@ def _alembic_head() -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at (None: never migrated), read with one SELECT."""
-    with engine.connect() as conn:
+    """The revision the database is at (None: never migrated), read with one SELECT
+    in a read transaction (every command checks it: it must not take a lock)."""
+    with _read_bind(engine).connect() as conn:
         if not inspect(conn).has_table("alembic_version"):
             return None
         versions = list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
@@ -214,14 +242,29 @@ def ensure_schema(engine: Engine) -> None:
     )
 
 
+@functools.cache
+def _reader(engine: Engine) -> Engine:
+    # Shares the engine's pool and events; only the transactions it begins differ.
+    return engine.execution_options(**{_READ_ONLY: True})
+
+
+def _read_bind(engine: Engine) -> Engine:
+    return _reader(engine) if engine.dialect.name == "sqlite" else engine
+
+
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
+def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
     """One unit of work: commits on success, rolls everything back on any error.
+
+    ``read_only``: a use-case that only reads. On SQLite it opens a deferred
+    transaction (``BEGIN``), which takes no lock, so reads never wait for a writer
+    nor hold one up; any write in it fails. A write transaction opens with ``BEGIN
+    IMMEDIATE``. On PostgreSQL both are the same (MVCC: readers never block).
 
     A course changed by someone else meanwhile (its version moved on) or a database
     that stayed locked becomes a ``Conflict``: a clear refusal, never a lost update.
     """
-    factory = sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(_read_bind(engine) if read_only else engine, expire_on_commit=False)
     try:
         with factory() as session, session.begin():
             yield session

@@ -28,6 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from workflow.states import CourseState
+
+REQUESTED = CourseState.REQUESTED.value
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -98,6 +102,26 @@ class Course(Base):
             "requested_at",
             sqlite_where=text("suspected_relapse IS NOT NULL"),
             postgresql_where=text("suspected_relapse IS NOT NULL"),
+        ),
+        # The worklist's two sections of requested courses (pending review, awaiting
+        # information) and their totals: each is read and counted from its own small
+        # index, never by visiting every requested course to test the column. ``state``
+        # leads (though constant) so SQLite's planner prefers these to the state index.
+        Index(
+            "ix_courses_requested_pending",
+            "state",
+            "requested_at",
+            "id",
+            sqlite_where=text(f"state = '{REQUESTED}' AND awaiting_information IS NULL"),
+            postgresql_where=text(f"state = '{REQUESTED}' AND awaiting_information IS NULL"),
+        ),
+        Index(
+            "ix_courses_requested_awaiting",
+            "state",
+            "requested_at",
+            "id",
+            sqlite_where=text(f"state = '{REQUESTED}' AND awaiting_information IS NOT NULL"),
+            postgresql_where=text(f"state = '{REQUESTED}' AND awaiting_information IS NOT NULL"),
         ),
     )
 

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.orm import Session
 
 from tests.cli.helpers import (
@@ -31,6 +32,9 @@ from workflow.clock import FixedClock
 from workflow.errors import IvigError
 from workflow.schemas import PatientIn
 from workflow.service import courses, patients, treatment
+
+#: Slow (threads racing on one database): outside the fast lane, ``pytest -m "not slow"``.
+pytestmark = pytest.mark.slow
 
 CLOCK = FixedClock(datetime.fromisoformat(DEFAULT_NOW), ZoneInfo("UTC"))
 WAIT = 120  # seconds; a bound for a hang, never reached when all is well
@@ -99,9 +103,9 @@ def _shown(ivig: Ivig, course_id: int) -> dict[str, Any]:
 
 
 def test_parallel_reviews_of_one_request_have_exactly_one_winner(ivig: Ivig) -> None:
-    register(ivig, "M1")
-    for _ in range(2):
-        cid = request(ivig, "M1")["id"]
+    for n in range(2):  # one active course per patient: a patient each
+        register(ivig, f"M{n}")
+        cid = request(ivig, f"M{n}")["id"]
         jobs = [
             _review(cid, "approve", "dr.a"),
             _review(cid, "deny", "dr.b"),

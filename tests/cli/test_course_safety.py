@@ -5,6 +5,7 @@ order, gaps between infusion days, approvals that lapse, lots."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.cli.helpers import assert_refused
@@ -410,3 +411,25 @@ def test_no_renal_check_for_a_patient_without_renal_risk(ivig: Ivig) -> None:
     _event(ivig, cid, kind="headache", grade="2")
     course = ivig.ok("course", "stop", str(cid), "--date", "2026-10-02", "--reason", "headache")
     assert [f for f in course["followups"] if f["kind"] == "renal_check"] == []
+
+
+def _alerts(sink: Path) -> list[dict[str, Any]]:
+    lines = sink.read_text().splitlines() if sink.exists() else []
+    return [r for r in map(json.loads, lines) if r["reminder"] == "adverse_event"]
+
+
+def test_a_grade_3_event_is_messaged_at_once_and_a_grade_2_is_not(
+    ivig: Ivig, tmp_path: Path
+) -> None:
+    sink = tmp_path / "reminders.jsonl"
+    ivig.monkeypatch.setenv("IVIG_NOTIFY", sink.as_uri())
+    cid = course_in(ivig, "infusing")
+    _event(ivig, cid, kind="headache", grade="2")
+    assert _alerts(sink) == []
+    event = _event(
+        ivig, cid, "--note", "Mrs Example, confused", kind="aseptic_meningitis", grade="3"
+    )
+    [record] = _alerts(sink)
+    assert (record["course_id"], record["kind"], record["grade"]) == (cid, "aseptic_meningitis", 3)
+    assert record["adverse_event_id"] == event["adverse_events"][-1]["id"]
+    assert record["message_id"] and "Example" not in json.dumps(record)

@@ -33,6 +33,9 @@ from tests.schedules.conftest import Sink, reminder_counts, seed_due
 from workflow.db import engine_for
 from workflow.models import Course, Event, FollowUp, Infusion
 
+#: Slow (several OS processes per test): outside the fast lane, ``pytest -m "not slow"``.
+pytestmark = pytest.mark.slow
+
 IVIG = str(Path(sys.executable).with_name("ivig"))
 DAYS = 5  # the factories' request plans five infusion days
 JOIN_SECONDS = 300

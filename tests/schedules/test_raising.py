@@ -136,3 +136,32 @@ def test_concurrent_escalators_escalate_once(db_url: str) -> None:
     for t in threads:
         t.join()
     assert sorted(f for batch in results for f in batch) == ids
+
+
+def test_outbox_rows_built_in_sql_are_the_documented_records(db_url: str) -> None:
+    """The set-based raising builds each payload in SQL: it must be exactly the record
+    ``payload()`` documents, with a message id per follow-up and kind."""
+    from sqlalchemy import select
+
+    from schedules.raising import payload
+    from workflow.models import Reminder
+
+    [fid] = seed_due(db_url, 1)
+    engine = engine_for(db_url)
+    [row] = raise_due(engine, as_of=TODAY, now=NOW, channels=["log"])
+    escalate_overdue(engine, as_of=TODAY + timedelta(days=30), now=NOW, channels=["log"])
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(Reminder.kind, Reminder.message_id, Reminder.payload).order_by(Reminder.id)
+        ).all()
+    fields = {
+        "followup_id": fid,
+        "kind": row.kind,
+        "mrn": row.mrn,
+        "course_id": row.course_id,
+        "due_date": row.due_date.isoformat(),
+    }
+    assert [(k, m, p) for k, m, p in stored] == [
+        (kind, f"followup-{fid}-{kind}", payload(fields, kind))
+        for kind in ("reminder", "escalation")
+    ]

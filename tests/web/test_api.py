@@ -479,3 +479,47 @@ def test_a_bad_patient_update_names_the_field(web: Web) -> None:
     assert "update" in refused(
         web, COORDINATOR, "patients/M1/update", 409, weight_kg=82, reason="x"
     )
+
+
+def test_adverse_events_lots_and_safety_reports_through_the_api(web: Web) -> None:
+    cid = approved(web)
+    ok(web, COORDINATOR, f"courses/{cid}/infusions", date="2026-10-01", grams=32.8, lot="L-7")
+    doc = ok(
+        web,
+        REVIEWER,
+        f"courses/{cid}/adverse-events",
+        date="2026-10-01",
+        kind="thrombosis",
+        grade=3,
+    )
+    assert doc["adverse_events"][0]["kind"] == "thrombosis"
+    assert doc["infusions"][0]["lot"] == "L-7"
+    assert "grade" in refused(
+        web,
+        COORDINATOR,
+        f"courses/{cid}/adverse-events",
+        422,
+        date="2026-10-01",
+        kind="other",
+        grade=9,
+    )
+    api = web.api(COORDINATOR)
+    safety = api.get(f"{API}/reports/safety", params={"as_of": "2026-11-20"}).json()
+    assert safety["by_kind"]["thrombosis"]["by_grade"]["3"]["events"] == 1
+    lot = api.get(f"{API}/reports/lot/L-7").json()
+    assert [(r["mrn"], r["course_id"]) for r in lot["infusions"]] == [("M1", cid)]
+    paths = web.api().get(f"{API}/openapi.json").json()["paths"]
+    assert {
+        f"{API}/courses/{{course_id}}/adverse-events",
+        f"{API}/courses/expire-lapsed",
+        f"{API}/reports/safety",
+        f"{API}/reports/lot/{{lot}}",
+    } <= set(paths)
+
+
+def test_expire_lapsed_through_the_api(web: Web) -> None:
+    cid = approved(web)  # approved 2026-09-25: valid through 2026-12-24
+    assert ok(web, COORDINATOR, "courses/expire-lapsed", as_of="2026-12-24") == []
+    refused(web, REVIEWER, "courses/expire-lapsed", 403, as_of="2026-12-25")
+    expired = ok(web, COORDINATOR, "courses/expire-lapsed", as_of="2026-12-25")
+    assert [(c["id"], c["state"]) for c in expired] == [(cid, "expired")]

@@ -319,7 +319,7 @@ def test_worklist_shows_a_bounded_page_of_follow_ups_with_their_total(web: Web) 
 
     from workflow.db import engine_for
     from workflow.models import FollowUp, Patient
-    from workflow.web.reads import PAGE_SIZE
+    from workflow.read.lists import PAGE_SIZE
 
     _new_patient(web)
     course_id = web.api(COORDINATOR).post("/api/v1/courses", json=request_doc()).json()["id"]
@@ -397,3 +397,30 @@ def test_patient_page_updates_the_record_through_the_catalogue_form(web: Web) ->
     shown = web.api(COORDINATOR).get("/api/v1/patients/M1").json()
     assert shown["weight_kg"] == 80
     assert 'id="action-update"' not in web.browser(REVIEWER).get("/patients/M1").text
+
+
+def test_the_safety_page_shows_events_and_a_lot(web: Web) -> None:
+    _new_patient(web)
+    api = web.api(COORDINATOR)
+    cid = api.post("/api/v1/courses", json=request_doc()).json()["id"]
+    reviewed = web.api(REVIEWER).post(
+        f"/api/v1/courses/{cid}/review",
+        json={"decision": "approve", "note": "ok", "override_reason": "r", "date": "2026-09-25"},
+    )
+    assert reviewed.status_code == 200, reviewed.text
+    infused = api.post(
+        f"/api/v1/courses/{cid}/infusions",
+        json={"date": "2026-10-01", "grams": 32.8, "lot": "LOT-9"},
+    )
+    assert infused.status_code == 200, infused.text
+    response = web.browser(COORDINATOR).post(
+        f"/courses/{cid}/adverse-event",
+        {"date": "2026-10-01", "kind": "headache", "grade": "2"},
+        page=f"/courses/{cid}",
+    )
+    assert response.status_code == 303, response.text
+    page = web.browser(COORDINATOR).get("/reports/safety?lot=lot-9")
+    assert page.status_code == 200, page.text
+    assert "<h1>Safety report</h1>" in page.text, page.text[-3000:]
+    assert "headache" in page.text, page.text[page.text.find("<h1>") :]
+    assert "Lot lot-9: 1 infusion days" in page.text and f"/courses/{cid}" in page.text

@@ -42,7 +42,7 @@ def change_course(
 ) -> None:
     """Runs one use-case and prints the course (JSON: as ``course show``), read in the
     same transaction, so what is printed is exactly what was committed."""
-    from workflow.service import queries
+    from workflow.read import queries
 
     today = RUNTIME.clock.today()
     result = run(lambda s: queries.course_read(s, use_case(s), today=today))
@@ -50,7 +50,7 @@ def change_course(
 
 
 def change_patient(use_case: Callable[[Session], Any], json_out: bool) -> None:
-    from workflow.service import queries
+    from workflow.read import queries
 
     result: PatientRead = run(lambda s: queries.patient_read(use_case(s)))
     if wants_json(json_out):
@@ -146,12 +146,23 @@ def command_for(action: Action) -> Callable[..., None]:
             change_course(use_case, json_out, whole=action.creates)
         else:
             change_patient(use_case, json_out)
+        if action.extra.get("deliver_now"):
+            _deliver_now()
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__name__ = action.name.replace("-", "_")
     command.__doc__ = action.help
     return command
+
+
+def _deliver_now() -> None:
+    """Sends what the outbox holds due now (after the command committed); a channel
+    that fails keeps its message for the scheduler's retries."""
+    from schedules.delivery import deliver_due  # the channels (httpx, smtplib) load here
+
+    settings = RUNTIME.settings
+    deliver_due(RUNTIME.engine(), clock=RUNTIME.clock, configured=settings.notify_urls())
 
 
 def _version(session: Session, course_id: int) -> int:

@@ -60,16 +60,23 @@ RUNTIME = Runtime()
 
 
 @contextmanager
-def unit_of_work() -> Iterator[Session]:
+def unit_of_work(*, read_only: bool = False) -> Iterator[Session]:
     """One transaction on the configured database."""
-    with transaction(RUNTIME.engine()) as session:
+    with transaction(RUNTIME.engine(), read_only=read_only) as session:
         yield session
 
 
 def run(use_case: Callable[[Session], T]) -> T:
-    """Runs ``use_case`` in one transaction on the configured database."""
+    """Runs ``use_case`` in one (write) transaction on the configured database."""
     with unit_of_work() as session:
         return use_case(session)
+
+
+def read(query: Callable[[Session], T]) -> T:
+    """Runs ``query``, which only reads, in one read transaction: on SQLite it takes no
+    lock, so it never waits for a writer (see ``workflow.db.transaction``)."""
+    with unit_of_work(read_only=True) as session:
+        return query(session)
 
 
 def parse_date(value: str, field: str = "date") -> date:

@@ -15,13 +15,15 @@ from workflow.cli.common import (
     JsonOpt,
     emit_json,
     parse_date,
+    read,
     read_document,
     run,
     wants_json,
 )
+from workflow.read import queries
 from workflow.review import load_policy
 from workflow.schemas import CourseRequestIn
-from workflow.service import courses, queries
+from workflow.service import courses
 from workflow.validation import validate
 
 app = typer.Typer(help="Request, review, infuse and follow an IVIG course.", no_args_is_help=True)
@@ -31,7 +33,9 @@ FileOpt = Annotated[str, typer.Option("--file", help="The request document (JSON
 
 def _show(course_id: int, json_out: bool) -> None:
     clock = RUNTIME.clock
-    result = run(lambda s: queries.show_course(session=s, course_id=course_id, today=clock.today()))
+    result = read(
+        lambda s: queries.show_course(session=s, course_id=course_id, today=clock.today())
+    )
     print_course(result, json_out)
 
 
@@ -78,7 +82,7 @@ def list_(
     json_out: JsonOpt = False,
 ) -> None:
     """List courses, newest first."""
-    rows = run(lambda s: queries.list_courses(session=s, mrn=mrn, state=state, limit=limit))
+    rows = read(lambda s: queries.list_courses(session=s, mrn=mrn, state=state, limit=limit))
     if wants_json(json_out):
         emit_json([r.model_dump(mode="json", include=_LIST_FIELDS | _FLAGS) for r in rows])
     else:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import date
 from typing import Annotated, Any
 
 import typer
 from dateutil.relativedelta import relativedelta
+from sqlalchemy.orm import Session
 
 from workflow.cli import render
-from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, run, wants_json
+from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, read, wants_json
 from workflow.followups import (
     COMPLETION_WINDOW_DAYS,
     ESCALATION_AFTER_DAYS,
@@ -18,8 +21,8 @@ from workflow.followups import (
     FollowUpKind,
     worklist_group,
 )
-from workflow.schemas import FollowUpRead
-from workflow.service import queries
+from workflow.read import queries
+from workflow.schemas import FollowUpRead, SuspectedRelapse
 
 app = typer.Typer(help="Follow-ups due after a course, and their reminders.", no_args_is_help=True)
 
@@ -56,15 +59,20 @@ def list_(
     """The worklist: overdue, due today and upcoming follow-ups by due date."""
     before = parse_date(due_before, "due-before") if due_before else None
     today = _as_of(as_of)
-    rows = run(
-        lambda s: queries.list_followups(
+    human = not wants_json(json_out)
+
+    def query(s: Session) -> tuple[list[FollowUpRead], list[SuspectedRelapse]]:
+        rows = queries.list_followups(
             session=s, mrn=mrn, course_id=course, status=status, due_before=before, today=today
         )
-    )
-    if wants_json(json_out):
+        # People also see the suspected relapses, read in the same transaction.
+        flagged = queries.suspected_relapses(session=s, mrn=mrn, course_id=course) if human else []
+        return rows, flagged
+
+    rows, flagged = read(query)
+    if not human:
         emit_json([{**r.model_dump(mode="json"), "when": when(r, today)} for r in rows])
         return
-    flagged = run(lambda s: queries.suspected_relapses(session=s, mrn=mrn, course_id=course))
     if flagged:
         render.suspected(flagged)
     for group in GROUPS:
@@ -92,22 +100,43 @@ def raise_(
 
     settings, clock = RUNTIME.settings, RUNTIME.clock
     day = _as_of(as_of)
-    cycle = raise_then_deliver(
-        RUNTIME.engine(),
-        as_of=day,
-        clock=clock,
-        notify_urls=settings.notify_urls(),
-        policy=load_policy(),
-        deliver=deliver,
-    )
-    raised, escalated = cycle.raising.raised, cycle.raising.escalated
-    overdue, report = cycle.overdue_reviews, cycle.delivery
-    if wants_json(json_out):
-        emit_json([{**r.model_dump(mode="json"), "when": when(r, day)} for r in raised])
+    engine = RUNTIME.engine()
+    as_json = wants_json(json_out)
+    printed = 0
+
+    def show(batch: list[FollowUpRead]) -> None:
+        # Each batch is printed as soon as it is committed: a backlog of any size
+        # streams out in the memory of one batch (JSON: one list, written piece by piece).
+        nonlocal printed
+        if as_json:
+            for r in batch:
+                record = json.dumps({**r.model_dump(mode="json"), "when": when(r, day)})
+                sys.stdout.write(("[" if printed == 0 else ",\n") + record)
+                printed += 1
+            sys.stdout.flush()
+        else:
+            render.followups(batch, title=f"Raised, as of {day}" if printed == 0 else None)
+            printed += len(batch)
+
+    try:
+        cycle = raise_then_deliver(
+            engine,
+            as_of=day,
+            clock=clock,
+            notify_urls=settings.notify_urls(),
+            policy=load_policy(),
+            deliver=deliver,
+            each_raised=show,
+        )
+    finally:
+        if as_json and printed:  # what was committed is a whole JSON list, even on error
+            sys.stdout.write("]\n")
+    if as_json:
+        if not printed:
+            sys.stdout.write("[]\n")
         return
-    if raised:
-        render.followups(raised, title=f"Raised, as of {day}")
-    summary = f"{len(raised)} raised, {len(escalated)} escalated"
+    result, overdue, report = cycle.raising, cycle.overdue_reviews, cycle.delivery
+    summary = f"{result.raised_count} raised, {result.escalated_count} escalated"
     if overdue:
         summary += f", {len(overdue)} requests past the review deadline"
     if report is not None:

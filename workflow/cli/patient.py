@@ -16,11 +16,13 @@ from workflow.cli.common import (
     JsonOpt,
     emit_json,
     parse_date,
+    read,
     run,
     wants_json,
 )
+from workflow.read import queries
 from workflow.schemas import Diabetes, MeasurementRead, PatientIn, PatientRead, Sex
-from workflow.service import corrections, patients, queries
+from workflow.service import corrections, patients
 from workflow.validation import validate
 
 app = typer.Typer(help="Register patients and record their measurements.", no_args_is_help=True)
@@ -73,7 +75,7 @@ def show(mrn: str, json_out: JsonOpt = False) -> None:
         patient = queries.show_patient(session=session, mrn=mrn)
         return patient, queries.list_measurements(session=session, mrn=mrn)
 
-    patient, rows = run(use_case)
+    patient, rows = read(use_case)
     if wants_json(json_out):
         document = patient.model_dump(mode="json")
         document["measurements"] = [m.model_dump(mode="json") for m in rows]

@@ -8,7 +8,7 @@ import typer
 
 from schedules.reminders import list_reminders
 from workflow.cli import render
-from workflow.cli.common import RUNTIME, JsonOpt, emit_json, run, wants_json
+from workflow.cli.common import RUNTIME, JsonOpt, emit_json, read, wants_json
 
 app = typer.Typer(
     help="The outbox: reminders and other messages, and their delivery.", no_args_is_help=True
@@ -22,7 +22,7 @@ def list_(
     json_out: JsonOpt = False,
 ) -> None:
     """Reminders, oldest first, with attempts, the next try and the last error."""
-    rows = run(lambda s: list_reminders(session=s, status=status, followup_id=followup))
+    rows = read(lambda s: list_reminders(session=s, status=status, followup_id=followup))
     if wants_json(json_out):
         emit_json([r.model_dump(mode="json") for r in rows])
         return

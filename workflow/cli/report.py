@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, run, wants_json
+from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, read, wants_json
 from workflow.cli.render import Table, console
 from workflow.errors import InvalidInput
 from workflow.reports.completeness import CompletenessReport, completeness_report
@@ -53,7 +53,7 @@ def relapse(
     """Response, relapse and time to relapse, overall and by indication."""
     when = _as_of(as_of)
     motor = load_policy().motor_response
-    report = run(lambda s: relapse_report(s, when, motor))
+    report = read(lambda s: relapse_report(s, when, motor))
     if csv is not None:
         _write(csv, "csv", lambda p: p.write_text(csv_text(report), encoding="utf-8"))
     if plot is not None:
@@ -127,7 +127,7 @@ def _print_relapse(report: RelapseReport) -> None:
 def completeness(as_of: AsOfOpt = None, json_out: JsonOpt = False) -> None:
     """Share of due reassessments actually recorded, by coordinator, with the missing ones."""
     when = _as_of(as_of)
-    report = run(lambda s: completeness_report(s, when))
+    report = read(lambda s: completeness_report(s, when))
     if wants_json(json_out):
         emit_json(report.as_json())
         return
@@ -187,7 +187,7 @@ def safety(as_of: AsOfOpt = None, json_out: JsonOpt = False) -> None:
     from workflow.reports.safety import GRADES, safety_report
 
     when = _as_of(as_of)
-    report = run(lambda s: safety_report(s, when))
+    report = read(lambda s: safety_report(s, when))
     if wants_json(json_out):
         emit_json(report)
         return
@@ -219,7 +219,7 @@ def lot(
 
     if not lot.strip():
         raise InvalidInput("lot: must not be empty.")
-    report = run(lambda s: lot_report(s, lot))
+    report = read(lambda s: lot_report(s, lot))
     if wants_json(json_out):
         emit_json(report)
         return

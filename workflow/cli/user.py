@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli.common import RUNTIME, JsonOpt, emit_json, run, wants_json
+from workflow.cli.common import RUNTIME, JsonOpt, emit_json, read, run, wants_json
 from workflow.errors import InvalidInput
 from workflow.service import users
 
@@ -87,7 +87,7 @@ def token(
 @app.command("list")
 def list_(json_out: JsonOpt = False) -> None:
     """List users and their roles."""
-    rows = run(lambda s: [users.user_read(u) for u in users.list_users(session=s)])
+    rows = read(lambda s: [users.user_read(u) for u in users.list_users(session=s)])
     if wants_json(json_out):
         emit_json([r.model_dump(mode="json") for r in rows])
         return

@@ -146,9 +146,39 @@ def record_adverse_event(
     session.flush()
     reason = f"adverse event: {event_kind.value}, grade {grade}" + (f" ({text})" if text else "")
     transition(session, course, "adverse_event", by=by, clock=clock, on=on, reason=reason)
+    if grade >= policy.safety.notify_adverse_event_grade:
+        _alert(session, course=course, event=row, clock=clock)
     if course.state == CourseState.DISCONTINUED.value:
         schedule_safety_followup(session, course=course, policy=policy, clock=clock)
     return row
+
+
+def _alert(session: Session, *, course: Course, event: AdverseEvent, clock: Clock) -> str:
+    """A serious adverse event goes to the reminder channels (the outbox) in this same
+    transaction; the note stays out of the message (it may name the patient)."""
+    from workflow.outbox import ADVERSE_EVENT, enqueue
+
+    mrn = session.get_one(Patient, course.patient_id).mrn
+    return enqueue(
+        session,
+        kind=ADVERSE_EVENT,
+        payload={
+            "course_id": course.id,
+            "mrn": mrn,
+            "adverse_event_id": event.id,
+            "kind": event.kind,
+            "grade": event.grade,
+            "date": event.date.isoformat(),
+            "state": course.state,
+            "product": course.product,
+            "see": f"ivig course show {course.id}",
+        },
+        dedupe_key=f"adverse-event-{event.id}",
+        course_id=course.id,
+        patient_id=course.patient_id,
+        now=clock.now(),
+        subject=f"IVIG course {course.id}: grade {event.grade} adverse event ({event.kind})",
+    )
 
 
 def has_adverse_event(session: Session, course_id: int) -> bool:

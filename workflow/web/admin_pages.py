@@ -122,6 +122,42 @@ def relapse_report(request: Request, me: Me, as_of: str | None = None) -> Respon
     )
 
 
+@router.get("/reports/safety", response_class=HTMLResponse)
+def safety_report(
+    request: Request, me: Me, as_of: str | None = None, lot: str | None = None
+) -> Response:
+    """Adverse events per 100 courses, and a product lot's recipients (``report lot``)."""
+    from workflow.reports.safety import GRADES, lot_report
+    from workflow.reports.safety import safety_report as build
+
+    day, error = _as_of(request, as_of)
+    with work(request) as session:
+        report = build(session, day)
+        recipients = lot_report(session, lot) if lot and lot.strip() else None
+        if recipients is not None:
+            for r in recipients.infusions:
+                users.log_access(
+                    session=session,
+                    actor=me.username,
+                    what=f"page GET /reports/safety?lot={recipients.lot}",
+                    at=clock(request).now(),
+                    patient_id=None,
+                    course_id=r.course_id,
+                )
+    return page(
+        request,
+        "safety.html",
+        {
+            "report": report,
+            "lot": recipients,
+            "grades": GRADES,
+            "values": {"as_of": as_of or day.isoformat(), "lot": lot or ""},
+            "errors": {"as_of": error} if error else {},
+        },
+        status_code=422 if error else 200,
+    )
+
+
 @router.get("/reports/relapse.png")
 def relapse_plot(request: Request, me: Me, as_of: str | None = None) -> Response:
     day, _ = _as_of(request, as_of)

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from workflow.catalogue import ACTIONS, CATALOGUE, Action, Actor, AmendBody, Scope
 from workflow.errors import PermissionDenied
+from workflow.read import lists as reads
+from workflow.read import queries
 from workflow.review import load_policy
 from workflow.schemas import (
     CourseRead,
@@ -27,10 +29,10 @@ from workflow.schemas import (
     PatientIn,
     PatientRead,
 )
-from workflow.service import courses, patients, queries, users
+from workflow.service import courses, patients, users
 from workflow.service.actions import perform
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.web import operations, reads
+from workflow.web import operations
 from workflow.web.api_models import (
     ErrorRead,
     ExpireBody,

@@ -19,11 +19,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from workflow.errors import IvigError
 from workflow.models import User
 from workflow.service import users
-from workflow.web.context import work
+from workflow.web.context import reading
 
 SECRET_ENV = "IVIG_SECRET_KEY"
 CSRF_FIELD = "csrf_token"
@@ -124,7 +125,7 @@ def api_principal(
     """The user holding the bearer token; 401 without one."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotSignedIn("authorization: send 'Authorization: Bearer <token>'.")
-    with work(request) as session:
+    with reading(request) as session:
         user = users.user_by_token(session=session, token=credentials.credentials)
         if user is None:
             raise NotSignedIn("authorization: the API token is not valid.")
@@ -133,22 +134,35 @@ def api_principal(
     return principal
 
 
-def session_principal(request: Request) -> Principal | None:
-    """The user of the session cookie, re-read so a deactivated account is signed out."""
+def session_principal(request: Request, session: Session | None = None) -> Principal | None:
+    """The user of the session cookie, re-read so a deactivated account is signed out.
+
+    ``session``: read in that transaction (a page reading the user and its data in one
+    transaction); else in a read transaction of its own."""
     uid = request.session.get("uid")
     if not isinstance(uid, int):
         return None
-    with work(request) as session:
-        user = session.get(User, uid)
-        if user is None or not user.active:
-            request.session.clear()
-            return None
-        return _principal(user)
+    if session is None:
+        with reading(request) as own:
+            return _user_principal(request, own.get(User, uid))
+    return _user_principal(request, session.get(User, uid))
+
+
+def _user_principal(request: Request, user: User | None) -> Principal | None:
+    if user is None or not user.active:
+        request.session.clear()
+        return None
+    return _principal(user)
 
 
 def page_principal(request: Request) -> Principal:
     """The signed-in user of a page; anonymous browsers are sent to sign in."""
-    principal = session_principal(request)
+    return page_principal_in(request, None)
+
+
+def page_principal_in(request: Request, session: Session | None) -> Principal:
+    """``page_principal``, read in ``session`` (the page's own read transaction)."""
+    principal = session_principal(request, session)
     if principal is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)

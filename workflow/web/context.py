@@ -44,3 +44,11 @@ def work(request: Request) -> Iterator[Session]:
     """
     with transaction(config(request).engine) as session:
         yield session
+
+
+@contextmanager
+def reading(request: Request) -> Iterator[Session]:
+    """One read-only transaction: on SQLite it takes no lock, so pages that only read
+    never queue behind a writer (or each other). Any write in it fails."""
+    with transaction(config(request).engine, read_only=True) as session:
+        yield session

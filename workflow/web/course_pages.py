@@ -19,9 +19,10 @@ from workflow.catalogue import ACTIONS as CATALOGUE_ACTIONS
 from workflow.catalogue import Action, Actor, AmendBody, Scope, of_scope
 from workflow.clock import Clock
 from workflow.errors import IvigError
+from workflow.read import queries
 from workflow.review import load_policy
 from workflow.schemas import CourseRead, CourseRequestIn, Indication, SteroidTrial
-from workflow.service import courses, queries, users
+from workflow.service import courses, users
 from workflow.service.actions import perform
 from workflow.service.common import course_by_id, patient_by_mrn
 from workflow.web.action_forms import action_form

@@ -16,22 +16,24 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from workflow.catalogue import ACTIONS, Actor, Scope, of_scope
 from workflow.errors import IvigError
 from workflow.followups import KINDS
+from workflow.read import lists as reads
+from workflow.read import queries
 from workflow.schemas import PatientIn, Sex
-from workflow.service import patients, queries, users
+from workflow.service import patients, users
 from workflow.service.actions import perform
 from workflow.service.common import patient_by_mrn
-from workflow.web import reads
 from workflow.web.action_forms import action_form
 from workflow.web.api_models import MeasurementBody
 from workflow.web.auth import (
     Principal,
     page_principal,
+    page_principal_in,
     posted_form,
     session_principal,
     sign_in,
     sign_out,
 )
-from workflow.web.context import clock, work
+from workflow.web.context import clock, reading, work
 from workflow.web.forms import FormErrors, present, refusal, validate_form
 from workflow.web.render import flash, page, words
 
@@ -97,7 +99,6 @@ def signout(request: Request, form: Form) -> Response:
 @router.get("/", response_class=HTMLResponse)
 def worklist(
     request: Request,
-    me: Me,
     mrn: str | None = None,
     kind: str | None = None,
     due_by: str | None = None,
@@ -112,15 +113,16 @@ def worklist(
             until = dt.date.fromisoformat(due_by)
         except ValueError:
             errors["due_by"] = f"{due_by!r} is not a date in the form YYYY-MM-DD."
-    try:
-        with work(request) as session:
+    # The user and the worklist are read in one read transaction (one BEGIN, no lock).
+    with reading(request) as session:
+        page_principal_in(request, session)
+        try:
             data = reads.worklist(
                 session=session, today=today, due_by=until, mrn=mrn or None, kind=kind or None
             )
-    except IvigError as exc:
-        found = refusal(exc, ("mrn", "kind", "due_by"))
-        errors.update(found.fields)
-        with work(request) as session:
+        except IvigError as exc:  # a refused filter (unknown MRN…): raised before any SQL error
+            found = refusal(exc, ("mrn", "kind", "due_by"))
+            errors.update(found.fields)
             data = reads.worklist(session=session, today=today)
     return page(
         request,

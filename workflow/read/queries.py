@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from workflow.catalogue import allowed_actions
@@ -342,7 +342,9 @@ def _courses_where(
     if mrn is not None:
         where.append(Course.patient_id == patient_by_mrn(session, mrn).id)
     if wanted is not None:
-        where.append(Course.state == wanted)
+        # Written into the SQL (a known state name, never user text), so the planner can
+        # match the partial indexes on requested courses; a bound value would hide it.
+        where.append(Course.state == bindparam(None, wanted, literal_execute=True))
     if suspected:
         where.append(Course.suspected_relapse.is_not(None))
     if awaiting is not None:

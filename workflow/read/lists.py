@@ -1,4 +1,4 @@
-"""Read-only views the web needs beside ``workflow.service.queries``.
+"""Read-only views the worklist page and the patient list need beside ``workflow.read.queries``.
 
 The worklist is composed from the same queries ``course list`` and ``followups
 list`` use; the patient list and measurements are plain reads with no rule in them.
@@ -14,9 +14,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from workflow.models import Patient
+from workflow.read import queries
+from workflow.read.worklist import next_due
 from workflow.schemas import CourseSummary, FollowUpRead, PatientRead
-from workflow.service import queries, selfreport
-from workflow.service.worklist import next_due
+from workflow.service import selfreport
 
 
 def list_patients(
