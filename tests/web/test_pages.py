@@ -424,3 +424,17 @@ def test_the_safety_page_shows_events_and_a_lot(web: Web) -> None:
     assert "<h1>Safety report</h1>" in page.text, page.text[-3000:]
     assert "headache" in page.text, page.text[page.text.find("<h1>") :]
     assert "Lot lot-9: 1 infusion days" in page.text and f"/courses/{cid}" in page.text
+
+
+def test_the_worklist_shows_approvals_lapsing_within_two_weeks(web: Web) -> None:
+    _new_patient(web)
+    doc = request_doc(requested_on="2026-08-25")
+    cid = web.api(COORDINATOR).post("/api/v1/courses", json=doc).json()["id"]
+    reviewed = web.api(REVIEWER).post(
+        f"/api/v1/courses/{cid}/review",
+        json={"decision": "approve", "note": "ok", "override_reason": "r", "date": "2026-08-25"},
+    )
+    assert reviewed.status_code == 200, reviewed.text
+    worklist = web.browser(COORDINATOR).get("/").text
+    assert "Approvals lapsing soon" in worklist and "(1)" in worklist
+    assert "2026-11-23" in worklist  # valid through: 90 days after the approval

@@ -28,7 +28,7 @@ from workflow.service.common import (
 )
 from workflow.service.followups import cancel_for_course
 from workflow.service.notices import notify_requester
-from workflow.service.permissions import check_review_of, same_person
+from workflow.service.permissions import check_allowed, check_review_of, same_person
 from workflow.states import REQUEST_TRIGGER, CourseState
 
 ReviewDecision = Literal["approve", "deny", "info"]
@@ -216,8 +216,13 @@ def request_course(
     clock: Clock,
     policy: Policy,
     prior: Course | None = None,
+    role: str | None = None,
 ) -> Course:
-    """Records a request in state ``requested`` with its dose and recommendation."""
+    """Records a request in state ``requested`` with its dose and recommendation.
+
+    ``role`` (known on the web and the API) must be one that may request courses.
+    """
+    check_allowed(role, "request")
     today = clock.today()
     requested_on = clinical_date(data.requested_on or today, today=today, field="requested_on")
     # The patient's row lock serialises two requests for one patient (one active course).

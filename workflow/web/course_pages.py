@@ -231,7 +231,7 @@ def request_course(request: Request, me: Me, form: Form) -> Response:
         data = validate_form(CourseRequestIn, request_document(form, me.username), REQUEST_FIELDS)
         with work(request) as session:
             course_id = courses.request_course(
-                session=session, data=data, by=me.username, clock=now, policy=policy
+                session=session, data=data, by=me.username, clock=now, policy=policy, role=me.role
             ).id
     except FormErrors as found:
         return _request_form(
