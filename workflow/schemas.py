@@ -342,6 +342,11 @@ class CourseRead(BaseModel):
     requested_on: date
     requested_at: datetime
     repeat_every_weeks: int | None
+    # Every field of the request document, as stored.
+    request: dict[str, Any] = Field(default_factory=dict)
+    # The request as the rules read it: matched medicines and product, the lab values
+    # used with their dates, BMI, registered weight, prescriber and who entered it.
+    request_details: dict[str, Any] | None = None
     baseline: dict[str, Any]
     dose: DoseRead
     recommendation: Recommendation

@@ -180,3 +180,34 @@ def test_lots_and_adverse_events_travel_with_the_course(ivig: Ivig, tmp_path: Pa
     assert suspect["effectiveDateTime"] == "2026-10-03"
     given = [r for r in by_url.values() if r["resourceType"] == "MedicationAdministration"]
     assert {r["contained"][0]["batch"]["lotNumber"] for r in given} == {"LOT-42"}
+
+
+def test_a_stopped_course_s_open_safety_check_keeps_its_care_plan_active(ivig: Ivig) -> None:
+    from tests.factories import approve, register, request
+
+    register(ivig)
+    cid = int(request(ivig, creatinine_clearance_ml_min=40)["id"])
+    approve(ivig, cid)
+    ivig.ok("course", "infuse", str(cid), "--date", "2026-10-01", "--grams", "32.8")
+    ivig.ok(
+        "course",
+        "adverse-event",
+        str(cid),
+        "--date",
+        "2026-10-01",
+        "--kind",
+        "renal_dysfunction",
+        "--grade",
+        "3",
+    )
+    if ivig.ok("course", "show", str(cid))["state"] != "discontinued":
+        ivig.ok("course", "stop", str(cid), "--date", "2026-10-01", "--reason", "kidneys")
+    kinds = {f["kind"] for f in ivig.ok("followups", "list", "--mrn", "M1")}
+    assert "renal_check" in kinds
+    doc = json.loads(ivig("fhir", "export", "--course", str(cid)).out)
+    check_bundle(doc)
+    resources = [e["resource"] for e in doc["entry"]]
+    plan = next(r for r in resources if r["resourceType"] == "CarePlan")
+    assert plan["status"] == "active"
+    tasks = [r for r in resources if r["resourceType"] == "Task" and "basedOn" in r]
+    assert [t["code"]["coding"][0]["code"] for t in tasks] == ["renal-check"]

@@ -559,7 +559,11 @@ def _care_plan(
         {
             "resourceType": "CarePlan",
             "identifier": b.identifier("record", f"course/{course.id}/followups"),
-            "status": CAREPLAN_STATUS.get(course.state, "revoked"),
+            # A plan with a follow-up still open is active, whatever the course's state
+            # (a stopped course's safety check), so it never contradicts its own Tasks.
+            "status": "active"
+            if any(f.status in TASK_STATUS for f in followups)
+            else CAREPLAN_STATUS.get(course.state, "revoked"),
             "intent": "plan",
             "title": f"Follow-up after IVIG course {course.id}",
             "subject": _ref(patient_url),

@@ -42,6 +42,7 @@ from workflow.schemas import (
 )
 from workflow.service import selfreport
 from workflow.service.common import course_by_id, patient_by_mrn
+from workflow.service.request_view import request_details
 from workflow.states import CourseState
 
 
@@ -273,6 +274,8 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         requested_on=course.requested_on,
         requested_at=course.requested_at,
         repeat_every_weeks=course.repeat_every_weeks,
+        request=dict(request),
+        request_details=request_details(session, course),
         baseline=dict(request.get("baseline", {})),
         dose=_dose(course, infusions),
         recommendation=Recommendation.model_validate(course.recommendation),

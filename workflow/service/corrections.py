@@ -43,6 +43,7 @@ from workflow.service.common import (
     transition,
 )
 from workflow.service.followups import has_diabetes
+from workflow.service.response import responded
 from workflow.states import CourseState
 
 #: Course states whose follow-ups were cancelled: a re-opened one is cancelled instead.
@@ -304,6 +305,7 @@ def recompute_relapse_flag(
             last_infusion=course.last_infusion_date,
             rise_points=signal.rise_points,
             rise_fraction=signal.rise_fraction,
+            responder=responded(session, course),
         )
         if rise is not None:
             flag = _flag(rise, latest.id, signal, before, clock)

@@ -132,7 +132,9 @@ def add_patient(request: Request, me: Me, body: PatientIn) -> PatientRead:
     now = clock(request)
     with work(request) as session:
         return queries.patient_read(
-            patients.add_patient(session=session, data=body, by=me.username, clock=now)
+            patients.add_patient(
+                session=session, data=body, by=me.username, clock=now, role=me.role
+            )
         )
 
 
@@ -181,6 +183,7 @@ def measure(request: Request, me: Me, mrn: str, body: MeasurementBody) -> Measur
             hba1c_percent=body.hba1c,
             monofilament_sites_felt=body.monofilament_sites_felt,
             by=me.username,
+            role=me.role,
             clock=now,
         )
         return queries.measurement_read(row, mrn)
@@ -226,7 +229,7 @@ def request_course(request: Request, me: Me, body: CourseRequestIn) -> CourseRea
     now, policy = clock(request), load_policy()
     with work(request) as session:
         course = courses.request_course(
-            session=session, data=body, by=me.username, clock=now, policy=policy
+            session=session, data=body, by=me.username, clock=now, policy=policy, role=me.role
         )
         return queries.course_read(session, course, today=now.today())
 

@@ -18,6 +18,15 @@ from workflow.validation import describe_error
 
 M = TypeVar("M", bound=BaseModel)
 
+#: Rows of the request form's medication table: a name and a number of mg a day each,
+#: checked as separate fields (a dose typed into the name is no dose at all).
+MEDICATION_ROWS = 8
+MEDICATION_FIELDS = tuple(
+    f"medication_{row}_{part}"
+    for row in range(1, MEDICATION_ROWS + 1)
+    for part in ("name", "mg_per_day")
+)
+
 #: The request document's form fields (nested keys flattened with "_").
 REQUEST_FIELDS = (
     "mrn",
@@ -34,11 +43,14 @@ REQUEST_FIELDS = (
     "baseline_walking_distance_m",
     "steroids_trial",
     "steroids_intolerance",
-    "medications",
+    *MEDICATION_FIELDS,
     "creatinine_clearance_ml_min",
+    "creatinine_clearance_date",
     "hepatic_disease",
     "thromboembolic_risk_factors",
     "hba1c_percent",
+    "hba1c_mmol_mol",
+    "hba1c_date",
     "requested_on",
 )
 
@@ -55,7 +67,11 @@ class FormErrors(Exception):
 
 
 def _form_key(loc: Iterable[int | str], known: Iterable[str]) -> str:
-    parts = [str(p) for p in loc if not isinstance(p, int)]
+    items = list(loc)
+    if len(items) >= 3 and items[0] == "medications" and isinstance(items[1], int):
+        # medications[2].mg_per_day is the third row's dose field.
+        return f"medication_{items[1] + 1}_{items[2]}"
+    parts = [str(p) for p in items if not isinstance(p, int)]
     joined = "_".join(parts)
     names = set(known)
     if joined in names:
@@ -128,21 +144,14 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
 
 
-_DOSE = re.compile(r"^(.*?)\s+(\d+(?:\.\d+)?)\s*(?:mg(?:/day|/d| a day| per day)?)?$", re.I)
-
-
-def _medications(text: str) -> list[dict[str, Any]]:
-    """One per line: "pregabalin 300" (mg a day; the dose may be left out)."""
+def _medications(form: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The filled rows of the medication table, in order (an empty row is skipped)."""
     out: list[dict[str, Any]] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        match = _DOSE.match(line)
-        if match:
-            out.append({"name": match.group(1).strip(), "mg_per_day": match.group(2)})
-        else:
-            out.append({"name": line})
+    for row in range(1, MEDICATION_ROWS + 1):
+        name = form.get(f"medication_{row}_name", "").strip()
+        dose = form.get(f"medication_{row}_mg_per_day", "").strip()
+        if name or dose:
+            out.append({"name": name, **({"mg_per_day": dose} if dose else {})})
     return out
 
 
@@ -162,7 +171,10 @@ def request_document(form: Mapping[str, str], requested_by: str) -> dict[str, An
             "repeat_every_weeks",
             "weight_kg",
             "creatinine_clearance_ml_min",
+            "creatinine_clearance_date",
             "hba1c_percent",
+            "hba1c_mmol_mol",
+            "hba1c_date",
             "requested_on",
         )
         if key in given
@@ -178,8 +190,9 @@ def request_document(form: Mapping[str, str], requested_by: str) -> dict[str, An
             "trial": given.get("steroids_trial", "not_tried"),
             "intolerance": _split(given.get("steroids_intolerance", "")),
         }
-    if "medications" in given:
-        doc["medications"] = _medications(given["medications"])
+    medications = _medications(given)
+    if medications:
+        doc["medications"] = medications
     if given.get("hepatic_disease") in ("yes", "no"):
         doc["hepatic_disease"] = given["hepatic_disease"] == "yes"
     if "thromboembolic_risk_factors" in given:
@@ -192,7 +205,7 @@ def request_values(document: Mapping[str, Any]) -> dict[str, str]:
     """The form's fields from a stored request document (to amend or re-treat it)."""
     values: dict[str, str] = {}
     for key in REQUEST_FIELDS:
-        if key in document and document[key] is not None and key != "medications":
+        if key in document and document[key] is not None:
             values[key] = _text(document[key])
     for key, value in (document.get("baseline") or {}).items():
         if value is not None:
@@ -201,10 +214,10 @@ def request_values(document: Mapping[str, Any]) -> dict[str, str]:
     if steroids:
         values["steroids_trial"] = str(steroids.get("trial", "not_tried"))
         values["steroids_intolerance"] = ", ".join(steroids.get("intolerance", []))
-    values["medications"] = "\n".join(
-        f"{m['name']} {_text(m['mg_per_day'])}" if m.get("mg_per_day") is not None else m["name"]
-        for m in document.get("medications") or []
-    )
+    for row, medication in enumerate(document.get("medications") or [], start=1):
+        values[f"medication_{row}_name"] = str(medication["name"])
+        if medication.get("mg_per_day") is not None:
+            values[f"medication_{row}_mg_per_day"] = _text(medication["mg_per_day"])
     if document.get("hepatic_disease") is not None:
         values["hepatic_disease"] = "yes" if document["hepatic_disease"] else "no"
     values["thromboembolic_risk_factors"] = ", ".join(

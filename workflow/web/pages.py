@@ -196,7 +196,9 @@ def add_patient(request: Request, me: Me, form: Form) -> Response:
     try:
         data = validate_form(PatientIn, present(form, PATIENT_FIELDS), PATIENT_FIELDS)
         with work(request) as session:
-            patient = patients.add_patient(session=session, data=data, by=me.username, clock=now)
+            patient = patients.add_patient(
+                session=session, data=data, by=me.username, clock=now, role=me.role
+            )
             mrn = patient.mrn
     except FormErrors as found:
         return _patient_form(request, values, found)
@@ -278,6 +280,7 @@ def measure(request: Request, me: Me, mrn: str, form: Form) -> Response:
                 hba1c_percent=body.hba1c,
                 monofilament_sites_felt=body.monofilament_sites_felt,
                 by=me.username,
+                role=me.role,
                 clock=now,
             )
     except FormErrors as found:
