@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from workflow.catalogue import ACTIONS, Actor, Scope, of_scope
 from workflow.errors import IvigError
 from workflow.followups import KINDS
+from workflow.paging import Page, decode
 from workflow.read import lists as reads
 from workflow.read import queries
 from workflow.schemas import PatientIn, Sex
@@ -157,12 +158,27 @@ def worklist(
 # --- patients -------------------------------------------------------------------------
 
 
+#: Patients a page of the list shows.
+PATIENTS_PER_PAGE = 50
+
+
 @router.get("/patients", response_class=HTMLResponse)
-def patient_list(request: Request, me: Me, search: str | None = None) -> Response:
+def patient_list(
+    request: Request, me: Me, search: str | None = None, cursor: str | None = None
+) -> Response:
+    offset = decode(cursor)
     with work(request) as session:
         _listed(session, request, me)
-        rows = reads.list_patients(session=session, search=search)
-    return page(request, "patients.html", {"patients": rows, "values": {"search": search or ""}})
+        rows = reads.list_patients(
+            session=session, search=search, limit=PATIENTS_PER_PAGE, offset=offset
+        )
+        total = queries.count_patients(session=session, search=search)
+    shown = Page(rows, total, offset, PATIENTS_PER_PAGE)
+    return page(
+        request,
+        "patients.html",
+        {"patients": rows, "page": shown, "values": {"search": search or ""}},
+    )
 
 
 def _patient_form(request: Request, values: dict[str, str], found: FormErrors) -> Response:
