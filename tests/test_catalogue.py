@@ -97,3 +97,47 @@ def test_allowed_actions_follow_the_transition_table(state: CourseState) -> None
     assert set(allowed_actions(state)) == expected
     for name in allowed_actions(state):
         assert any(t in allowed_triggers(state) for t in ACTIONS[name].triggers)
+
+
+def test_the_services_refuse_a_role_that_may_not_act(db_url: str) -> None:
+    """The check is in the service, not only at the web edge: a known role is checked."""
+    from datetime import UTC, date, datetime
+
+    from workflow.catalogue import Actor, PatientUpdateBody
+    from workflow.clock import FixedClock
+    from workflow.db import engine_for, transaction
+    from workflow.errors import PermissionDenied
+    from workflow.schemas import PatientIn, Sex
+    from workflow.service import patients
+    from workflow.service.actions import perform
+
+    clock = FixedClock(datetime(2026, 11, 2, 12, tzinfo=UTC))
+    data = PatientIn(
+        mrn="R1", name="Role Test", birth_date=date(1960, 1, 1), sex=Sex.FEMALE, weight_kg=70
+    )
+    engine = engine_for(db_url)
+    with pytest.raises(PermissionDenied, match="role: a reviewer may not register"):
+        with transaction(engine) as session:
+            patients.add_patient(session=session, data=data, by="r", clock=clock, role="reviewer")
+    with transaction(engine) as session:
+        patients.add_patient(session=session, data=data, by="c", clock=clock, role="coordinator")
+    body = PatientUpdateBody(weight_kg=71, reason="re-weighed")
+    with pytest.raises(PermissionDenied, match="role: a reviewer may not update patients"):
+        with transaction(engine) as session:
+            perform(
+                ACTIONS["update"],
+                session=session,
+                target="R1",
+                data=body,
+                actor=Actor("r", "reviewer"),
+                clock=clock,
+            )
+    with transaction(engine) as session:  # the CLI: no role, only the rules
+        perform(
+            ACTIONS["update"],
+            session=session,
+            target="R1",
+            data=body,
+            actor=Actor("c"),
+            clock=clock,
+        )

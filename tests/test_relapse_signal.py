@@ -41,10 +41,27 @@ def test_a_small_rise_does_not_flag(ivig: Ivig) -> None:
     assert _assess(ivig, cid, "2026-11-05", "6")["suspected_relapse"] is None
 
 
-def test_thirty_percent_rise_flags_even_under_two_points(ivig: Ivig) -> None:
+def test_a_thirty_percent_rise_under_two_points_does_not_flag(ivig: Ivig) -> None:
+    """Issue 12: the relative rise alone is not enough; 3 -> 4 is one point (IMMPACT: 2)."""
     cid = course_in(ivig, "monitoring")
     _assess(ivig, cid, "2026-10-19", "3")
-    assert _assess(ivig, cid, "2026-11-05", "4")["suspected_relapse"]["rise_fraction"] > 0.3
+    assert _assess(ivig, cid, "2026-11-05", "4")["suspected_relapse"] is None
+
+
+def test_two_points_and_thirty_percent_in_a_responder_flags(ivig: Ivig) -> None:
+    cid = course_in(ivig, "monitoring")
+    # Baseline 8 -> 5.5 is a 31 % reduction (a responder); 5.5 -> 7.5 is +2 but +36 %.
+    _assess(ivig, cid, "2026-10-19", "5.5")
+    assert _assess(ivig, cid, "2026-11-05", "7.5")["suspected_relapse"] is not None
+    cid2 = course_in(ivig, "monitoring", mrn="M2")
+    _assess(ivig, cid2, "2026-10-19", "7")  # 8 -> 7: not a responder by pain
+    assert _assess(ivig, cid2, "2026-11-05", "9.5")["suspected_relapse"] is None
+
+
+def test_a_non_responder_is_never_flagged(ivig: Ivig) -> None:
+    cid = course_in(ivig, "monitoring")
+    _assess(ivig, cid, "2026-10-19", "6")  # baseline 8 -> 6: 25 %, not a responder
+    assert _assess(ivig, cid, "2026-11-05", "9")["suspected_relapse"] is None
 
 
 def test_dismissing_clears_the_flag_with_the_reason_in_history(ivig: Ivig) -> None:
@@ -96,9 +113,11 @@ def test_pain_rise_flags_exactly_at_the_thresholds(lowest: float, rise: float, g
         last_infusion=L,
         rise_points=2,
         rise_fraction=0.3,
+        responder=True,
     )
     points = latest - lowest
-    expected = points > 0 and (points >= 2 - 1e-9 or (lowest > 0 and points / lowest >= 0.3 - 1e-9))
+    relative = lowest == 0 or points / lowest >= 0.3 - 1e-9
+    expected = points > 0 and points >= 2 - 1e-9 and relative
     assert (found is not None) == expected
 
 
@@ -110,6 +129,7 @@ def test_assessments_before_the_last_infusion_are_not_the_baseline_of_a_rise() -
             last_infusion=L,
             rise_points=2,
             rise_fraction=0.3,
+            responder=True,
         )
         is None
     )

@@ -198,6 +198,11 @@ class VoidAssessmentBody(ActionInput):
     reason: str = Field(description="Why the record is voided (kept with it).")
 
 
+class VoidMeasurementBody(ActionInput):
+    measurement: int = Field(description="The measurement id `patient show` prints.")
+    reason: str = Field(description="Why the record is voided (kept with it).")
+
+
 class SelfReportMode(StrEnum):
     """How a patient reports their own outcomes (docs/self-report.md)."""
 
@@ -437,6 +442,18 @@ CATALOGUE: tuple[Action, ...] = (
         help="Correct a patient's record (weight, height, diabetes, name) or enrol them "
         "for self-report (--self-report, --email, --address); the history keeps the old "
         "and new values.",
+    ),
+    Action(
+        name="void-measurement",
+        scope=Scope.PATIENT,
+        triggers=(),
+        input=VoidMeasurementBody,
+        service="workflow.service.corrections:void_measurement_action",
+        roles=COORDINATOR,
+        verb="void measurements",
+        done="Measurement voided.",
+        help="Void a measurement entered by mistake (kept in the history, marked); "
+        "the follow-ups it completed re-open.",
     ),
     Action(
         name="void-infusion",

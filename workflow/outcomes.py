@@ -91,3 +91,70 @@ def time_to_relapse(
         return FollowUpTime(months_between(last_infusion, relapse_date), True)
     end = ended_on if ended_on is not None and ended_on <= as_of else as_of
     return FollowUpTime(months_between(last_infusion, max(end, last_infusion)), False)
+
+
+@dataclass(frozen=True)
+class MotorResponse:
+    """Whether motor function improved after a course, and by which measure."""
+
+    responder: bool
+    by: str | None  # e.g. "MRC sum 40 -> 55 (+15 points)"
+
+
+def motor_response(
+    *,
+    baseline_mrc_sum: int | None,
+    baseline_walking_m: float | None,
+    last_infusion: date | None,
+    assessments: Iterable[tuple[date, int | None, float | None]],
+    min_mrc_points: float,
+    min_walking_fraction: float,
+    window_days: int = RESPONSE_WINDOW_DAYS,
+) -> MotorResponse:
+    """Best MRC sum and walking distance within the window against their baselines.
+
+    A baseline walking distance of 0 counts any walking afterwards as an improvement.
+    """
+    if last_infusion is None:
+        return MotorResponse(False, None)
+    end = last_infusion + timedelta(days=window_days)
+    window = [(m, w) for d, m, w in assessments if last_infusion <= d <= end]
+    mrc = [m for m, _ in window if m is not None]
+    walked = [w for _, w in window if w is not None]
+    return motor_improved(
+        baseline_mrc_sum=baseline_mrc_sum,
+        best_mrc_sum=max(mrc) if mrc else None,
+        baseline_walking_m=baseline_walking_m,
+        best_walking_m=max(walked) if walked else None,
+        min_mrc_points=min_mrc_points,
+        min_walking_fraction=min_walking_fraction,
+    )
+
+
+def motor_improved(
+    *,
+    baseline_mrc_sum: int | None,
+    best_mrc_sum: int | None,
+    baseline_walking_m: float | None,
+    best_walking_m: float | None,
+    min_mrc_points: float,
+    min_walking_fraction: float,
+) -> MotorResponse:
+    """The rule of ``motor_response()`` on already-known best values (the report's SQL)."""
+    if baseline_mrc_sum is not None and best_mrc_sum is not None:
+        gain = best_mrc_sum - baseline_mrc_sum
+        if gain >= min_mrc_points - 1e-9:
+            return MotorResponse(
+                True, f"MRC sum {baseline_mrc_sum} -> {best_mrc_sum} (+{gain} points)"
+            )
+    if baseline_walking_m is not None and best_walking_m is not None:
+        if baseline_walking_m == 0:
+            improved = best_walking_m > 0
+        else:
+            gain_fraction = (best_walking_m - baseline_walking_m) / baseline_walking_m
+            improved = gain_fraction >= min_walking_fraction - 1e-9
+        if improved:
+            return MotorResponse(
+                True, f"walking distance {baseline_walking_m:g} m -> {best_walking_m:g} m"
+            )
+    return MotorResponse(False, None)

@@ -37,11 +37,18 @@ def pain_rise(
     last_infusion: date,
     rise_points: float,
     rise_fraction: float,
+    responder: bool,
 ) -> Rise | None:
     """The rise of ``latest`` over the lowest post-course VAS before it, if it is big enough.
 
-    A rise from 0 is judged on points alone (any rise would be an infinite fraction).
+    Only a course that responded can relapse, so a non-responder is never flagged. The
+    rise must reach both ``rise_points`` (an absolute change a patient notices: IMMPACT
+    counts 2 points on a 0-10 scale as clinically important) and ``rise_fraction`` of
+    the lowest value; a rise from 0 is judged on points alone (any rise would be an
+    infinite fraction).
     """
+    if not responder:
+        return None
     on, vas = latest
     before = [(d, v) for d, v in earlier if v is not None and last_infusion <= d <= on]
     if not before:
@@ -51,6 +58,6 @@ def pain_rise(
     fraction = points / lowest if lowest > 0 else None
     by_points = points >= rise_points - 1e-9
     by_fraction = fraction is not None and fraction >= rise_fraction - 1e-9
-    if points <= 0 or not (by_points or by_fraction):
+    if points <= 0 or not by_points or not (by_fraction or fraction is None):
         return None
     return Rise(vas, on, lowest, lowest_on, points, fraction)

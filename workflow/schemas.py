@@ -300,6 +300,13 @@ class CourseSummary(BaseModel):
     requested_at: datetime
     awaiting_information: bool = False
     suspected_relapse: bool = False
+    #: The clinical date of the request (``requested_at`` is when it was entered).
+    requested_on: date | None = None
+    patient_name: str | None = None
+    #: On the worklist's pending reviews: working days waited, and past the deadline
+    #: (shown on the page, not part of the list's JSON).
+    waiting_working_days: int | None = Field(None, exclude=True)
+    waiting_overdue: bool = Field(False, exclude=True)
 
 
 class LineageEntry(BaseModel):
@@ -335,6 +342,11 @@ class CourseRead(BaseModel):
     requested_on: date
     requested_at: datetime
     repeat_every_weeks: int | None
+    # Every field of the request document, as stored.
+    request: dict[str, Any] = Field(default_factory=dict)
+    # The request as the rules read it: matched medicines and product, the lab values
+    # used with their dates, BMI, registered weight, prescriber and who entered it.
+    request_details: dict[str, Any] | None = None
     baseline: dict[str, Any]
     dose: DoseRead
     recommendation: Recommendation

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from tests.conftest import Ivig
-from tests.factories import register, request, request_doc
+from tests.factories import course_in, register, request, request_doc
 
 
 def findings(course: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -203,3 +203,125 @@ def test_recent_labs_are_not_stale(ivig: Ivig) -> None:
         hba1c_date="2026-06-01",
     )
     assert "labs.stale" not in findings(course)
+
+
+def test_an_82_year_old_with_diabetes_bmi_47_and_clearance_28_is_screened(ivig: Ivig) -> None:
+    ivig.ok(
+        "patient", "add", "--mrn", "M2", "--name", "Old Patient", "--birth-date", "1944-05-01",
+        "--sex", "male", "--weight-kg", "120", "--height-cm", "160", "--diabetes", "type2",
+    )  # fmt: skip
+    course = request(ivig, "M2", weight_kg=120, creatinine_clearance_ml_min=28)
+    found = findings(course)
+    assert found["safety.renal_risk"]["severity"] == "warn"
+    assert "age 82" in found["safety.renal_risk"]["message"]
+    assert "BMI 47" in found["safety.thrombosis_risk"]["message"]
+    assert found["safety.glucose_meter"]["severity"] == "warn"
+
+
+def test_thrombosis_factor_none_is_not_a_factor(ivig: Ivig) -> None:
+    ivig.ok(
+        "patient", "add", "--mrn", "Y1", "--name", "Young Patient", "--birth-date", "1990-05-01",
+        "--sex", "female", "--weight-kg", "60", "--height-cm", "170",
+    )  # fmt: skip
+    course = request(
+        ivig,
+        "Y1",
+        indication="ici_neuropathy",
+        weight_kg=60,
+        product="Privigen",
+        thromboembolic_risk_factors=["none"],
+    )
+    assert "safety.thrombosis_risk" not in findings(course)
+    assert "safety.renal_risk" not in findings(course)
+
+
+def test_a_prior_course_that_improved_motor_function_supports_retreatment(ivig: Ivig) -> None:
+    """Pain unchanged, MRC sum 48 -> 55 and walking 150 -> 500 m: a response (seed 003)."""
+    first = course_in(ivig, "monitoring")
+    ivig.ok(
+        "course", "assess", str(first), "--date", "2026-10-19", "--vas", "8",
+        "--mrc-sum", "55", "--walking-distance-m", "500",
+    )  # fmt: skip
+    ivig.ok("course", "relapse", str(first), "--date", "2026-11-10")
+    second = ivig.ok(
+        "course", "retreat", str(first), "--file", "-", stdin=json.dumps(request_doc("M1"))
+    )
+    finding = findings(second)["retreatment.prior_response"]
+    assert finding["severity"] == "info"
+    assert "motor" in finding["message"] and "MRC sum 48 -> 55" in finding["message"]
+
+
+def test_a_prior_course_without_pain_or_motor_response_blocks(ivig: Ivig) -> None:
+    first = course_in(ivig, "monitoring")
+    ivig.ok(
+        "course", "assess", str(first), "--date", "2026-10-19", "--vas", "8",
+        "--mrc-sum", "50", "--walking-distance-m", "160",
+    )  # fmt: skip
+    ivig.ok("course", "relapse", str(first), "--date", "2026-11-10")
+    second = ivig.ok(
+        "course", "retreat", str(first), "--file", "-", stdin=json.dumps(request_doc("M1"))
+    )
+    assert findings(second)["retreatment.prior_response"]["severity"] == "block"
+
+
+def test_relapse_report_counts_motor_responders_beside_pain_responders(ivig: Ivig) -> None:
+    first = course_in(ivig, "monitoring")
+    ivig.ok(
+        "course", "assess", str(first), "--date", "2026-10-19", "--vas", "8",
+        "--mrc-sum", "55",
+    )  # fmt: skip
+    doc = ivig.ok("report", "relapse")
+    assert doc["courses_monitored"] == 1
+    assert doc["responders"] == 0  # the contract's pain definition is unchanged
+    assert doc["motor_responders"] == 1
+    assert doc["by_indication"]["dlrpn"]["motor_responders"] == 1
+
+
+def test_course_show_carries_the_whole_request(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    ivig.ok("patient", "measure", "M1", "--date", "2026-10-20", "--hba1c", "9.4")
+    course = request(
+        ivig,
+        "M1",
+        medications=[{"name": "Lyrica", "mg_per_day": 150}, {"name": "Targin"}],
+        steroids={"trial": "responded", "intolerance": ["Solu-Medrol"]},
+        creatinine_clearance_ml_min=25,
+        creatinine_clearance_date="2026-11-01",
+        hepatic_disease=True,
+        thromboembolic_risk_factors=["hyperlipidemia"],
+        hba1c_percent=6.5,
+        weight_kg=80,
+    )
+    shown = ivig.ok("course", "show", str(course["id"]))
+    stored = shown["request"]
+    assert stored["creatinine_clearance_date"] == "2026-11-01"
+    assert stored["medications"][0] == {"name": "Lyrica", "mg_per_day": 150}
+    assert stored["steroids"]["intolerance"] == ["Solu-Medrol"]
+    assert stored["requested_by"] == "dr.requester"
+    details = shown["request_details"]
+    assert details["medications"][0]["generic"] == "pregabalin"
+    assert details["medications"][1]["matched"] == "Targin (oxycodone + naloxone)"
+    assert details["creatinine_clearance"] == {
+        "ml_min": 25,
+        "date": "2026-11-01",
+        "from": "request",
+    }
+    assert details["hba1c"]["percent"] == 9.4 and details["hba1c"]["date"] == "2026-10-20"
+    assert details["hepatic_disease"] is True
+    assert (details["dosing_weight_kg"], details["registered_weight_kg"]) == (80, 82)
+    assert details["height_cm"] == 170 and details["bmi"] == 27.7
+    assert details["entered_by"] == "coordinator.cole"
+
+    text = ivig("course", "show", str(course["id"])).out
+    for expected in (
+        "Lyrica 150 mg/day = Lyrica (pregabalin)",
+        "Solu-Medrol",
+        "25 mL/min (of 2026-11-01",
+        "hepatic disease: yes",
+        "9.4 % (of 2026-10-20",
+        "hyperlipidemia",
+        "registered 82 kg",
+        "BMI 27.7",
+        "prescriber: dr.requester; entered by: coordinator.cole",
+    ):
+        assert expected in " ".join(text.split()), expected

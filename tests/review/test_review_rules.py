@@ -226,7 +226,7 @@ FIRES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, str]]] = [
         "pregabalin, clearance 59",
         {"creatinine_clearance_ml_min": 59},
         {},
-        {"therapy.renal_adjustment": "warn"},
+        {"therapy.renal_adjustment": "warn", "safety.renal_risk": "warn"},
     ),
     (
         "gabapentin, clearance unknown",

@@ -115,8 +115,12 @@ def test_request_form_records_a_course_requested_by_the_signed_in_user(web: Web)
         "baseline_mrc_sum": "48",
         "baseline_walking_distance_m": "150",
         "steroids_trial": "no_response",
-        "medications": "pregabalin 300\nduloxetine 60 mg",
+        "medication_1_name": "pregabalin",
+        "medication_1_mg_per_day": "300",
+        "medication_2_name": "Cymbalta",
+        "medication_2_mg_per_day": "60",
         "creatinine_clearance_ml_min": "90",
+        "creatinine_clearance_date": "2026-11-01",
         "hepatic_disease": "no",
         "hba1c_percent": "6.8",
     }
@@ -125,8 +129,33 @@ def test_request_form_records_a_course_requested_by_the_signed_in_user(web: Web)
     course = web.api(COORDINATOR).get("/api/v1" + response.headers["location"]).json()
     assert course["requested_by"] == COORDINATOR
     assert course["state"] == "requested"
+    assert course["request"]["medications"] == [
+        {"name": "pregabalin", "mg_per_day": 300},
+        {"name": "Cymbalta", "mg_per_day": 60},
+    ]
+    assert course["request"]["creatinine_clearance_date"] == "2026-11-01"
     page = browser.get(response.headers["location"]).text
     assert "Course 1 requested" in page
+
+
+def test_a_dose_typed_as_words_is_refused_beside_its_field(web: Web) -> None:
+    _new_patient(web)
+    browser = web.browser(COORDINATOR)
+    form = {
+        "mrn": "M1",
+        "indication": "dlrpn",
+        "severity_grade": "3",
+        "product": "Octagam 10%",
+        "dose_g_per_kg_per_day": "0.4",
+        "days": "5",
+        "weight_kg": "82",
+        "baseline_vas": "8",
+        "medication_1_name": "duloxetine",
+        "medication_1_mg_per_day": "sixty",
+    }
+    response = browser.post("/courses", form, page="/courses/new?mrn=M1")
+    assert response.status_code == 422
+    assert "f-medication_1_mg_per_day-error" in response.text
 
 
 def test_request_form_errors_name_nested_fields(web: Web) -> None:
@@ -251,7 +280,7 @@ def test_amend_form_is_filled_from_the_stored_request(web: Web) -> None:
     browser = web.browser(COORDINATOR)
     form_page = browser.get(f"/courses/{cid}/amend").text
     assert 'value="Octagam 10%"' in form_page
-    assert "pregabalin 300" in form_page
+    assert 'value="pregabalin"' in form_page and 'value="300"' in form_page
     fields = {
         "mrn": "M1",
         "indication": "dlrpn",
@@ -319,6 +348,38 @@ def test_worklist_shows_a_bounded_page_of_follow_ups_with_their_total(web: Web) 
     assert last not in html  # the latest due is not
 
 
+def test_course_page_and_review_form_show_the_whole_request(web: Web) -> None:
+    _new_patient(web)
+    doc = {
+        **request_doc(),
+        "medications": [{"name": "Lyrica", "mg_per_day": 150}, {"name": "dulxetine"}],
+        "steroids": {"trial": "no_response", "intolerance": ["Solu-Medrol"]},
+        "creatinine_clearance_ml_min": 25,
+        "creatinine_clearance_date": "2026-11-01",
+        "hepatic_disease": True,
+        "thromboembolic_risk_factors": ["hyperlipidemia"],
+        "hba1c_percent": 8.1,
+        "hba1c_date": "2026-10-01",
+    }
+    cid = web.api(COORDINATOR).post("/api/v1/courses", json=doc).json()["id"]
+    page = " ".join(web.browser(REVIEWER).get(f"/courses/{cid}").text.split())
+    for expected in (
+        "The request",
+        "Lyrica 150 mg/day",
+        "Lyrica (pregabalin)",
+        "dulxetine",
+        "not recognised",
+        "Solu-Medrol",
+        "25 mL/min (of 2026-11-01",
+        "8.1 % (of 2026-10-01",
+        "hyperlipidemia",
+        "registered weight",
+        "entered by",
+    ):
+        assert expected in page, expected
+    assert 'id="action-review"' in page
+
+
 def test_patient_page_updates_the_record_through_the_catalogue_form(web: Web) -> None:
     _new_patient(web)
     browser = web.browser(COORDINATOR)
@@ -363,3 +424,17 @@ def test_the_safety_page_shows_events_and_a_lot(web: Web) -> None:
     assert "<h1>Safety report</h1>" in page.text, page.text[-3000:]
     assert "headache" in page.text, page.text[page.text.find("<h1>") :]
     assert "Lot lot-9: 1 infusion days" in page.text and f"/courses/{cid}" in page.text
+
+
+def test_the_worklist_shows_approvals_lapsing_within_two_weeks(web: Web) -> None:
+    _new_patient(web)
+    doc = request_doc(requested_on="2026-08-25")
+    cid = web.api(COORDINATOR).post("/api/v1/courses", json=doc).json()["id"]
+    reviewed = web.api(REVIEWER).post(
+        f"/api/v1/courses/{cid}/review",
+        json={"decision": "approve", "note": "ok", "override_reason": "r", "date": "2026-08-25"},
+    )
+    assert reviewed.status_code == 200, reviewed.text
+    worklist = web.browser(COORDINATOR).get("/").text
+    assert "Approvals lapsing soon" in worklist and "(1)" in worklist
+    assert "2026-11-23" in worklist  # valid through: 90 days after the approval

@@ -89,7 +89,7 @@ def list_(
         render.course_list(rows, RUNTIME.settings.zone)
 
 
-_LIST_FIELDS = {"id", "mrn", "state", "indication", "requested_at"}
+_LIST_FIELDS = {"id", "mrn", "state", "indication", "requested_at", "requested_on", "patient_name"}
 _FLAGS = {"awaiting_information", "suspected_relapse"}
 
 

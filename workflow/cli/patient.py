@@ -20,9 +20,10 @@ from workflow.cli.common import (
     run,
     wants_json,
 )
+from workflow.paging import Page, check_limit, decode
 from workflow.read import queries
 from workflow.schemas import Diabetes, MeasurementRead, PatientIn, PatientRead, Sex
-from workflow.service import corrections, patients
+from workflow.service import patients
 from workflow.validation import validate
 
 app = typer.Typer(help="Register patients and record their measurements.", no_args_is_help=True)
@@ -133,36 +134,36 @@ def measure(
         render.console.print(f"Measurement {result.id} recorded for {mrn} on {result.date}.")
 
 
-@app.command("void-measurement")
-def void_measurement(
-    mrn: str,
-    measurement: Annotated[int, typer.Option(help="The measurement id `patient show` prints.")],
-    reason: Annotated[str, typer.Option(help="Why the record is voided (kept with it).")],
-    actor: ActorOpt = None,
+@app.command("list")
+def list_(
+    search: Annotated[
+        str | None,
+        typer.Option(help="The start of an MRN or part of a name (any case)."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Patients to show (1-500).")] = 50,
+    cursor: Annotated[
+        str | None, typer.Option(help="Where to start: the cursor the previous page printed.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Void a measurement entered by mistake (kept in the history, marked)."""
-    by, clock = RUNTIME.actor(actor), RUNTIME.clock
+    """List registered patients by MRN, a page at a time; --search finds one."""
+    size, offset = check_limit(limit), decode(cursor)
 
-    def use_case(session: Session) -> MeasurementRead:
-        row = corrections.void_measurement(
-            session=session,
-            mrn=mrn,
-            measurement_id=measurement,
-            reason=reason,
-            by=by,
-            clock=clock,
-        )
-        return queries.measurement_read(row, mrn)
+    def use_case(session: Session) -> Page[PatientRead]:
+        rows = queries.list_patients(session=session, search=search, limit=size, offset=offset)
+        return Page(rows, queries.count_patients(session=session, search=search), offset, size)
 
-    result = run(use_case)
+    found = run(use_case)
     if wants_json(json_out):
-        emit_json(result)
-    else:
-        render.console.print(
-            f"Measurement {result.id} of {result.date} voided for {mrn}: {result.void_reason}"
-        )
+        emit_json(found.rows)
+        return
+    render.patients(found.rows)
+    footer = found.showing(" patients")
+    if found.next_cursor:
+        footer += f"; next page: --cursor {found.next_cursor}"
+    render.console.print(footer, style="dim")
 
 
-# Every catalogue action on a patient (``patient update`` …): workflow/catalogue.py.
+# Every catalogue action on a patient (``patient update``, ``void-measurement`` …):
+# workflow/catalogue.py.
 add_commands(app, Scope.PATIENT)

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from workflow.schemas import (
@@ -67,6 +68,13 @@ def patient(p: PatientRead) -> None:
         )
 
 
+def patients(rows: list[PatientRead]) -> None:
+    table = Table("MRN", "name", "born", "sex", "diabetes", title="Patients", title_justify="left")
+    for p in rows:
+        table.add_row(p.mrn, p.name, str(p.birth_date), p.sex.value, p.diabetes.value)
+    console.print(table)
+
+
 def voided(row: VoidRead) -> str:
     """A voided record's mark: who voided it and why."""
     return f"voided by {row.voided_by}: {row.void_reason}" if row.voided else ""
@@ -98,6 +106,60 @@ def measurements(rows: list[MeasurementRead]) -> None:
     console.print(table)
 
 
+def _lab_text(lab: dict[str, Any] | None, key: str, unit: str) -> str:
+    if lab is None:
+        return "not recorded"
+    when = f"of {lab['date']}" if lab.get("date") else "undated"
+    note = f", {lab['note']}" if lab.get("note") else ""
+    where = "request" if lab.get("from") == "request" else "measurements"
+    return f"{lab[key]:g} {unit} ({when}, from the {where}{note})"
+
+
+def request_lines(details: dict[str, Any] | None) -> list[str]:
+    """The request as the reviewer needs it, whether or not a finding quotes it."""
+    if details is None:
+        return []
+    meds = [
+        f"{m['name']}"
+        + (f" {m['mg_per_day']:g} mg/day" if m.get("mg_per_day") is not None else "")
+        + (f" = {m['matched']}" if m.get("matched") and m["matched"] != m["name"] else "")
+        + ("" if m.get("matched") else " (not recognised)")
+        for m in details["medications"]
+    ]
+    steroids = details.get("steroids") or {}
+    intolerance = ", ".join(steroids.get("intolerance") or []) or "none"
+    product = details["product"]
+    matched = product.get("matched")
+    bmi = details.get("bmi")
+    hepatic = details.get("hepatic_disease")
+    lines = [
+        "  Request:",
+        "    medications: " + ("; ".join(meds) or "none listed"),
+        f"    steroids: trial {steroids.get('trial', 'not recorded')}; intolerance {intolerance}",
+        "    creatinine clearance: "
+        + _lab_text(details.get("creatinine_clearance"), "ml_min", "mL/min")
+        + "; hepatic disease: "
+        + ("not recorded" if hepatic is None else ("yes" if hepatic else "no")),
+        "    HbA1c: "
+        + _lab_text(details.get("hba1c"), "percent", "%")
+        + f"; diabetes: {details.get('diabetes')}",
+        "    thromboembolic risk factors: "
+        + (", ".join(details["thromboembolic_risk_factors"]) or "none listed"),
+        "    product: "
+        + (
+            f"{matched} ({product['stabiliser']}, {product['route']})"
+            if matched
+            else f"{product['name']} (not in the product vocabulary)"
+        ),
+        f"    weight: dosing {details['dosing_weight_kg']:g} kg, registered "
+        f"{details['registered_weight_kg']:g} kg; height "
+        + (f"{details['height_cm']:g} cm, BMI {bmi:g}" if bmi is not None else "not recorded"),
+        f"    prescriber: {details['requested_by']}; entered by: {details.get('entered_by')}",
+    ]
+    # Names are the user's own text: never read as console markup.
+    return [escape(line) for line in lines]
+
+
 def patient_history(rows: Iterable[PatientEventRead]) -> None:
     for e in rows:
         what = ", ".join(
@@ -122,6 +184,7 @@ def course(c: CourseRead, zone: ZoneInfo) -> None:
         + (f", {c.dose.rounding}" if c.dose.rounding else "")
         + ")",
     ]
+    lines += request_lines(c.request_details)
     if c.prior_course_id:
         lines.append(f"  re-treatment after course {c.prior_course_id}")
     if c.next_course_id:
@@ -251,7 +314,7 @@ def _num(value: float | int | None) -> str:
 
 
 def course_list(rows: Iterable[CourseSummary], zone: ZoneInfo) -> None:
-    table = Table("id", "mrn", "state", "indication", "requested", "flags")
+    table = Table("id", "mrn", "patient", "state", "indication", "requested on", "entered", "flags")
     count = 0
     for r in rows:
         flags = []
@@ -260,7 +323,14 @@ def course_list(rows: Iterable[CourseSummary], zone: ZoneInfo) -> None:
         if r.suspected_relapse:
             flags.append("suspected relapse")
         table.add_row(
-            str(r.id), r.mrn, r.state, r.indication, local(r.requested_at, zone), ", ".join(flags)
+            str(r.id),
+            r.mrn,
+            r.patient_name or "",
+            r.state,
+            r.indication,
+            str(r.requested_on or ""),
+            local(r.requested_at, zone),
+            ", ".join(flags),
         )
         count += 1
     console.print(table)

@@ -15,6 +15,7 @@ from workflow.errors import InvalidInput
 from workflow.reports.completeness import CompletenessReport, completeness_report
 from workflow.reports.figures import ALL, FIGURE_NAMES
 from workflow.reports.relapse import RelapseReport, csv_text, relapse_report
+from workflow.review.policy import load_policy
 
 app = typer.Typer(
     help="Reports: response, relapse, outcome completeness, safety and product lots.",
@@ -51,7 +52,8 @@ def relapse(
 ) -> None:
     """Response, relapse and time to relapse, overall and by indication."""
     when = _as_of(as_of)
-    report = read(lambda s: relapse_report(s, when))
+    motor = load_policy().motor_response
+    report = read(lambda s: relapse_report(s, when, motor))
     if csv is not None:
         _write(csv, "csv", lambda p: p.write_text(csv_text(report), encoding="utf-8"))
     if plot is not None:
@@ -71,6 +73,7 @@ FIGURE_LABELS = {
     "courses_monitored": "courses monitored",
     "assessed": "VAS within 60 d",
     "responders": "responders (-30 %)",
+    "motor_responders": "motor responders",
     "relapses": "relapses",
     "relapse_rate": "relapse rate",
     "median_months_to_relapse": "median months (KM)",
@@ -112,8 +115,10 @@ def _print_relapse(report: RelapseReport) -> None:
     console.print(table)
     console.print(
         "Responder: lowest VAS within 60 days after the last infusion at most 70 % of "
-        "baseline. Time to relapse counts from the last infusion; courses closed or still "
-        "in remission are censored. KM: Kaplan-Meier; CI: confidence interval; n.r.: not reached.",
+        "baseline. Motor responder: MRC sum or walking distance improved by the policy's "
+        "thresholds in the same window. Time to relapse counts from the last infusion; "
+        "courses closed or still in remission are censored. KM: Kaplan-Meier; "
+        "CI: confidence interval; n.r.: not reached.",
         style="dim",
     )
 

@@ -10,31 +10,22 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.models import Patient
 from workflow.read import queries
 from workflow.read.worklist import next_due
+from workflow.review import load_policy
 from workflow.schemas import CourseSummary, FollowUpRead, PatientRead
-from workflow.service import selfreport
+from workflow.service import notices, selfreport
 
 
 def list_patients(
-    *, session: Session, search: str | None = None, limit: int = 200
+    *, session: Session, search: str | None = None, limit: int = 200, offset: int = 0
 ) -> list[PatientRead]:
     """Patients by MRN; ``search`` matches the start of the MRN or part of the name."""
-    query = select(Patient).order_by(Patient.mrn).limit(limit)
-    text = (search or "").strip()
-    if text:
-        like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(
-            or_(
-                Patient.mrn.like(f"{like}%", escape="\\"),
-                func.lower(Patient.name).like(f"%{like.lower()}%", escape="\\"),
-            )
-        )
-    return [queries.patient_read(p) for p in session.scalars(query)]
+    return queries.list_patients(session=session, search=search, limit=limit, offset=offset)
 
 
 #: Rows each worklist section shows; filters narrow the rest, and the totals are said.
@@ -60,6 +51,9 @@ class Worklist:
     followups: list[FollowUpRead]  # the first PAGE_SIZE, soonest due first
     followups_total: int
     due_by: date
+    #: MRN -> name of the patients on this page of follow-ups.
+    names: dict[str, str] = field(default_factory=dict)
+    review_deadline: str = ""
     # Approved courses not yet infused whose approval lapses within the policy's days.
     lapsing_approvals: list[LapsingApproval] = field(default_factory=list)
 
@@ -135,8 +129,15 @@ def worklist(
     until = due_by or today
     before = until + timedelta(days=1)
     approved = [_section(session, mrn, state=state) for state in ("reviewed", "infusing")]
+    followups = _first_followups(session, today=today, before=before, mrn=mrn, kind=kind)
+    deadline = load_policy().review.deadline_working_days
     return Worklist(
-        pending_reviews=_section(session, mrn, state="requested", awaiting=False),
+        pending_reviews=_waiting(
+            session,
+            _section(session, mrn, state="requested", awaiting=False),
+            today=today,
+            deadline=deadline,
+        ),
         awaiting_information=_section(session, mrn, state="requested", awaiting=True),
         # Only courses in monitoring carry the flag (relapse, dismissal and closing clear
         # it), so no state filter: the partial index on flagged courses answers it.
@@ -145,10 +146,34 @@ def worklist(
             rows=sorted((c for a in approved for c in a.rows), key=lambda c: c.id),
             total=sum(a.total for a in approved),
         ),
-        followups=_first_followups(session, today=today, before=before, mrn=mrn, kind=kind),
+        followups=followups,
         followups_total=queries.count_open_followups(
             session=session, due_before=before, mrn=mrn, kind=kind
         ),
         due_by=until,
+        names=_names(session, {f.mrn for f in followups}),
+        review_deadline=f"{deadline} working days",
         lapsing_approvals=lapsing_approvals(session=session, today=today, mrn=mrn),
     )
+
+
+def _names(session: Session, mrns: set[str]) -> dict[str, str]:
+    if not mrns:
+        return {}
+    rows = session.execute(select(Patient.mrn, Patient.name).where(Patient.mrn.in_(mrns)))
+    return {mrn: name for mrn, name in rows}
+
+
+def _waiting(session: Session, section: Section, *, today: date, deadline: int) -> Section:
+    """Pending reviews with the working days each has waited (since the request, or
+    since the requester's last answer to a question)."""
+    answered = notices.waiting_since(session, [c.id for c in section.rows])
+    rows = []
+    for c in section.rows:
+        start = c.requested_on or c.requested_at.date()
+        since = max(start, answered.get(c.id, start))
+        days = notices.working_days_between(since, today)
+        rows.append(
+            c.model_copy(update={"waiting_working_days": days, "waiting_overdue": days > deadline})
+        )
+    return Section(rows=rows, total=section.total)

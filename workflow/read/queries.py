@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from workflow.catalogue import allowed_actions
@@ -42,6 +42,7 @@ from workflow.schemas import (
 )
 from workflow.service import selfreport
 from workflow.service.common import course_by_id, patient_by_mrn
+from workflow.service.request_view import request_details
 from workflow.states import CourseState
 
 
@@ -81,6 +82,39 @@ def list_measurements(*, session: Session, mrn: str) -> list[MeasurementRead]:
         .order_by(Measurement.date.desc(), Measurement.id.desc())
     )
     return [measurement_read(m, mrn) for m in rows]
+
+
+def _patients_where(search: str | None) -> list[ColumnElement[bool]]:
+    text = (search or "").strip()
+    if not text:
+        return []
+    like = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return [
+        or_(
+            func.lower(Patient.mrn).like(f"{like}%", escape="\\"),
+            func.lower(Patient.name).like(f"%{like}%", escape="\\"),
+        )
+    ]
+
+
+def list_patients(
+    *, session: Session, search: str | None = None, limit: int = 200, offset: int = 0
+) -> list[PatientRead]:
+    """Patients by MRN; ``search`` matches the start of the MRN or part of the name,
+    without regard to case."""
+    query = (
+        select(Patient)
+        .where(*_patients_where(search))
+        .order_by(Patient.mrn, Patient.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [patient_read(p) for p in session.scalars(query)]
+
+
+def count_patients(*, session: Session, search: str | None = None) -> int:
+    query = select(func.count()).select_from(Patient).where(*_patients_where(search))
+    return int(session.scalar(query) or 0)
 
 
 def show_patient(*, session: Session, mrn: str) -> PatientRead:
@@ -240,6 +274,8 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         requested_on=course.requested_on,
         requested_at=course.requested_at,
         repeat_every_weeks=course.repeat_every_weeks,
+        request=dict(request),
+        request_details=request_details(session, course),
         baseline=dict(request.get("baseline", {})),
         dose=_dose(course, infusions),
         recommendation=Recommendation.model_validate(course.recommendation),
@@ -358,6 +394,7 @@ def list_courses(
     limit: int | None = None,
     suspected: bool = False,
     awaiting: bool | None = None,
+    offset: int = 0,
 ) -> list[CourseSummary]:
     """Courses, newest first. ``suspected``: only those flagged as a suspected relapse;
     ``awaiting``: only those waiting (True) or not waiting (False) for information.
@@ -375,11 +412,15 @@ def list_courses(
             Course.requested_at,
             Course.awaiting_information.is_not(None),
             Course.suspected_relapse.is_not(None),
+            Course.requested_on,
+            Patient.name,
         )
         .join(Patient, Patient.id == Course.patient_id)
         .where(*where)
         .order_by(Course.requested_at.desc(), Course.id.desc())
     )
+    if offset:
+        query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return [
@@ -391,8 +432,10 @@ def list_courses(
             requested_at=at,
             awaiting_information=bool(waiting),
             suspected_relapse=bool(flagged),
+            requested_on=on,
+            patient_name=name,
         )
-        for cid, m, state_, indication, at, waiting, flagged in session.execute(query)
+        for cid, m, state_, indication, at, waiting, flagged, on, name in session.execute(query)
     ]
 
 
@@ -420,14 +463,62 @@ def list_followups(
     today: date | None = None,
     open_only: bool = False,
     limit: int | None = None,
+    offset: int = 0,
 ) -> list[FollowUpRead]:
     """The worklist: follow-ups sorted by due date (then id); ``open_only``: scheduled or
-    raised; ``limit``: the first rows only (a page)."""
-    query = (
-        select(FollowUp, Patient.mrn)
-        .join(Patient, Patient.id == FollowUp.patient_id)
-        .order_by(FollowUp.due_date, FollowUp.id)
+    raised; ``limit``/``offset``: one page."""
+    query = _followups_query(
+        session,
+        mrn=mrn,
+        course_id=course_id,
+        status=status,
+        due_before=due_before,
+        kind=kind,
+        open_only=open_only,
+    ).order_by(FollowUp.due_date, FollowUp.id)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = [followup_read(f, m, today) for f, m in session.execute(query)]
+    selfreport.annotate(session, rows, today=today)
+    return rows
+
+
+def count_followups(
+    *,
+    session: Session,
+    mrn: str | None = None,
+    course_id: int | None = None,
+    status: str | None = None,
+    due_before: date | None = None,
+    kind: str | None = None,
+    open_only: bool = False,
+) -> int:
+    """How many follow-ups ``list_followups`` lists with the same filters."""
+    query = _followups_query(
+        session,
+        mrn=mrn,
+        course_id=course_id,
+        status=status,
+        due_before=due_before,
+        kind=kind,
+        open_only=open_only,
     )
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def _followups_query(
+    session: Session,
+    *,
+    mrn: str | None,
+    course_id: int | None,
+    status: str | None,
+    due_before: date | None,
+    kind: str | None,
+    open_only: bool,
+) -> Select[FollowUp, str]:
+    query = select(FollowUp, Patient.mrn).join(Patient, Patient.id == FollowUp.patient_id)
     if status is not None:
         if status not in {s.value for s in Status}:
             names = ", ".join(s.value for s in Status)
@@ -447,11 +538,7 @@ def list_followups(
         query = query.where(FollowUp.due_date < due_before)
     if open_only:
         query = query.where(FollowUp.status.in_(OPEN_STATUSES))
-    if limit is not None:
-        query = query.limit(limit)
-    rows = [followup_read(f, m, today) for f, m in session.execute(query)]
-    selfreport.annotate(session, rows, today=today)
-    return rows
+    return query
 
 
 def count_open_followups(

@@ -7,8 +7,15 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from workflow.outcomes import STRONG_REDUCTION, FollowUpTime, is_responder, time_to_relapse
+from workflow.outcomes import (
+    STRONG_REDUCTION,
+    FollowUpTime,
+    is_responder,
+    motor_improved,
+    time_to_relapse,
+)
 from workflow.reports.survival import median_time
+from workflow.review.policy import MotorResponseCriteria
 
 ALL = "all"
 
@@ -25,6 +32,11 @@ class CourseFacts:
     ended_on: date | None
     prior_course_id: int | None
     lowest_vas: float | None  # lowest VAS within 60 days of the last infusion, up to as_of
+    # Motor function: baselines and the best values in the same window (None: not recorded).
+    baseline_mrc_sum: int | None = None
+    best_mrc_sum: int | None = None
+    baseline_walking_m: float | None = None
+    best_walking_m: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +50,23 @@ class CourseOutcome:
     strong_responder: bool
     retreatment: bool
     follow_up: FollowUpTime | None  # responders only
+    # Motor function improved by the policy's thresholds (reported beside, never instead
+    # of, the contract's pain definition of a responder).
+    motor_responder: bool = False
 
 
-def judge(course: CourseFacts, as_of: date) -> CourseOutcome:
+def judge(
+    course: CourseFacts, as_of: date, motor: MotorResponseCriteria | None = None
+) -> CourseOutcome:
+    criteria = motor or MotorResponseCriteria()
+    motor_responder = motor_improved(
+        baseline_mrc_sum=course.baseline_mrc_sum,
+        best_mrc_sum=course.best_mrc_sum,
+        baseline_walking_m=course.baseline_walking_m,
+        best_walking_m=course.best_walking_m,
+        min_mrc_points=criteria.mrc_sum_points,
+        min_walking_fraction=criteria.walking_distance_fraction,
+    ).responder
     responder = is_responder(lowest_vas=course.lowest_vas, baseline_vas=course.baseline_vas)
     strong = is_responder(
         lowest_vas=course.lowest_vas,
@@ -64,6 +90,7 @@ def judge(course: CourseFacts, as_of: date) -> CourseOutcome:
         strong_responder=strong,
         retreatment=course.prior_course_id is not None,
         follow_up=follow_up,
+        motor_responder=motor_responder,
     )
 
 
@@ -74,6 +101,8 @@ class Figures:
     courses_monitored: int
     assessed: int  # courses with any VAS in the 60-day window
     responders: int
+    # Courses whose MRC sum or walking distance improved by the policy's thresholds.
+    motor_responders: int
     relapses: int
     relapse_rate: float | None
     median_months_to_relapse: float | None
@@ -116,6 +145,7 @@ def summarize(outcomes: Sequence[CourseOutcome]) -> Figures:
         courses_monitored=len(outcomes),
         assessed=sum(o.assessed for o in outcomes),
         responders=responders,
+        motor_responders=sum(o.motor_responder for o in outcomes),
         relapses=relapses,
         relapse_rate=rate(relapses, responders),
         median_months_to_relapse=median.median,

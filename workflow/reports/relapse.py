@@ -33,6 +33,7 @@ from workflow.reports.figures import (
     summarize,
 )
 from workflow.reports.sql import add_days
+from workflow.review.policy import MotorResponseCriteria
 from workflow.states import CourseState
 
 #: A course in one of these states has been through ``monitoring`` (the table allows
@@ -59,11 +60,15 @@ def _reached_monitoring(as_of: date) -> list[ColumnElement[bool]]:
 def _lowest_vas_in_window(as_of: date) -> Subquery:
     """Per course, ``MIN(vas)`` of the assessments in the 60-day window, grouped in SQL."""
     return (
-        select(Assessment.course_id.label("course_id"), func.min(Assessment.vas).label("lowest"))
+        select(
+            Assessment.course_id.label("course_id"),
+            func.min(Assessment.vas).label("lowest"),
+            func.max(Assessment.mrc_sum).label("best_mrc"),
+            func.max(Assessment.walking_distance_m).label("best_walk"),
+        )
         .join(Course, Course.id == Assessment.course_id)
         .where(
             *_reached_monitoring(as_of),
-            Assessment.vas.is_not(None),
             Assessment.voided_at.is_(None),
             Assessment.date >= Course.last_infusion_date,
             Assessment.date <= add_days(Course.last_infusion_date, RESPONSE_WINDOW_DAYS),
@@ -91,6 +96,10 @@ def course_facts(session: Session, as_of: date) -> list[CourseFacts]:
             Course.ended_on,
             Course.prior_course_id,
             lowest.c.lowest,
+            Course.baseline_mrc_sum,
+            lowest.c.best_mrc,
+            Course.baseline_walking_distance_m,
+            lowest.c.best_walk,
         )
         .outerjoin(lowest, lowest.c.course_id == Course.id)
         .where(*_reached_monitoring(as_of))
@@ -105,10 +114,25 @@ def course_facts(session: Session, as_of: date) -> list[CourseFacts]:
             ended,
             prior,
             None if low is None else float(low),
+            mrc,
+            best_mrc,
+            walk,
+            None if best_walk is None else float(best_walk),
         )
-        for course_id, indication, baseline, last, relapse, ended, prior, low in session.execute(
-            query
-        )
+        for (
+            course_id,
+            indication,
+            baseline,
+            last,
+            relapse,
+            ended,
+            prior,
+            low,
+            mrc,
+            best_mrc,
+            walk,
+            best_walk,
+        ) in session.execute(query)
     ]
 
 
@@ -129,9 +153,11 @@ class RelapseReport:
         }
 
 
-def build(facts: list[CourseFacts], as_of: date) -> RelapseReport:
+def build(
+    facts: list[CourseFacts], as_of: date, motor: MotorResponseCriteria | None = None
+) -> RelapseReport:
     """The report from per-course facts (pure; no database). Each course is judged once."""
-    outcomes = [judge(course, as_of) for course in facts]
+    outcomes = [judge(course, as_of, motor) for course in facts]
     groups = by_indication(outcomes)
     return RelapseReport(
         as_of=as_of,
@@ -141,8 +167,10 @@ def build(facts: list[CourseFacts], as_of: date) -> RelapseReport:
     )
 
 
-def relapse_report(session: Session, as_of: date) -> RelapseReport:
-    return build(course_facts(session, as_of), as_of)
+def relapse_report(
+    session: Session, as_of: date, motor: MotorResponseCriteria | None = None
+) -> RelapseReport:
+    return build(course_facts(session, as_of), as_of, motor)
 
 
 def csv_text(report: RelapseReport) -> str:

@@ -12,7 +12,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from workflow.review.advice import generic_advice
+from workflow.review.labs import load_lab_data
+from workflow.review.medicines import load_medicines
 from workflow.review.policy import Policy, RuleConfig
+from workflow.review.products import load_products
 from workflow.schemas import Severity
 
 
@@ -76,6 +79,9 @@ def render_markdown(policy: Policy) -> str:
         _OUTCOME_TEXT,
         "## Rules\n\n" + _HEADER + "\n" + "\n".join(rows),
         "## Dosing\n\n" + _dosing(policy),
+        "## Response, relapse signal and laboratory values\n\n" + _response(policy),
+        "## Medicines vocabulary\n\n" + _medicines(),
+        "## Immunoglobulin products\n\n" + _products(),
     ]
     return "\n\n".join(parts) + "\n"
 
@@ -150,3 +156,85 @@ def _dosing(policy: Policy) -> str:
     for product, sizes in dosing.vials.items():
         lines.append(f"- Vials of {product}: " + ", ".join(f"{s:g} g" for s in sizes))
     return "\n".join(lines)
+
+
+def _response(policy: Policy) -> str:
+    motor, signal = policy.motor_response, policy.relapse_signal
+    conversion = load_lab_data().hba1c_ifcc_to_ngsp
+    return "\n".join(
+        [
+            "- Responder (contract): lowest VAS within 60 days after the last infusion at most "
+            "70 % of baseline.",
+            f"- Motor response (programme choice): MRC sum +{motor.mrc_sum_points:g} points or "
+            f"walking distance +{motor.walking_distance_fraction * 100:g} % within the same "
+            f"window. Source: {_cell(motor.source)}",
+            f"- Suspected relapse: only a responder, VAS up by at least "
+            f"{signal.rise_points:g} points and {signal.rise_fraction * 100:g} % from the lowest "
+            f"value after the course. Source: {_cell(signal.source)}",
+            f"- HbA1c in mmol/mol (IFCC) is converted: % = {conversion.slope:g} × mmol/mol + "
+            f"{conversion.intercept:g}, to one decimal. Source: {_cell(conversion.source)}",
+            "- The newest dated value of the request and the patient's measurements is used; "
+            "an undated request value only when nothing is dated (`labs.stale` gives the ages).",
+        ]
+    )
+
+
+def _medicines() -> str:
+    vocabulary = load_medicines()
+    rows = [
+        "Generated from `workflow/review/vocab/medicines.yaml` "
+        f"(version {vocabulary.version}). Doses in mg/day; renal bands by creatinine "
+        "clearance (mL/min).",
+        "",
+        "| generic | ATC | class | brands | usual | label maximum | renal bands | notes | source |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in vocabulary.medicines:
+        usual = f"{m.usual_mg_per_day[0]:g}–{m.usual_mg_per_day[1]:g}" if m.usual_mg_per_day else ""
+        bands = "; ".join(f"{m.band_label(b)}: {b.low:g}–{b.high:g}" for b in m.renal_bands)
+        notes = []
+        if m.avoid_below_creatinine_clearance is not None:
+            notes.append(f"avoid below {m.avoid_below_creatinine_clearance:g} mL/min")
+        if m.avoid_in_hepatic_disease:
+            notes.append("avoid in hepatic disease")
+        if m.nephrotoxic:
+            notes.append("nephrotoxic")
+        cells = [
+            m.generic,
+            m.atc or "",
+            m.klass,
+            ", ".join((*m.brands, *m.synonyms)),
+            usual,
+            "" if m.max_mg_per_day is None else f"{m.max_mg_per_day:g}",
+            bands,
+            ", ".join(notes),
+            vocabulary.source_text(m),
+        ]
+        rows.append("| " + " | ".join(_cell(c) or "—" for c in cells) + " |")
+    rows += ["", "Combination products (judged as the component named):", ""]
+    rows += [
+        f"- {c.name} → {c.maps_to} ({' + '.join(c.components)})" for c in vocabulary.combinations
+    ]
+    return "\n".join(rows)
+
+
+def _products() -> str:
+    vocabulary = load_products()
+    rows = [
+        f"Generated from `workflow/review/vocab/products.yaml` (version {vocabulary.version}).",
+        "",
+        "| product | also written | route | concentration | stabiliser | vials (g) | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in vocabulary.products:
+        cells = [
+            p.name,
+            ", ".join(p.aliases),
+            p.route.replace("_", " or "),
+            f"{p.concentration_percent:g} %",
+            p.stabiliser,
+            ", ".join(f"{v:g}" for v in p.vials_g),
+            vocabulary.source_text(p),
+        ]
+        rows.append("| " + " | ".join(_cell(c) or "—" for c in cells) + " |")
+    return "\n".join(rows)

@@ -23,7 +23,13 @@ class PriorCourse:
     lowest_vas: float | None
     baseline_vas: float
     last_infusion_date: date | None
+    # Motor function improved by the policy's thresholds (``motor_response``), and how.
+    motor_evidence: str | None = None
     relapse_date: date | None = None
+
+    @property
+    def motor_responder(self) -> bool:
+        return self.motor_evidence is not None
 
 
 @dataclass(frozen=True)

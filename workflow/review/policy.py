@@ -34,6 +34,7 @@ Grade = Annotated[int, Field(ge=1, le=4)]
 # Medicine names are compared as lower-case word tokens ("Solu-Medrol" -> solu, medrol).
 Token = Annotated[str, Field(pattern=r"^[a-z0-9]+$")]
 Text = Annotated[str, Field(min_length=1)]
+Factor = Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
 VialSize = Annotated[float, Field(gt=0, le=1000, multiple_of=0.1)]
 
 
@@ -185,7 +186,36 @@ class OpioidRule(RuleConfig):
 
 
 class ThrombosisRiskRule(RuleConfig):
-    pass
+    """Listed factors (normalised), plus age, obesity, diabetes and a statin listed."""
+
+    min_age_years: Annotated[int, Field(ge=18, le=120)] = 65
+    min_bmi: Annotated[float, Field(gt=15, lt=80)] = 30
+    count_diabetes: bool = True
+    # Written factor (lower case, words) -> the factor it names.
+    factor_names: dict[str, Factor] = Field(default_factory=dict)
+    # Written entries that say there is no factor.
+    no_factor_terms: tuple[str, ...] = ("none",)
+    # Medicine classes (vocabulary) that show a factor: class -> factor.
+    medicine_classes: dict[Factor, Factor] = Field(default_factory=dict)
+
+
+class RenalRiskRule(RuleConfig):
+    min_age_years: Annotated[int, Field(ge=18, le=120)] = 65
+    min_creatinine_clearance_ml_min: Positive = 60
+    count_diabetes: bool = True
+    # Product stabilisers (product vocabulary) that add renal risk.
+    stabilisers: tuple[Token, ...] = ("sucrose",)
+
+
+class GlucoseMeterRule(RuleConfig):
+    stabilisers: tuple[Token, ...] = ("maltose",)
+
+
+class ProductRule(RuleConfig):
+    """An unrecognised product (this severity) or one not for intravenous use."""
+
+    severity_when_not_intravenous: Severity
+    recommendations_when_not_intravenous: tuple[Text, ...] = ()
 
 
 class SteroidAlternativesRule(RuleConfig):
@@ -239,6 +269,7 @@ class RuleSet(_Frozen):
     )
     indication_other: PlainRule = Field(alias="indication.other")
     indication_diabetes_status: PlainRule = Field(alias="indication.diabetes_status")
+    evidence_level: PlainRule = Field(alias="evidence.level")
     severity_grade: SeverityGradeRule = Field(alias="severity.grade")
     retreatment_prior_response: PriorResponseRule = Field(alias="retreatment.prior_response")
     retreatment_interval: RetreatmentIntervalRule = Field(alias="retreatment.interval")
@@ -255,7 +286,10 @@ class RuleSet(_Frozen):
     therapy_max_dose: MaxDoseRule = Field(alias="therapy.max_dose")
     therapy_hepatic: HepaticRule = Field(alias="therapy.hepatic")
     therapy_opioids: OpioidRule = Field(alias="therapy.opioids")
+    product_unrecognised: ProductRule = Field(alias="product.unrecognised")
     safety_thrombosis_risk: ThrombosisRiskRule = Field(alias="safety.thrombosis_risk")
+    safety_renal_risk: RenalRiskRule = Field(alias="safety.renal_risk")
+    safety_glucose_meter: GlucoseMeterRule = Field(alias="safety.glucose_meter")
     glycemic_target: GlycemicTargetRule = Field(alias="glycemic.target")
     labs_stale: LabsStaleRule = Field(alias="labs.stale")
 
@@ -306,9 +340,11 @@ class Dosing(_Frozen):
 class RelapseSignal(_Frozen):
     """When an assessment in monitoring flags a suspected relapse for the coordinator.
 
-    Pain back up from the lowest VAS recorded after the course by ``rise_points`` or
-    more, or by ``rise_fraction`` of that lowest value or more (seed 003 names VAS as
-    the measure to follow after IVIG, and relapse after 7-18 months as expected).
+    Only a course that responded (by pain or motor function) is flagged, and only when
+    pain is back up from the lowest VAS recorded after the course by ``rise_points``
+    or more (IMMPACT: about 2 points on a 0-10 scale is a clinically important change)
+    and by ``rise_fraction`` of that lowest value or more (seed 003 names VAS as the
+    measure to follow after IVIG, and relapse after 7-18 months as expected).
     """
 
     rise_points: Annotated[float, Field(gt=0, le=10)] = 2.0
@@ -397,6 +433,18 @@ class SelfReport(_Frozen):
     )
 
 
+class MotorResponseCriteria(_Frozen):
+    """When a course counts as a response by motor function (programme choices)."""
+
+    mrc_sum_points: Annotated[float, Field(gt=0, le=60)] = 4
+    walking_distance_fraction: Annotated[float, Field(gt=0, le=10)] = 0.5
+    source: Text = (
+        "seed 003, 'Step 1' and 'Monitoring Strategy': a response is pain reduction or "
+        "improved motor function, judged on the MRC scale and walking distance at 1 month; "
+        "the thresholds are programme choices"
+    )
+
+
 class Policy(_Frozen):
     """A programme's whole rule configuration; its id and version go on every recommendation."""
 
@@ -410,6 +458,7 @@ class Policy(_Frozen):
     corticosteroids: Corticosteroids
     rules: RuleSet
     relapse_signal: RelapseSignal = Field(default_factory=RelapseSignal)
+    motor_response: MotorResponseCriteria = Field(default_factory=MotorResponseCriteria)
     safety: CourseSafety = Field(default_factory=CourseSafety)
     review: ReviewDeadline = Field(default_factory=ReviewDeadline)
     self_report: SelfReport = Field(default_factory=SelfReport)

@@ -24,6 +24,7 @@ from workflow.review.medicines import (
     match,
 )
 from workflow.review.policy import Policy, RuleConfig
+from workflow.review.products import load_products, match_product
 from workflow.schemas import CourseRequestIn, Finding, Indication, Severity, SteroidTrial
 
 Check = Callable[[CourseRequestIn, ReviewContext, Policy], Finding | None]
@@ -232,6 +233,20 @@ def indication_diabetes_status(
     )
 
 
+def evidence_level(
+    request: CourseRequestIn, context: ReviewContext, policy: Policy
+) -> Finding | None:
+    # Applicability (DLRPN) is the rule's `indications` list; only a first course.
+    if context.prior is not None:
+        return None
+    message = (
+        "The evidence for IVIG in diabetic lumbosacral radiculoplexus neuropathy is case "
+        "series only (no randomised trial; the AANEM's 2009 review found no convincing "
+        "data); corticosteroids are the alternative."
+    )
+    return _finding("evidence.level", policy.rules.evidence_level, message)
+
+
 def severity_grade(
     request: CourseRequestIn, context: ReviewContext, policy: Policy
 ) -> Finding | None:
@@ -253,10 +268,35 @@ def retreatment_prior_response(
     if prior is None:
         return None
     config = policy.rules.retreatment_prior_response
+    motor = policy.motor_response
+    if prior.responder or prior.motor_responder:
+        if prior.responder:
+            how = (
+                f"by pain: lowest VAS {_g(prior.lowest_vas or 0.0)} against a baseline of "
+                f"{_g(prior.baseline_vas)}, a reduction of 30 % or more"
+            )
+        else:
+            how = (
+                f"by motor function: {prior.motor_evidence} (programme thresholds: MRC sum "
+                f"+{_g(motor.mrc_sum_points)} points or walking distance "
+                f"+{_percent(motor.walking_distance_fraction)})"
+            )
+        message = (
+            f"Course {prior.id} had a positive response {how}; repeating IVIG after a "
+            "relapse in a prior responder is supported."
+        )
+        return _finding(
+            "retreatment.prior_response",
+            config,
+            message,
+            severity=config.severity_when_responded,
+            recommendations="recommendations_when_responded",
+        )
     if not prior.assessed:
         message = (
             f"This re-treatment follows course {prior.id}, whose response is not known: no "
-            f"VAS was recorded within {RESPONSE_WINDOW_DAYS} days after its last infusion."
+            f"VAS was recorded within {RESPONSE_WINDOW_DAYS} days after its last infusion, "
+            "and no motor improvement was recorded."
         )
         return _finding(
             "retreatment.prior_response",
@@ -267,21 +307,11 @@ def retreatment_prior_response(
             missing=f"a VAS assessment of course {prior.id} after its last infusion",
         )
     vas = f"lowest VAS {_g(prior.lowest_vas or 0.0)} against a baseline of {_g(prior.baseline_vas)}"
-    if prior.responder:
-        message = (
-            f"Course {prior.id} had a positive response ({vas}); repeating IVIG after a "
-            "relapse in a prior responder is supported."
-        )
-        return _finding(
-            "retreatment.prior_response",
-            config,
-            message,
-            severity=config.severity_when_responded,
-            recommendations="recommendations_when_responded",
-        )
     message = (
-        f"Course {prior.id} had no positive response ({vas}, less than a 30 % reduction); "
-        "repeating IVIG after no response is not supported."
+        f"Course {prior.id} had no positive response ({vas}, less than a 30 % reduction, and "
+        f"no motor improvement of MRC sum +{_g(motor.mrc_sum_points)} points or walking "
+        f"distance +{_percent(motor.walking_distance_fraction)}); repeating IVIG after no "
+        "response is not supported."
     )
     return _finding("retreatment.prior_response", config, message)
 
@@ -667,17 +697,124 @@ def therapy_opioids(
 # --- safety and diabetes care ---------------------------------------------------------
 
 
+def _bmi(request: CourseRequestIn, context: ReviewContext) -> float | None:
+    if context.height_cm is None:
+        return None
+    return request.weight_kg / (context.height_cm / 100) ** 2
+
+
+def _written_factors(request: CourseRequestIn, policy: Policy) -> list[str]:
+    """The request's listed factors, normalised; entries meaning "none" dropped."""
+    config = policy.rules.safety_thrombosis_risk
+    none_terms = {" ".join(t.lower().split()) for t in config.no_factor_terms}
+    found: list[str] = []
+    for written in request.thromboembolic_risk_factors:
+        key = " ".join(written.lower().replace("_", " ").split())
+        if key in none_terms:
+            continue
+        named = config.factor_names.get(key) or config.factor_names.get(key.replace(" ", "_"))
+        found.append((named or written).replace("_", " "))
+    return found
+
+
 def safety_thrombosis_risk(
     request: CourseRequestIn, context: ReviewContext, policy: Policy
 ) -> Finding | None:
-    factors = request.thromboembolic_risk_factors
+    config = policy.rules.safety_thrombosis_risk
+    factors = _written_factors(request, policy)
+    if context.age_years is not None and context.age_years >= config.min_age_years:
+        factors.append(f"age {context.age_years}")
+    bmi = _bmi(request, context)
+    if bmi is not None and bmi >= config.min_bmi:
+        factors.append(f"BMI {bmi:.0f}")
+    if config.count_diabetes and context.has_diabetes:
+        factors.append("diabetes")
+    for medication in request.medications:
+        found = match(medication.name, policy.aliases)
+        factor = None if found is None else config.medicine_classes.get(found.medicine.klass)
+        if found is not None and factor is not None:
+            factors.append(f"{factor.replace('_', ' ')} ({found.label()} listed)")
+    factors = list(dict.fromkeys(factors))
     if not factors:
         return None
     message = (
-        f"Thromboembolic risk factors are recorded ({_names(factors)}); high-dose IVIG "
-        "can cause thrombotic events, and repeated courses add to the risk."
+        f"Thromboembolic risk factors: {_names(factors)}; high-dose IVIG can cause "
+        "thrombotic events, and repeated courses add to the risk."
     )
-    return _finding("safety.thrombosis_risk", policy.rules.safety_thrombosis_risk, message)
+    return _finding("safety.thrombosis_risk", config, message)
+
+
+def safety_renal_risk(
+    request: CourseRequestIn, context: ReviewContext, policy: Policy
+) -> Finding | None:
+    config = policy.rules.safety_renal_risk
+    factors: list[str] = []
+    if context.age_years is not None and context.age_years >= config.min_age_years:
+        factors.append(f"age {context.age_years}")
+    if config.count_diabetes and context.has_diabetes:
+        factors.append("diabetes")
+    clearance = creatinine_clearance(request, context)
+    if clearance is not None and clearance.value < config.min_creatinine_clearance_ml_min:
+        factors.append(_clearance_text(clearance))
+    nephrotoxic = daily_totals(request.medications, None, policy.aliases)
+    vocabulary = load_medicines()
+    for agent, dose in sorted(nephrotoxic.items()):
+        medicine = vocabulary.get(agent)
+        if medicine is not None and medicine.nephrotoxic:
+            factors.append(f"nephrotoxic {' + '.join(dict.fromkeys(dose.names))}")
+    product = match_product(request.product)
+    if product is not None and product.product.stabiliser in config.stabilisers:
+        factors.append(f"{product.product.name} is stabilised with {product.product.stabiliser}")
+    if not factors:
+        return None
+    grams = request.weight_kg * request.dose_g_per_kg_per_day
+    message = (
+        f"Risk factors for IVIG renal dysfunction: {_names(factors)}; the plan is "
+        f"{_g(grams)} g a day for {request.days} days."
+    )
+    return _finding("safety.renal_risk", config, message)
+
+
+def safety_glucose_meter(
+    request: CourseRequestIn, context: ReviewContext, policy: Policy
+) -> Finding | None:
+    config = policy.rules.safety_glucose_meter
+    found = match_product(request.product)
+    if found is None or not context.has_diabetes:
+        return None
+    if found.product.stabiliser not in config.stabilisers:
+        return None
+    message = (
+        f"{found.product.name} contains {found.product.stabiliser} and the patient has "
+        "diabetes: glucose-dehydrogenase (GDH-PQQ) meters read falsely high during and "
+        "after the infusion."
+    )
+    finding = _finding("safety.glucose_meter", config, message)
+    source = load_products().source_text(found.product)
+    return finding.model_copy(update={"source": f"{finding.source} Product: {source}"})
+
+
+def product_unrecognised(
+    request: CourseRequestIn, context: ReviewContext, policy: Policy
+) -> Finding | None:
+    config = policy.rules.product_unrecognised
+    found = match_product(request.product)
+    if found is None:
+        message = (
+            f'The product vocabulary does not know "{request.product}", so its stabiliser '
+            "and vial sizes are not checked."
+        )
+        return _finding("product.unrecognised", config, message)
+    if found.product.intravenous:
+        return None
+    message = f"{found.product.name} is for subcutaneous use only, not an intravenous course."
+    return _finding(
+        "product.unrecognised",
+        config,
+        message,
+        severity=config.severity_when_not_intravenous,
+        recommendations="recommendations_when_not_intravenous",
+    )
 
 
 def glycemic_target(
@@ -731,6 +868,7 @@ RULES: dict[str, Check] = {
     "indication.not_standard_of_care": indication_not_standard_of_care,
     "indication.other": indication_other,
     "indication.diabetes_status": indication_diabetes_status,
+    "evidence.level": evidence_level,
     "severity.grade": severity_grade,
     "retreatment.prior_response": retreatment_prior_response,
     "retreatment.interval": retreatment_interval,
@@ -747,7 +885,10 @@ RULES: dict[str, Check] = {
     "therapy.max_dose": therapy_max_dose,
     "therapy.hepatic": therapy_hepatic,
     "therapy.opioids": therapy_opioids,
+    "product.unrecognised": product_unrecognised,
     "safety.thrombosis_risk": safety_thrombosis_risk,
+    "safety.renal_risk": safety_renal_risk,
+    "safety.glucose_meter": safety_glucose_meter,
     "glycemic.target": glycemic_target,
     "labs.stale": labs_stale,
 }

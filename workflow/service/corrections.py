@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflow.catalogue import Actor, VoidMeasurementBody
 from workflow.clock import Clock
 from workflow.errors import NotFound, TransitionRefused
 from workflow.followups import (
@@ -42,6 +43,7 @@ from workflow.service.common import (
     transition,
 )
 from workflow.service.followups import has_diabetes
+from workflow.service.response import responded
 from workflow.states import CourseState
 
 #: Course states whose follow-ups were cancelled: a re-opened one is cancelled instead.
@@ -303,6 +305,7 @@ def recompute_relapse_flag(
             last_infusion=course.last_infusion_date,
             rise_points=signal.rise_points,
             rise_fraction=signal.rise_fraction,
+            responder=responded(session, course),
         )
         if rise is not None:
             flag = _flag(rise, latest.id, signal, before, clock)
@@ -449,3 +452,18 @@ def void_measurement(
         at=clock.now(),
     )
     return row
+
+
+def void_measurement_action(
+    *, session: Session, target: str, data: VoidMeasurementBody, actor: Actor, clock: Clock
+) -> Patient:
+    """The catalogue's ``void-measurement`` (``target``: the MRN); answers the patient."""
+    row = void_measurement(
+        session=session,
+        mrn=target,
+        measurement_id=data.measurement,
+        reason=data.reason,
+        by=actor.name,
+        clock=clock,
+    )
+    return session.get_one(Patient, row.patient_id)

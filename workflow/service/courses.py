@@ -13,7 +13,7 @@ from workflow.dosing import compute_dose
 from workflow.errors import TransitionRefused
 from workflow.machine import require
 from workflow.models import Assessment, Course, Measurement, Patient, Review
-from workflow.outcomes import response
+from workflow.outcomes import motor_response, response
 from workflow.review import Policy, PriorCourse, ReviewContext, evaluate
 from workflow.schemas import CourseRequestIn, Outcome
 from workflow.service.common import (
@@ -28,23 +28,32 @@ from workflow.service.common import (
 )
 from workflow.service.followups import cancel_for_course
 from workflow.service.notices import notify_requester
-from workflow.service.permissions import check_review_of, same_person
+from workflow.service.permissions import check_allowed, check_review_of, same_person
 from workflow.states import REQUEST_TRIGGER, CourseState
 
 ReviewDecision = Literal["approve", "deny", "info"]
 
 
-def prior_course_context(session: Session, course: Course) -> PriorCourse:
-    """The prior course's response, computed from its recorded assessments."""
+def prior_course_context(session: Session, course: Course, policy: Policy) -> PriorCourse:
+    """The prior course's response by pain and by motor function, from its assessments."""
     points = session.execute(
-        select(Assessment.date, Assessment.vas).where(
-            Assessment.course_id == course.id, Assessment.voided_at.is_(None)
-        )
+        select(
+            Assessment.date, Assessment.vas, Assessment.mrc_sum, Assessment.walking_distance_m
+        ).where(Assessment.course_id == course.id, Assessment.voided_at.is_(None))
     ).all()
     result = response(
         baseline_vas=course.baseline_vas,
         last_infusion=course.last_infusion_date,
-        assessments=[(d, v) for d, v in points],
+        assessments=[(d, v) for d, v, _, _ in points],
+    )
+    criteria = policy.motor_response
+    motor = motor_response(
+        baseline_mrc_sum=course.baseline_mrc_sum,
+        baseline_walking_m=course.baseline_walking_distance_m,
+        last_infusion=course.last_infusion_date,
+        assessments=[(d, m, w) for d, _, m, w in points],
+        min_mrc_points=criteria.mrc_sum_points,
+        min_walking_fraction=criteria.walking_distance_fraction,
     )
     return PriorCourse(
         id=course.id,
@@ -54,6 +63,7 @@ def prior_course_context(session: Session, course: Course) -> PriorCourse:
         lowest_vas=result.lowest_vas,
         baseline_vas=course.baseline_vas,
         last_infusion_date=course.last_infusion_date,
+        motor_evidence=motor.by,
         relapse_date=course.relapse_date,
     )
 
@@ -206,8 +216,13 @@ def request_course(
     clock: Clock,
     policy: Policy,
     prior: Course | None = None,
+    role: str | None = None,
 ) -> Course:
-    """Records a request in state ``requested`` with its dose and recommendation."""
+    """Records a request in state ``requested`` with its dose and recommendation.
+
+    ``role`` (known on the web and the API) must be one that may request courses.
+    """
+    check_allowed(role, "request")
     today = clock.today()
     requested_on = clinical_date(data.requested_on or today, today=today, field="requested_on")
     # The patient's row lock serialises two requests for one patient (one active course).
@@ -229,7 +244,7 @@ def request_course(
         requested_by=data.requested_by,
         entered_by=by,
     )
-    context = prior_course_context(session, prior) if prior is not None else None
+    context = prior_course_context(session, prior, policy) if prior is not None else None
     _apply_request(session, course, data, patient=patient, policy=policy, prior=context)
     session.add(course)
     session.flush()
@@ -368,7 +383,7 @@ def amend(
             f"mrn: course {course.id} is for another patient; it cannot be amended to {data.mrn}."
         )
     prior = course_by_id(session, course.prior_course_id) if course.prior_course_id else None
-    context = prior_course_context(session, prior) if prior is not None else None
+    context = prior_course_context(session, prior, policy) if prior is not None else None
     _apply_request(session, course, data, patient=patient, policy=policy, prior=context)
     course.awaiting_information = None
     return course

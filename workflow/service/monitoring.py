@@ -12,7 +12,7 @@ from workflow.errors import InvalidInput, TransitionRefused
 from workflow.machine import require
 from workflow.models import Assessment, Course
 from workflow.relapse_signal import pain_rise
-from workflow.review.policy import Policy, RelapseSignal
+from workflow.review.policy import MotorResponseCriteria, Policy, RelapseSignal
 from workflow.service.common import (
     clinical_date,
     course_by_id,
@@ -22,6 +22,7 @@ from workflow.service.common import (
     transition,
 )
 from workflow.service.followups import cancel_for_course, complete_with_assessment
+from workflow.service.response import responded
 from workflow.states import CourseState
 
 
@@ -86,7 +87,9 @@ def assess(
         scores = "reported by the patient: " + scores
     if done:
         scores += "; completes follow-up " + ", ".join(str(f.id) for f in done)
-    flag = _suspect_relapse(session, course, row, policy.relapse_signal, clock)
+    flag = _suspect_relapse(
+        session, course, row, policy.relapse_signal, clock, policy.motor_response
+    )
     if flag:
         scores += f"; suspected relapse: {flag}"
     transition(session, course, "assess", by=by, clock=clock, on=on, reason=scores)
@@ -94,7 +97,12 @@ def assess(
 
 
 def _suspect_relapse(
-    session: Session, course: Course, row: Assessment, signal: RelapseSignal, clock: Clock
+    session: Session,
+    course: Course,
+    row: Assessment,
+    signal: RelapseSignal,
+    clock: Clock,
+    motor: MotorResponseCriteria,
 ) -> str | None:
     """Flags the course when this assessment's VAS is back up enough; returns the evidence."""
     if (
@@ -117,6 +125,7 @@ def _suspect_relapse(
         last_infusion=course.last_infusion_date,
         rise_points=signal.rise_points,
         rise_fraction=signal.rise_fraction,
+        responder=responded(session, course, motor),
     )
     if rise is None:
         return None

@@ -18,10 +18,14 @@ from workflow.schemas import PatientIn
 from workflow.service import selfreport
 from workflow.service.common import clinical_date, patient_by_mrn, record, required_text
 from workflow.service.followups import complete_with_measurement
+from workflow.service.permissions import check_allowed
 
 
-def add_patient(*, session: Session, data: PatientIn, by: str, clock: Clock) -> Patient:
-    """Registers a patient; a duplicate MRN is refused."""
+def add_patient(
+    *, session: Session, data: PatientIn, by: str, clock: Clock, role: str | None = None
+) -> Patient:
+    """Registers a patient; a duplicate MRN is refused (and a role that may not register)."""
+    check_allowed(role, "register")
     clinical_date(data.birth_date, today=clock.today(), field="birth_date")
     if session.scalar(select(Patient.id).where(Patient.mrn == data.mrn)) is not None:
         raise Conflict(f"mrn: a patient with MRN {data.mrn} is already registered.")
@@ -55,11 +59,13 @@ def measure(
     by: str,
     clock: Clock,
     creatinine_clearance_ml_min: float | None = None,
+    role: str | None = None,
 ) -> Measurement:
     """Records HbA1c, the monofilament test and/or creatinine clearance.
 
     Completes the follow-ups they satisfy; the review rules use the newest dated values.
     """
+    check_allowed(role, "measure")
     clinical_date(on, today=clock.today())
     given = (hba1c_percent, monofilament_sites_felt, creatinine_clearance_ml_min)
     if all(value is None for value in given):

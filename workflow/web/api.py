@@ -7,17 +7,17 @@ written to the access log in that same transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 import inspect
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from workflow.catalogue import ACTIONS, CATALOGUE, Action, Actor, AmendBody, Scope
-from workflow.errors import PermissionDenied
-from workflow.read import lists as reads
+from workflow.errors import Conflict, PermissionDenied
+from workflow.followups import Status
+from workflow.paging import Page, decode
 from workflow.read import queries
 from workflow.review import load_policy
 from workflow.schemas import (
@@ -32,7 +32,8 @@ from workflow.schemas import (
 from workflow.service import courses, patients, users
 from workflow.service.actions import perform
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.web import operations
+from workflow.states import CourseState
+from workflow.web import operations, paging
 from workflow.web.api_models import (
     ErrorRead,
     ExpireBody,
@@ -45,6 +46,8 @@ from workflow.web.api_models import (
 )
 from workflow.web.auth import Principal, api_principal
 from workflow.web.context import clock, work
+from workflow.web.paging import PAGE_HEADERS, Cursor, Limit
+from workflow.web.params import FollowUpKindName, QueryDate
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorRead, "description": text}
@@ -102,11 +105,24 @@ def me_(me: Me) -> MeRead:
 # --- patients -------------------------------------------------------------------------
 
 
-@router.get("/patients", response_model=list[PatientRead], tags=["patients"])
-def list_patients(request: Request, search: str | None = None) -> list[PatientRead]:
-    """Registered patients by MRN; ``search`` matches an MRN's start or part of a name."""
+@router.get(
+    "/patients", response_model=list[PatientRead], tags=["patients"], responses=PAGE_HEADERS
+)
+def list_patients(
+    request: Request,
+    response: Response,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = paging.DEFAULT,
+    cursor: Cursor = None,
+) -> list[PatientRead]:
+    """Registered patients by MRN, a page at a time; ``search`` matches an MRN's start or
+    part of a name, without regard to case."""
+    offset = decode(cursor)
     with work(request) as session:
-        return reads.list_patients(session=session, search=search)
+        rows = queries.list_patients(session=session, search=search, limit=limit, offset=offset)
+        total = queries.count_patients(session=session, search=search)
+    paging.say(request, response, Page(rows, total, offset, limit))
+    return rows
 
 
 @router.post("/patients", response_model=PatientRead, status_code=201, tags=["patients"])
@@ -116,7 +132,9 @@ def add_patient(request: Request, me: Me, body: PatientIn) -> PatientRead:
     now = clock(request)
     with work(request) as session:
         return queries.patient_read(
-            patients.add_patient(session=session, data=body, by=me.username, clock=now)
+            patients.add_patient(
+                session=session, data=body, by=me.username, clock=now, role=me.role
+            )
         )
 
 
@@ -165,6 +183,7 @@ def measure(request: Request, me: Me, mrn: str, body: MeasurementBody) -> Measur
             hba1c_percent=body.hba1c,
             monofilament_sites_felt=body.monofilament_sites_felt,
             by=me.username,
+            role=me.role,
             clock=now,
         )
         return queries.measurement_read(row, mrn)
@@ -173,16 +192,33 @@ def measure(request: Request, me: Me, mrn: str, body: MeasurementBody) -> Measur
 # --- courses --------------------------------------------------------------------------
 
 
-@router.get("/courses", response_model=list[CourseSummary], tags=["courses"])
+@router.get(
+    "/courses",
+    response_model=list[CourseSummary],
+    tags=["courses"],
+    responses=PAGE_HEADERS,
+)
 def list_courses(
-    request: Request, me: Me, mrn: str | None = None, state: str | None = None
+    request: Request,
+    response: Response,
+    me: Me,
+    mrn: str | None = None,
+    state: CourseState | None = None,
+    limit: Limit = paging.DEFAULT,
+    cursor: Cursor = None,
 ) -> list[CourseSummary]:
-    """``course list``: newest first (a list for one patient is written to the access log)."""
+    """``course list``: newest first, a page at a time (a list for one patient is written
+    to the access log)."""
+    offset = decode(cursor)
     with work(request) as session:
-        rows = queries.list_courses(session=session, mrn=mrn, state=state)
+        rows = queries.list_courses(
+            session=session, mrn=mrn, state=state and state.value, limit=limit, offset=offset
+        )
+        total = queries.count_courses(session=session, mrn=mrn, state=state and state.value)
         if mrn is not None:
             _viewed(session, request, me, patient_id=patient_by_mrn(session, mrn).id)
-        return rows
+    paging.say(request, response, Page(rows, total, offset, limit))
+    return rows
 
 
 @router.post("/courses", response_model=CourseRead, status_code=201, tags=["courses"])
@@ -193,7 +229,7 @@ def request_course(request: Request, me: Me, body: CourseRequestIn) -> CourseRea
     now, policy = clock(request), load_policy()
     with work(request) as session:
         course = courses.request_course(
-            session=session, data=body, by=me.username, clock=now, policy=policy
+            session=session, data=body, by=me.username, clock=now, policy=policy, role=me.role
         )
         return queries.course_read(session, course, today=now.today())
 
@@ -296,7 +332,7 @@ def expire_lapsed(request: Request, me: Me, body: ExpireBody) -> list[ExpiredRea
 
 
 @router.get("/reports/safety", tags=["reports"])
-def report_safety(request: Request, as_of: dt.date | None = None) -> dict[str, Any]:
+def report_safety(request: Request, as_of: QueryDate | None = None) -> dict[str, Any]:
     """``report safety``: adverse events per 100 treated courses by kind and grade."""
     from workflow.reports.safety import safety_report
 
@@ -316,31 +352,41 @@ def report_lot(request: Request, lot: str) -> dict[str, Any]:
 # --- follow-ups -----------------------------------------------------------------------
 
 
-@router.get("/followups", response_model=list[FollowUpListed], tags=["followups"])
+@router.get(
+    "/followups", response_model=list[FollowUpListed], tags=["followups"], responses=PAGE_HEADERS
+)
 def list_followups(
     request: Request,
+    response: Response,
     me: Me,
     mrn: str | None = None,
     course: int | None = None,
-    status: str | None = None,
-    due_before: dt.date | None = None,
-    kind: str | None = None,
-    as_of: dt.date | None = None,
+    status: Status | None = None,
+    due_before: QueryDate | None = None,
+    kind: FollowUpKindName | None = None,
+    as_of: QueryDate | None = None,
+    limit: Limit = paging.DEFAULT,
+    cursor: Cursor = None,
 ) -> list[FollowUpListed]:
-    """``followups list``: sorted by due date, with days overdue as of ``as_of`` (today)."""
+    """``followups list``: sorted by due date, with days overdue as of ``as_of`` (today),
+    a page at a time."""
     today = as_of or clock(request).today()
+    offset = decode(cursor)
+    filters: dict[str, Any] = {
+        "mrn": mrn,
+        "course_id": course,
+        "status": status.value if status is not None else None,
+        "due_before": due_before,
+        "kind": kind,
+    }
     with work(request) as session:
         rows = queries.list_followups(
-            session=session,
-            mrn=mrn,
-            course_id=course,
-            status=status,
-            due_before=due_before,
-            kind=kind,
-            today=today,
+            session=session, today=today, limit=limit, offset=offset, **filters
         )
+        total = queries.count_followups(session=session, **filters)
         if mrn is not None:
             _viewed(session, request, me, patient_id=patient_by_mrn(session, mrn).id)
+    paging.say(request, response, Page(rows, total, offset, limit))
     return [FollowUpListed(**r.model_dump(), when=operations.followup_when(r, today)) for r in rows]
 
 
@@ -374,9 +420,27 @@ def add_user(request: Request, me: Me, body: UserBody) -> users.UserRead:
 
 
 @router.post("/users/{username}/token", response_model=TokenRead, tags=["users"])
-def issue_token(request: Request, me: Me, username: str) -> TokenRead:
-    """``user token`` (admin): a new token, shown once."""
+def issue_token(
+    request: Request,
+    me: Me,
+    username: str,
+    replace_mine: Annotated[
+        bool,
+        Query(
+            description="Needed to replace the token of the signed-in user (the one this "
+            "request is sent with): that token stops working as soon as the answer arrives."
+        ),
+    ] = False,
+) -> TokenRead:
+    """``user token`` (admin): a new token for ``username``, shown once; the user's
+    previous token stops working. Replacing your own token is refused (409) unless
+    ``replace_mine=true`` says you mean it."""
     me.authorize("users")
+    if username == me.username and not replace_mine:
+        raise Conflict(
+            f"username: {username} is you; a new token replaces the one this request was "
+            "sent with. Ask again with replace_mine=true to do that."
+        )
     with work(request) as session:
         return TokenRead(
             username=username,

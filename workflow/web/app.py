@@ -17,7 +17,17 @@ from starlette.middleware.sessions import SessionMiddleware
 from workflow.clock import Clock
 from workflow.config import get_settings
 from workflow.db import engine_for, ensure_schema
-from workflow.web import admin_pages, api, course_pages, errors, fhir_api, pages, selfreport
+from workflow.web import (
+    admin_pages,
+    api,
+    course_pages,
+    downloads,
+    errors,
+    fhir_api,
+    openapi,
+    pages,
+    selfreport,
+)
 from workflow.web.auth import secret_key as find_secret_key
 from workflow.web.context import WebConfig
 from workflow.web.render import make_templates
@@ -81,9 +91,11 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(course_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(downloads.router)
     app.include_router(selfreport.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
+    openapi.install(app)
     app.middleware("http")(_security_headers)
     app.add_middleware(
         SessionMiddleware,

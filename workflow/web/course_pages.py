@@ -29,6 +29,7 @@ from workflow.web.action_forms import action_form
 from workflow.web.auth import Principal, page_principal, posted_form
 from workflow.web.context import clock, work
 from workflow.web.forms import (
+    MEDICATION_ROWS,
     REQUEST_FIELDS,
     FormErrors,
     present,
@@ -202,6 +203,7 @@ def _request_form(
             "steroid_options": [(t.value, words(t.value)) for t in SteroidTrial],
             "course_id": course_id,
             "with_note": with_note,
+            "medication_rows": MEDICATION_ROWS,
         },
         status_code=found.status if found else 200,
     )
@@ -229,7 +231,7 @@ def request_course(request: Request, me: Me, form: Form) -> Response:
         data = validate_form(CourseRequestIn, request_document(form, me.username), REQUEST_FIELDS)
         with work(request) as session:
             course_id = courses.request_course(
-                session=session, data=data, by=me.username, clock=now, policy=policy
+                session=session, data=data, by=me.username, clock=now, policy=policy, role=me.role
             ).id
     except FormErrors as found:
         return _request_form(

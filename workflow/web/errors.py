@@ -7,6 +7,7 @@ pages answer with a page saying the same sentence.
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from workflow.errors import IvigError, log_unexpected
 from workflow.validation import describe_error
 from workflow.web.auth import SignInRequired
+from workflow.web.forms import web_words
 from workflow.web.render import page
 
 API_PREFIX = "/api/"
@@ -28,7 +30,12 @@ def _is_api(request: Request) -> bool:
 
 
 def _error_page(request: Request, status: int, message: str) -> Response:
-    return page(request, "error.html", {"status": status, "message": message}, status_code=status)
+    return page(
+        request,
+        "error.html",
+        {"status": status, "message": web_words(message)},
+        status_code=status,
+    )
 
 
 async def ivig_error(request: Request, exc: Exception) -> Response:
@@ -56,8 +63,38 @@ async def request_invalid(request: Request, exc: Exception) -> Response:
     return _error_page(request, 422, message)
 
 
+#: FastAPI's answer to a body it cannot read at all (not UTF-8, not JSON).
+_UNPARSEABLE = "There was an error parsing the body"
+
+
+_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document gives the request's path."""
+    path = request.url.path
+    methods: set[str] = set()
+    for template, item in request.app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            methods.update(
+                m.upper() for m in item if m in ("get", "post", "put", "patch", "delete")
+            )
+    return sorted(methods)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSEABLE:
+        # Malformed JSON is malformed input like any other: 422, naming the body.
+        message = "body: is not valid JSON (UTF-8 text)."
+        if _is_api(request):
+            return JSONResponse({"detail": message, "error": "InvalidInput"}, 422)
+        return _error_page(request, 422, message)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and _is_api(request):
+        # Starlette names only the first route matching the path; a path has several.
+        headers["Allow"] = ", ".join(allowed_methods(request))
     message = {404: "there is no such page.", 405: "this method is not allowed here."}.get(
         exc.status_code, str(exc.detail)
     )
@@ -65,9 +102,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
         return JSONResponse(
             {"detail": f"path: {message}", "error": "HTTPError"},
             exc.status_code,
-            headers=exc.headers,
+            headers=headers or None,
         )
-    return _error_page(request, exc.status_code, message)
+    response = _error_page(request, exc.status_code, message)
+    response.headers.update(headers)
+    return response
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:

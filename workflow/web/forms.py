@@ -18,6 +18,15 @@ from workflow.validation import describe_error
 
 M = TypeVar("M", bound=BaseModel)
 
+#: Rows of the request form's medication table: a name and a number of mg a day each,
+#: checked as separate fields (a dose typed into the name is no dose at all).
+MEDICATION_ROWS = 8
+MEDICATION_FIELDS = tuple(
+    f"medication_{row}_{part}"
+    for row in range(1, MEDICATION_ROWS + 1)
+    for part in ("name", "mg_per_day")
+)
+
 #: The request document's form fields (nested keys flattened with "_").
 REQUEST_FIELDS = (
     "mrn",
@@ -34,11 +43,14 @@ REQUEST_FIELDS = (
     "baseline_walking_distance_m",
     "steroids_trial",
     "steroids_intolerance",
-    "medications",
+    *MEDICATION_FIELDS,
     "creatinine_clearance_ml_min",
+    "creatinine_clearance_date",
     "hepatic_disease",
     "thromboembolic_risk_factors",
     "hba1c_percent",
+    "hba1c_mmol_mol",
+    "hba1c_date",
     "requested_on",
 )
 
@@ -55,7 +67,11 @@ class FormErrors(Exception):
 
 
 def _form_key(loc: Iterable[int | str], known: Iterable[str]) -> str:
-    parts = [str(p) for p in loc if not isinstance(p, int)]
+    items = list(loc)
+    if len(items) >= 3 and items[0] == "medications" and isinstance(items[1], int):
+        # medications[2].mg_per_day is the third row's dose field.
+        return f"medication_{items[1] + 1}_{items[2]}"
+    parts = [str(p) for p in items if not isinstance(p, int)]
     joined = "_".join(parts)
     names = set(known)
     if joined in names:
@@ -89,10 +105,26 @@ def validate_form(model: type[M], data: Mapping[str, Any], known: Iterable[str])
         raise found from None
 
 
+_FLAG = re.compile(r"--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
+
+
+def web_words(message: str) -> str:
+    """A service's sentence as a page says it: the CLI's ``--override-reason`` becomes the
+    form's “Override reason” field."""
+
+    def field(match: re.Match[str]) -> str:
+        words = match.group(1).replace("-", " ")
+        return f"the “{words[0].upper()}{words[1:]}” field"
+
+    return _FLAG.sub(field, message)
+
+
 def refusal(exc: IvigError, known: Iterable[str]) -> FormErrors:
-    """A service's refusal, beside the field its sentence starts with when the form has it."""
-    found = FormErrors(form=exc.message, status=exc.http_status)
-    match = _FIELD_PREFIX.match(exc.message)
+    """A service's refusal, beside the field its sentence starts with when the form has it,
+    in the page's words (fields, not command-line options)."""
+    message = web_words(exc.message)
+    found = FormErrors(form=message, status=exc.http_status)
+    match = _FIELD_PREFIX.match(message)
     if match:
         key = match.group(1).replace("-", "_").replace(".", "_")
         if key in set(known):
@@ -112,21 +144,14 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
 
 
-_DOSE = re.compile(r"^(.*?)\s+(\d+(?:\.\d+)?)\s*(?:mg(?:/day|/d| a day| per day)?)?$", re.I)
-
-
-def _medications(text: str) -> list[dict[str, Any]]:
-    """One per line: "pregabalin 300" (mg a day; the dose may be left out)."""
+def _medications(form: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The filled rows of the medication table, in order (an empty row is skipped)."""
     out: list[dict[str, Any]] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        match = _DOSE.match(line)
-        if match:
-            out.append({"name": match.group(1).strip(), "mg_per_day": match.group(2)})
-        else:
-            out.append({"name": line})
+    for row in range(1, MEDICATION_ROWS + 1):
+        name = form.get(f"medication_{row}_name", "").strip()
+        dose = form.get(f"medication_{row}_mg_per_day", "").strip()
+        if name or dose:
+            out.append({"name": name, **({"mg_per_day": dose} if dose else {})})
     return out
 
 
@@ -146,7 +171,10 @@ def request_document(form: Mapping[str, str], requested_by: str) -> dict[str, An
             "repeat_every_weeks",
             "weight_kg",
             "creatinine_clearance_ml_min",
+            "creatinine_clearance_date",
             "hba1c_percent",
+            "hba1c_mmol_mol",
+            "hba1c_date",
             "requested_on",
         )
         if key in given
@@ -162,8 +190,9 @@ def request_document(form: Mapping[str, str], requested_by: str) -> dict[str, An
             "trial": given.get("steroids_trial", "not_tried"),
             "intolerance": _split(given.get("steroids_intolerance", "")),
         }
-    if "medications" in given:
-        doc["medications"] = _medications(given["medications"])
+    medications = _medications(given)
+    if medications:
+        doc["medications"] = medications
     if given.get("hepatic_disease") in ("yes", "no"):
         doc["hepatic_disease"] = given["hepatic_disease"] == "yes"
     if "thromboembolic_risk_factors" in given:
@@ -176,7 +205,7 @@ def request_values(document: Mapping[str, Any]) -> dict[str, str]:
     """The form's fields from a stored request document (to amend or re-treat it)."""
     values: dict[str, str] = {}
     for key in REQUEST_FIELDS:
-        if key in document and document[key] is not None and key != "medications":
+        if key in document and document[key] is not None:
             values[key] = _text(document[key])
     for key, value in (document.get("baseline") or {}).items():
         if value is not None:
@@ -185,10 +214,10 @@ def request_values(document: Mapping[str, Any]) -> dict[str, str]:
     if steroids:
         values["steroids_trial"] = str(steroids.get("trial", "not_tried"))
         values["steroids_intolerance"] = ", ".join(steroids.get("intolerance", []))
-    values["medications"] = "\n".join(
-        f"{m['name']} {_text(m['mg_per_day'])}" if m.get("mg_per_day") is not None else m["name"]
-        for m in document.get("medications") or []
-    )
+    for row, medication in enumerate(document.get("medications") or [], start=1):
+        values[f"medication_{row}_name"] = str(medication["name"])
+        if medication.get("mg_per_day") is not None:
+            values[f"medication_{row}_mg_per_day"] = _text(medication["mg_per_day"])
     if document.get("hepatic_disease") is not None:
         values["hepatic_disease"] = "yes" if document["hepatic_disease"] else "no"
     values["thromboembolic_risk_factors"] = ", ".join(

@@ -23,6 +23,7 @@ from workflow.review import load_policy
 from workflow.schemas import FollowUpRead
 from workflow.web.auth import Principal, api_principal
 from workflow.web.context import clock, config, work
+from workflow.web.params import QueryDate
 
 
 def followup_when(row: FollowUpRead, today: dt.date) -> str:
@@ -55,7 +56,7 @@ def add_api_routes(router: APIRouter) -> None:
     """Adds the report and raising endpoints."""
 
     @router.get("/reports/relapse", tags=["reports"])
-    def relapse(request: Request, as_of: dt.date | None = None) -> dict[str, Any]:
+    def relapse(request: Request, as_of: QueryDate | None = None) -> dict[str, Any]:
         """``report relapse --json``: response and relapse figures, overall and by
         indication (no patient identifiers, so no access-log entry)."""
         with work(request) as session:
@@ -67,7 +68,7 @@ def add_api_routes(router: APIRouter) -> None:
         response_class=Response,
         responses={200: {"content": {"image/png": {}}}},
     )
-    def relapse_plot(request: Request, as_of: dt.date | None = None) -> Response:
+    def relapse_plot(request: Request, as_of: QueryDate | None = None) -> Response:
         """``report relapse --plot``: the Kaplan-Meier plot of time to relapse."""
         with work(request) as session:
             png = relapse_png(session, as_of_or_today(request, as_of))
@@ -75,7 +76,7 @@ def add_api_routes(router: APIRouter) -> None:
 
     @router.post("/followups/raise", response_model=list[FollowUpRead], tags=["followups"])
     def raise_followups(
-        request: Request, me: Me, as_of: dt.date | None = None, deliver: bool = True
+        request: Request, me: Me, as_of: QueryDate | None = None, deliver: bool = True
     ) -> list[FollowUpRead]:
         """``followups raise``: raises what is due by ``as_of`` (default today), escalates
         what is long overdue, and (``deliver``) sends the pending reminders."""

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from workflow.catalogue import ACTIONS, Actor, Scope, of_scope
 from workflow.errors import IvigError
 from workflow.followups import KINDS
+from workflow.paging import Page, decode
 from workflow.read import lists as reads
 from workflow.read import queries
 from workflow.schemas import PatientIn, Sex
@@ -140,11 +141,26 @@ def worklist(
 # --- patients -------------------------------------------------------------------------
 
 
+#: Patients a page of the list shows.
+PATIENTS_PER_PAGE = 50
+
+
 @router.get("/patients", response_class=HTMLResponse)
-def patient_list(request: Request, me: Me, search: str | None = None) -> Response:
+def patient_list(
+    request: Request, me: Me, search: str | None = None, cursor: str | None = None
+) -> Response:
+    offset = decode(cursor)
     with work(request) as session:
-        rows = reads.list_patients(session=session, search=search)
-    return page(request, "patients.html", {"patients": rows, "values": {"search": search or ""}})
+        rows = reads.list_patients(
+            session=session, search=search, limit=PATIENTS_PER_PAGE, offset=offset
+        )
+        total = queries.count_patients(session=session, search=search)
+    shown = Page(rows, total, offset, PATIENTS_PER_PAGE)
+    return page(
+        request,
+        "patients.html",
+        {"patients": rows, "page": shown, "values": {"search": search or ""}},
+    )
 
 
 def _patient_form(request: Request, values: dict[str, str], found: FormErrors) -> Response:
@@ -180,7 +196,9 @@ def add_patient(request: Request, me: Me, form: Form) -> Response:
     try:
         data = validate_form(PatientIn, present(form, PATIENT_FIELDS), PATIENT_FIELDS)
         with work(request) as session:
-            patient = patients.add_patient(session=session, data=data, by=me.username, clock=now)
+            patient = patients.add_patient(
+                session=session, data=data, by=me.username, clock=now, role=me.role
+            )
             mrn = patient.mrn
     except FormErrors as found:
         return _patient_form(request, values, found)
@@ -262,6 +280,7 @@ def measure(request: Request, me: Me, mrn: str, form: Form) -> Response:
                 hba1c_percent=body.hba1c,
                 monofilament_sites_felt=body.monofilament_sites_felt,
                 by=me.username,
+                role=me.role,
                 clock=now,
             )
     except FormErrors as found:

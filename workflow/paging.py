@@ -1,0 +1,82 @@
+"""Pages of a list: ``limit`` rows from an opaque cursor, and the total.
+
+A cursor names the position of a page's first row in the list's order; it is
+opaque to clients (they pass back what they were given) so its form may change.
+Lists are ordered by a unique key, so a page boundary is stable between requests.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from workflow.errors import InvalidInput
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def check_limit(limit: int | None, *, default: int = DEFAULT_LIMIT) -> int:
+    value = default if limit is None else limit
+    if not 1 <= value <= MAX_LIMIT:
+        raise InvalidInput(f"limit: {value} is outside 1-{MAX_LIMIT}.")
+    return value
+
+
+def encode(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+
+
+def decode(cursor: str | None) -> int:
+    """The offset a cursor names (0 for none); a cursor not made here is refused."""
+    if cursor is None or cursor == "":
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("o"):
+            raise ValueError(text)
+        offset = int(text[1:])
+    except ValueError:
+        raise InvalidInput("cursor: is not a cursor this list gave.") from None
+    if offset < 0:
+        raise InvalidInput("cursor: is not a cursor this list gave.")
+    return offset
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """``rows`` from ``offset``; ``total`` rows in the whole list."""
+
+    rows: list[T]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def next_cursor(self) -> str | None:
+        end = self.offset + len(self.rows)
+        return encode(end) if end < self.total else None
+
+    @property
+    def previous_cursor(self) -> str | None:
+        if self.offset <= 0:
+            return None
+        return encode(max(self.offset - self.limit, 0))
+
+    @property
+    def first(self) -> int:
+        """1-based number of the first row shown (0 when none)."""
+        return self.offset + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.offset + len(self.rows)
+
+    def showing(self, noun: str = "") -> str:
+        """ "showing 51-100 of 240" as a page says it."""
+        if not self.rows:
+            return f"showing 0 of {self.total}{noun}"
+        return f"showing {self.first}-{self.last} of {self.total}{noun}"
