@@ -56,6 +56,7 @@ REQUEST = {
     "medications": [{"name": "pregabalin", "mg_per_day": 300}],
     "hba1c_percent": 6.5,
     "requested_by": "dr.request",
+    "requested_on": "2026-10-28",
 }
 
 
@@ -110,6 +111,8 @@ def make_data(env: dict[str, str], cwd: str) -> None:
         *"course review 1 --decision approve --reviewer dr.review --note ok".split(),
         "--override-reason",
         "benchmark data",
+        "--date",
+        "2026-10-30",
     )
     for day in ("2026-11-02", "2026-11-03"):
         call("course", "infuse", "1", "--date", day, "--grams", "28")

@@ -26,7 +26,6 @@ from workflow.schemas import (
     SuspectedRelapse,
     VoidRead,
 )
-from workflow.service.selfreport import SELF_REPORT_WORDS
 
 
 def _width() -> int | None:
@@ -339,6 +338,10 @@ def course_list(rows: Iterable[CourseSummary], zone: ZoneInfo) -> None:
 
 
 def followups(rows: Iterable[FollowUpRead], title: str | None = None) -> None:
+    # Imported here: the self-report service loads the review policy (YAML), which
+    # ``patient show`` and ``course show`` do not need at start-up.
+    from workflow.service.selfreport import SELF_REPORT_WORDS as self_report_words
+
     table = Table(
         "id",
         "due",
@@ -362,7 +365,7 @@ def followups(rows: Iterable[FollowUpRead], title: str | None = None) -> None:
             str(r.course_id or "patient"),
             r.status,
             overdue,
-            SELF_REPORT_WORDS.get(r.self_report or "", ""),
+            self_report_words.get(r.self_report or "", ""),
         )
         count += 1
     console.print(table)
