@@ -70,9 +70,14 @@ def seed_due(url: str, n: int, *, due: date = date(2026, 11, 18), start: int = 0
 
 
 def reminder_counts(url: str) -> Counter[tuple[int, str, str]]:
-    """(followup_id, channel, kind) → number of reminder rows."""
+    """(followup_id, channel, kind) → number of reminder rows, for the follow-ups'
+    messages (the outbox also carries notices tied to no follow-up)."""
     with engine_for(url).connect() as conn:
-        rows = conn.execute(select(Reminder.followup_id, Reminder.channel, Reminder.kind))
+        rows = conn.execute(
+            select(Reminder.followup_id, Reminder.channel, Reminder.kind).where(
+                Reminder.followup_id.is_not(None)
+            )
+        )
         return Counter((f, c, k) for f, c, k in rows)
 
 
