@@ -23,7 +23,9 @@ def test_searches_and_lists_are_in_the_access_log(web: Web) -> None:
     assert api.get("/api/v1/courses").status_code == 200
     assert api.get("/api/v1/followups").status_code == 200
     assert web.browser(REVIEWER).get("/patients?search=Te").status_code == 200
+    assert web.browser(REVIEWER).get("/?kind=hba1c").status_code == 200
     rows = _log(web)
+    assert (REVIEWER, "page GET /?kind=hba1c") in rows
     assert (REVIEWER, "api GET /api/v1/patients?search=Test") in rows
     assert (REVIEWER, "api GET /api/v1/courses") in rows
     assert (REVIEWER, "api GET /api/v1/followups") in rows

@@ -133,7 +133,7 @@ def worklist(
             errors["due_by"] = f"{due_by!r} is not a date in the form YYYY-MM-DD."
     # The user and the worklist are read in one read transaction (one BEGIN, no lock).
     with reading(request) as session:
-        page_principal_in(request, session)
+        me = page_principal_in(request, session)
         try:
             data = reads.worklist(
                 session=session, today=today, due_by=until, mrn=mrn or None, kind=kind or None
@@ -142,6 +142,10 @@ def worklist(
             found = refusal(exc, ("mrn", "kind", "due_by"))
             errors.update(found.fields)
             data = reads.worklist(session=session, today=today)
+    # The worklist shows patients' names: like every list, it is in the access log. A
+    # short write of its own, so the page's reads still never wait for the write lock.
+    with work(request) as session:
+        _listed(session, request, me)
     return page(
         request,
         "worklist.html",
