@@ -21,7 +21,7 @@ DOMAIN = tuple(
     for m in (
         "states", "machine", "models", "schemas", "dosing", "review", "followups",
         "outcomes", "clock", "errors", "config", "catalogue", "relapse_signal",
-        "validation", "terminology", "db", "diagram", "request_doc",
+        "validation", "terminology", "db", "diagram", "request_doc", "hostile",
     )
 )  # fmt: skip
 

@@ -216,6 +216,11 @@ def test_an_82_year_old_with_diabetes_bmi_47_and_clearance_28_is_screened(ivig: 
     assert "age 82" in found["safety.renal_risk"]["message"]
     assert "BMI 47" in found["safety.thrombosis_risk"]["message"]
     assert found["safety.glucose_meter"]["severity"] == "warn"
+    # The screen quotes the grams the course will give (adjusted weight), not actual × dose.
+    assert (
+        f"the plan is {course['dose']['grams_per_day']:g} g a day"
+        in (found["safety.renal_risk"]["message"])
+    )
 
 
 def test_thrombosis_factor_none_is_not_a_factor(ivig: Ivig) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from workflow.dosing import compute_dose
 from workflow.outcomes import RESPONSE_WINDOW_DAYS
 from workflow.review.advice import dose_advice
 from workflow.review.context import ReviewContext
@@ -767,7 +768,19 @@ def safety_renal_risk(
         factors.append(f"{product.product.name} is stabilised with {product.product.stabiliser}")
     if not factors:
         return None
-    grams = request.weight_kg * request.dose_g_per_kg_per_day
+    # The grams the course will give: the dosing weight (adjusted where the policy says
+    # so), exactly as the course's dose is computed, never the actual weight.
+    grams = compute_dose(
+        weight_kg=request.weight_kg,
+        g_per_kg_per_day=request.dose_g_per_kg_per_day,
+        days=request.days,
+        height_cm=context.height_cm,
+        sex=context.sex,
+        product=request.product,
+        policy=policy,
+        age_years=context.age_years,
+        pregnant=bool(request.pregnant),
+    ).grams_per_day
     message = (
         f"Risk factors for IVIG renal dysfunction: {_names(factors)}; the plan is "
         f"{_g(grams)} g a day for {request.days} days."
