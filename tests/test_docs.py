@@ -34,6 +34,9 @@ def test_the_template_is_a_request_that_course_request_accepts(ivig: Ivig) -> No
     assert set(template) <= set(CourseRequestIn.model_fields)
     course = ivig.ok("course", "request", "--file", "-", stdin=json.dumps(template))
     assert course["mrn"] == "M9" and course["state"] == "requested"
+    # Filled in with the registered weight: the example raises no weight mismatch.
+    rules = {f["rule"] for f in course["recommendation"]["findings"]}
+    assert "dose.weight_mismatch" not in rules
 
 
 def test_readme_links_the_projects_own_docs_not_the_shared_contract() -> None:

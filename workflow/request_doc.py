@@ -80,11 +80,16 @@ EXAMPLE: dict[str, Any] = {
 }
 
 
-def example(*, mrn: str | None = None, today: date | None = None) -> dict[str, Any]:
-    """The example, for ``mrn`` and dated ``today`` (dates the model knows of)."""
+def example(
+    *, mrn: str | None = None, today: date | None = None, weight_kg: float | None = None
+) -> dict[str, Any]:
+    """The example, for ``mrn`` and dated ``today`` (dates the model knows of); with the
+    patient's registered ``weight_kg`` when known, so ``dose.weight_mismatch`` is quiet."""
     document = {k: v for k, v in EXAMPLE.items() if k in CourseRequestIn.model_fields}
     if mrn is not None:
         document["mrn"] = mrn
+    if weight_kg is not None:
+        document["weight_kg"] = weight_kg
     if today is not None:
         for name in ("creatinine_clearance_date", "hba1c_date", "requested_on"):
             if name in CourseRequestIn.model_fields:

@@ -69,7 +69,8 @@ def template(
     pass it to ``course request --file``."""
     from workflow.request_doc import example
 
-    emit_json(example(mrn=mrn, today=RUNTIME.clock.today()))
+    weight = read(lambda s: queries.registered_weight(s, mrn)) if mrn else None
+    emit_json(example(mrn=mrn, today=RUNTIME.clock.today(), weight_kg=weight))
 
 
 @app.command("list")

@@ -578,3 +578,8 @@ def suspected_relapses(
         for cid, m, ind, flag in session.execute(query)
         if flag  # JSON null stored by some drivers reads back as None
     ]
+
+
+def registered_weight(session: Session, mrn: str) -> float | None:
+    """The registered weight of the patient with ``mrn`` (any case), None if unknown."""
+    return session.scalar(select(Patient.weight_kg).where(Patient.mrn_key == normalise_mrn(mrn)))
