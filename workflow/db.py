@@ -219,9 +219,25 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
 
     before = current_revision(engine)
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite's batch migrations copy a table, drop the old one and rename the
+            # copy; with foreign keys enforced, dropping a table other rows point at
+            # (patients, courses) fails. The pragma only switches outside a transaction,
+            # so it is set on the driver's connection before BEGIN; the whole result is
+            # checked before the commit, and the connection is discarded afterwards so
+            # no pooled connection ever runs without foreign keys.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("the migrated database has dangling foreign keys")
+        finally:
+            if sqlite:
+                conn.invalidate()
     return before, current_revision(engine)
 
 

@@ -137,7 +137,7 @@ def test_the_patient_invitation_goes_to_its_own_address(db_url: str) -> None:
 def test_the_migration_gives_existing_reminders_their_message_ids(tmp_path: Path) -> None:
     from alembic import command
 
-    from workflow.db import alembic_config, make_engine
+    from workflow.db import alembic_config, make_engine, upgrade
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(url)
@@ -158,7 +158,8 @@ def test_the_migration_gives_existing_reminders_their_message_ids(tmp_path: Path
             " next_attempt_at, created_at) VALUES (5, 'log', 'escalation', '{}', 'pending', 0,"
             " '2026-01-01', '2026-01-01')"
         )
-        command.upgrade(config, "head")
+    upgrade(engine)  # as `ivig db upgrade` does it, on a database holding records
+    with engine.connect() as conn:
         row = conn.exec_driver_sql("SELECT message_id, patient_id, course_id FROM reminders").one()
     engine.dispose()
     assert tuple(row) == ("followup-5-escalation", 1, None)
