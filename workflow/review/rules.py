@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from workflow.dosing import compute_dose
 from workflow.outcomes import RESPONSE_WINDOW_DAYS
 from workflow.review.advice import dose_advice
 from workflow.review.context import ReviewContext
@@ -770,6 +769,10 @@ def safety_renal_risk(
         return None
     # The grams the course will give: the dosing weight (adjusted where the policy says
     # so), exactly as the course's dose is computed, never the actual weight.
+    # Imported here: workflow.dosing reads the policy types from this package, so a
+    # module-level import would be circular whenever dosing is imported first.
+    from workflow.dosing import compute_dose
+
     grams = compute_dose(
         weight_kg=request.weight_kg,
         g_per_kg_per_day=request.dose_g_per_kg_per_day,
