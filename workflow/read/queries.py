@@ -44,7 +44,6 @@ from workflow.schemas import (
 )
 from workflow.service import prescriber, selfreport
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.service.request_view import request_details
 from workflow.states import CourseState
 
 
@@ -299,7 +298,7 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         requested_at=course.requested_at,
         repeat_every_weeks=course.repeat_every_weeks,
         request=dict(request),
-        request_details=request_details(session, course),
+        request_details=_request_details(session, course),
         baseline=dict(request.get("baseline", {})),
         dose=_dose(course, infusions),
         recommendation=Recommendation.model_validate(course.recommendation),
@@ -606,3 +605,11 @@ def suspected_relapses(
 def registered_weight(session: Session, mrn: str) -> float | None:
     """The registered weight of the patient with ``mrn`` (any case), None if unknown."""
     return session.scalar(select(Patient.weight_kg).where(Patient.mrn_key == normalise_mrn(mrn)))
+
+
+def _request_details(session: Session, course: Course) -> Any:
+    # Imported here: the request's details need the dose and review helpers, which a
+    # patient or follow-up read never uses (start-up of read commands, issue 15).
+    from workflow.service.request_view import request_details
+
+    return request_details(session, course)
