@@ -476,7 +476,7 @@ def worklist(engine: Engine, url: str, runs: int) -> list[Row]:
             "ms",
             "—",
             None,
-            f"{len(data.followups)} of {data.followups_total} open follow-ups and "
+            f"{len(data.followups.rows)} of {data.followups.total} open follow-ups and "
             f"{len(data.pending_reviews.rows)} of {data.pending_reviews.total} pending reviews "
             "shown: each section is one bounded query and one count",
         ),
