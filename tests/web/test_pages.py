@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from sqlalchemy import func, select
 
 from tests.web.conftest import ADMIN, COORDINATOR, PASSWORD, PATIENT, REVIEWER, Web, request_doc
@@ -257,6 +260,17 @@ def test_pages_carry_security_headers_and_load_nothing_from_elsewhere(web: Web) 
     assert response.headers["cache-control"] == "no-store"
     assert "http://" not in response.text and "https://" not in response.text
     assert web.browser().get("/static/htmx.min.js").status_code == 200
+
+
+def test_htmx_is_configured_to_write_no_inline_style(web: Web) -> None:
+    """The CSP blocks inline style: htmx adds no indicator <style> and copies no style
+    attribute while a swap settles (the browser test watches the console for it)."""
+    html = web.browser(COORDINATOR).get("/").text
+    found = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", html)
+    assert found is not None
+    config = json.loads(found.group(1))
+    assert config["includeIndicatorStyles"] is False
+    assert "style" not in config["attributesToSettle"]
 
 
 def test_worklist_lists_pending_reviews_and_follow_ups_due(web: Web) -> None:
