@@ -38,12 +38,12 @@ from workflow.schemas import (
     PatientEventRead,
     PatientRead,
     Recommendation,
+    RequesterCorrectionRead,
     ReviewRead,
     SuspectedRelapse,
 )
-from workflow.service import selfreport
+from workflow.service import prescriber, selfreport
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.service.request_view import request_details
 from workflow.states import CourseState
 
 
@@ -257,6 +257,27 @@ def lineage(session: Session, course: Course) -> list[LineageEntry]:
     return entries
 
 
+def _requester_corrections(session: Session, course: Course) -> dict[str, Any]:
+    rows = []
+    for e in prescriber.corrections(session, course.id):
+        names = (e.changes or {})["requested_by"]
+        said = f"requester corrected from {names['old']} to {names['new']}: "
+        rows.append(
+            RequesterCorrectionRead(
+                recorded=course.requested_by,
+                from_=names["old"],
+                to=names["new"],
+                by=e.actor,
+                at=e.at,
+                reason=(e.reason or "").removeprefix(said) or None,
+            )
+        )
+    return {
+        "corrected_requested_by": rows[-1].to if rows else None,
+        "requester_corrections": rows,
+    }
+
+
 def course_read(session: Session, course: Course, *, today: date | None = None) -> CourseRead:
     """The whole course as ``course show`` prints it.
 
@@ -293,13 +314,14 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         prior_course_id=course.prior_course_id,
         next_course_id=next_id,
         requested_by=course.requested_by,
+        **_requester_corrections(session, course),
         entered_by=course.entered_by,
         version=course.version,
         requested_on=course.requested_on,
         requested_at=course.requested_at,
         repeat_every_weeks=course.repeat_every_weeks,
         request=dict(request),
-        request_details=request_details(session, course),
+        request_details=_request_details(session, course),
         baseline=dict(request.get("baseline", {})),
         dose=_dose(course, infusions),
         recommendation=Recommendation.model_validate(course.recommendation),
@@ -608,3 +630,11 @@ def suspected_relapses(
 def registered_weight(session: Session, mrn: str) -> float | None:
     """The registered weight of the patient with ``mrn`` (any case), None if unknown."""
     return session.scalar(select(Patient.weight_kg).where(Patient.mrn_key == normalise_mrn(mrn)))
+
+
+def _request_details(session: Session, course: Course) -> Any:
+    # Imported here: the request's details need the dose and review helpers, which a
+    # patient or follow-up read never uses (start-up of read commands, issue 15).
+    from workflow.service.request_view import request_details
+
+    return request_details(session, course)

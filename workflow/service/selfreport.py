@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -27,9 +28,11 @@ from workflow.errors import InvalidInput, NotFound
 from workflow.followups import OPEN_STATUSES as OPEN
 from workflow.followups import Status
 from workflow.models import Assessment, FollowUp, Invitation, Patient
-from workflow.review.policy import Policy, SelfReport
 from workflow.schemas import FollowUpRead
 from workflow.service.common import record
+
+if TYPE_CHECKING:  # the policy package loads the rules; reads need only the types
+    from workflow.review.policy import Policy, SelfReport
 
 #: Who the assessment history names when the patient answered the form.
 PATIENT_ACTOR = "patient (self-report)"
