@@ -11,7 +11,7 @@ from html import unescape
 import pytest
 from sqlalchemy import insert, select
 
-from tests.web.conftest import COORDINATOR, PATIENT, REVIEWER, Web, request_doc
+from tests.web.conftest import ADMIN, COORDINATOR, PATIENT, REVIEWER, Web, request_doc
 from workflow.db import engine_for, transaction
 from workflow.models import AccessLog, FollowUp, Patient
 
@@ -179,3 +179,65 @@ def test_a_cursor_the_page_never_gave_is_refused_naming_it(web: Web) -> None:
     response = web.browser(COORDINATOR).get("/", params={"reviews_cursor": "zzz"})
     assert response.status_code == 422
     assert "reviews_cursor" in response.text
+
+
+def test_the_users_page_pages_the_accounts(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 2)
+    browser = web.browser(ADMIN)
+
+    count, links = _pager(browser.get("/users").text, "accounts")
+    assert count == "showing 1-2 of 3"
+    second = browser.get(links["next"]).text
+    assert _pager(second, "accounts")[0] == "showing 3-3 of 3"
+    assert REVIEWER in second  # dr.reviewer sorts last
+    # A token shown once answers the POST: the list's links still go to the users page.
+    shown = browser.post(f"/users/{REVIEWER}/token", {}, page="/users").text
+    assert _pager(shown, "accounts")[1]["next"].startswith("/users?cursor=")
+
+
+def test_a_lots_recipients_page_and_download_whole(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 2)
+    _patients(web, 1)
+    api = web.api(COORDINATOR)
+    course = api.post("/api/v1/courses", json=request_doc("P00", requested_on="2026-09-20"))
+    cid = course.json()["id"]
+    decision = {"decision": "approve", "note": "ok", "override_reason": "r", "date": "2026-09-25"}
+    assert web.api(REVIEWER).post(f"/api/v1/courses/{cid}/review", json=decision).status_code == 200
+    for day in ("2026-10-01", "2026-10-02", "2026-10-03"):
+        body = {"date": day, "grams": 32.8, "lot": "LOT-9"}
+        assert api.post(f"/api/v1/courses/{cid}/infusions", json=body).status_code == 200
+    browser = web.browser(COORDINATOR)
+
+    first = browser.get("/reports/safety", params={"lot": "lot-9", "as_of": "2026-11-20"})
+    count, links = _pager(first.text, "recipients")
+    assert count == "showing 1-2 of 3"
+    assert "Lot lot-9: 3 infusion days" in first.text
+    second = browser.get(links["next"])
+    assert _pager(second.text, "recipients")[0] == "showing 3-3 of 3"
+    assert "2026-10-03" in second.text and "as_of=2026-11-20" in links["next"]
+
+    download = browser.get("/reports/lot.csv", params={"lot": "lot-9"})
+    assert download.status_code == 200
+    assert len(download.text.strip().splitlines()) == 1 + 3  # the header and every day
+    with transaction(engine_for(web.url)) as session:
+        logged = session.scalars(select(AccessLog.what).where(AccessLog.course_id == cid)).all()
+    assert "download lot.csv" in logged
+    assert any(w.startswith("page GET /reports/safety?lot=lot-9") for w in logged)
+
+
+def test_the_completeness_page_pages_the_missing_reassessments(web: Web, twenty: None) -> None:
+    _patients(web, 1)
+    _followups(web, "P00", "reassess_2w", 25)
+    browser = web.browser(COORDINATOR)
+
+    first = browser.get("/reports/completeness", params={"as_of": "2026-11-20"})
+    count, links = _pager(first.text, "missing reassessments")
+    assert count == "showing 1-20 of 25"
+    assert "as_of=2026-11-20" in links["next"]
+    assert _pager(browser.get(links["next"]).text, "missing reassessments")[0] == (
+        "showing 21-25 of 25"
+    )
+    download = browser.get("/reports/completeness.csv", params={"as_of": "2026-11-20"})
+    assert len(download.text.strip().splitlines()) == 1 + 25
