@@ -189,6 +189,13 @@ class AmendBody(ActionInput):
     date: dt.date | None = Field(None, description=_DATE_TODAY)
 
 
+class CorrectRequesterBody(ActionInput):
+    """``course correct-requester``: the request was attributed to the wrong prescriber."""
+
+    to: str = Field(description="The prescriber who really requested the course.")
+    reason: str = Field(description="Why the attribution was wrong (kept in the history).")
+
+
 class VoidInfusionBody(ActionInput):
     day: int = Field(description="The infusion day number `course show` prints.")
     reason: str = Field(description="Why the record is voided (kept with it).")
@@ -314,6 +321,19 @@ CATALOGUE: tuple[Action, ...] = (
         help="Answer a reviewer's question or correct a request still awaiting review.",
         form="document",
         custom_edges=True,
+    ),
+    Action(
+        name="correct-requester",
+        scope=Scope.COURSE,
+        triggers=("correct_requester",),
+        input=CorrectRequesterBody,
+        service="workflow.service.courses:correct_requester",
+        roles=COORDINATOR,
+        verb="correct who requested a course",
+        done="Requester corrected.",
+        help="Correct the prescriber a request awaiting review is attributed to (the "
+        "recorded one is kept; the correction is a history row naming both). Neither may "
+        "review the course, nor make the correction.",
     ),
     Action(
         name="infuse",

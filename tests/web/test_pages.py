@@ -336,7 +336,7 @@ def test_worklist_shows_a_bounded_page_of_follow_ups_with_their_total(web: Web) 
 
     from workflow.db import engine_for
     from workflow.models import FollowUp, Patient
-    from workflow.read.lists import PAGE_SIZE
+    from workflow.web.paging import ROWS_PER_PAGE as PAGE_SIZE
 
     _new_patient(web)
     course_id = web.api(COORDINATOR).post("/api/v1/courses", json=request_doc()).json()["id"]
@@ -359,7 +359,7 @@ def test_worklist_shows_a_bounded_page_of_follow_ups_with_their_total(web: Web) 
         )
     html = web.browser(REVIEWER).get("/").text
     assert f"({PAGE_SIZE + 30})" in html
-    assert f"Showing the {PAGE_SIZE} due soonest of {PAGE_SIZE + 30}" in html
+    assert f"showing 1-{PAGE_SIZE} of {PAGE_SIZE + 30}" in html
     assert "2026-01-01" in html  # the most overdue is on the page
     last = (date(2026, 1, 1) + timedelta(days=PAGE_SIZE + 29)).isoformat()
     assert last not in html  # the latest due is not

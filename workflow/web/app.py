@@ -96,7 +96,10 @@ def create_app(
         same_site="lax",
         https_only=secure,
     )
-    app.add_middleware(BodyLimit)  # outermost: a huge body is refused before parsing
+    app.add_middleware(BodyLimit)  # a huge body is refused before parsing
+    # Outermost: an unexpected error is answered and logged here, never re-raised to the
+    # server, whose log would keep its message (patient data).
+    app.add_middleware(errors.LastEdge, debug=settings.debug)
     return app
 
 
