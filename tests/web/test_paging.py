@@ -241,3 +241,35 @@ def test_the_completeness_page_pages_the_missing_reassessments(web: Web, twenty:
     )
     download = browser.get("/reports/completeness.csv", params={"as_of": "2026-11-20"})
     assert len(download.text.strip().splitlines()) == 1 + 25
+
+
+def test_every_api_list_pages_and_says_its_total(web: Web) -> None:
+    """Patients' measurements and record history, and the users, page like the others."""
+    _patients(web, 1)
+    api = web.api(COORDINATOR)
+    for day in ("2026-10-01", "2026-10-02", "2026-10-03"):
+        measured = api.post("/api/v1/patients/P00/measurements", json={"date": day, "hba1c": 7})
+        assert measured.status_code == 201, measured.text
+    for weight in (80, 79):
+        body = {"weight_kg": weight, "reason": "re-weighed"}
+        assert api.post("/api/v1/patients/P00/update", json=body).status_code == 200
+
+    for path, total in (
+        ("/api/v1/patients/P00/measurements", 3),
+        ("/api/v1/patients/P00/history", 6),  # registered, measured thrice, corrected twice
+        ("/api/v1/users", 3),
+    ):
+        client = web.api(ADMIN) if path.endswith("users") else api
+        first = client.get(path, params={"limit": 2})
+        assert first.status_code == 200, first.text
+        assert len(first.json()) == 2 and first.headers["X-Total-Count"] == str(total), path
+        seen, page = list(first.json()), first
+        while "X-Next-Cursor" in page.headers:  # the Link header's next page, to the end
+            page = client.get(page.headers["Link"].split(";")[0].strip("<>"))
+            seen += page.json()
+        assert seen == client.get(path, params={"limit": 500}).json(), path  # each row once
+        assert len(seen) == total, path
+        assert client.get(path, params={"cursor": "zzz"}).status_code == 422
+
+    newest = api.get("/api/v1/patients/P00/measurements", params={"limit": 1}).json()
+    assert newest[0]["date"] == "2026-10-03"  # newest first, as before
