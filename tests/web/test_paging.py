@@ -273,3 +273,29 @@ def test_every_api_list_pages_and_says_its_total(web: Web) -> None:
 
     newest = api.get("/api/v1/patients/P00/measurements", params={"limit": 1}).json()
     assert newest[0]["date"] == "2026-10-03"  # newest first, as before
+
+
+def test_a_cursor_past_any_list_is_refused_not_a_server_error(web: Web) -> None:
+    from workflow.paging import encode
+
+    far = encode(10**25)  # well formed, but past what a database can skip
+    assert web.api(COORDINATOR).get("/api/v1/courses", params={"cursor": far}).status_code == 422
+    assert web.browser(COORDINATOR).get("/patients", params={"cursor": far}).status_code == 422
+
+
+def test_a_refused_form_keeps_the_records_lists_linked_to_the_record(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 1)
+    _patients(web, 1)
+    for day in ("2026-10-01", "2026-10-02"):
+        body = {"date": day, "hba1c": 7}
+        assert web.api(COORDINATOR).post("/api/v1/patients/P00/measurements", json=body)
+    browser = web.browser(COORDINATOR)
+    refused = browser.post(
+        "/patients/P00/measurements", {"date": "2026-10-03", "hba1c": "99"}, page="/patients/P00"
+    )
+    assert refused.status_code == 422
+    count, links = _pager(refused.text, "measurements")
+    assert count == "showing 1-1 of 2"
+    assert links["next"].startswith("/patients/P00?measurements_cursor=")
