@@ -455,3 +455,4 @@ def test_the_worklist_shows_approvals_lapsing_within_two_weeks(web: Web) -> None
     worklist = web.browser(COORDINATOR).get("/").text
     assert "Approvals lapsing soon" in worklist and "(1)" in worklist
     assert "2026-11-23" in worklist  # valid through: 90 days after the approval
+    assert f"{PATIENT['name']} (M1)" in worklist.split('id="h-lapsing"')[1].split("</section>")[0]

@@ -68,6 +68,7 @@ class LapsingApproval:
     approved_on: date
     valid_until: date
     days_left: int
+    name: str = ""
 
 
 def lapsing_approvals(
@@ -86,6 +87,7 @@ def lapsing_approvals(
             approved_on=course.approved_on or until,
             valid_until=until,
             days_left=(until - today).days,
+            name=course.patient.name,
         )
         for course, until in rows
         if mrn is None or course.patient.mrn.casefold() == mrn.casefold()

@@ -45,6 +45,22 @@ def course_by_id(session: Session, course_id: int, *, lock: bool = True) -> Cour
     return course
 
 
+def course_and_mrn(session: Session, course_id: int) -> tuple[Course, str]:
+    """``course_by_id`` (locked) and its patient's MRN, read in the same statement (the
+    patient's row is not locked)."""
+    if not 0 < course_id <= MAX_ID:
+        raise NotFound(f"course: there is no course {course_id}.")
+    found = session.execute(
+        select(Course, Patient.mrn)
+        .join(Patient, Patient.id == Course.patient_id)
+        .where(Course.id == course_id)
+        .with_for_update(of=Course)
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"course: there is no course {course_id}.")
+    return found[0], found[1]
+
+
 def clinical_date(value: date, *, today: date, field: str = "date") -> date:
     """A clinical date may lie in the past, never in the future (contract: exit 2)."""
     if value > today:
