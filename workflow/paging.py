@@ -17,6 +17,9 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+#: No list is longer; a cursor past it is refused, not passed to the database as an
+#: OFFSET it cannot hold (SQLite and PostgreSQL fail on one beyond 64 bits).
+MAX_OFFSET = 10**9
 
 
 def check_limit(limit: int | None, *, default: int = DEFAULT_LIMIT) -> int:
@@ -41,7 +44,7 @@ def decode(cursor: str | None) -> int:
         offset = int(text[1:])
     except ValueError:
         raise InvalidInput("cursor: is not a cursor this list gave.") from None
-    if offset < 0:
+    if not 0 <= offset <= MAX_OFFSET:
         raise InvalidInput("cursor: is not a cursor this list gave.")
     return offset
 

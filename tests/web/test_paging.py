@@ -273,3 +273,61 @@ def test_every_api_list_pages_and_says_its_total(web: Web) -> None:
 
     newest = api.get("/api/v1/patients/P00/measurements", params={"limit": 1}).json()
     assert newest[0]["date"] == "2026-10-03"  # newest first, as before
+
+
+def test_a_cursor_past_any_list_is_refused_not_a_server_error(web: Web) -> None:
+    from workflow.paging import encode
+
+    far = encode(10**25)  # well formed, but past what a database can skip
+    assert web.api(COORDINATOR).get("/api/v1/courses", params={"cursor": far}).status_code == 422
+    assert web.browser(COORDINATOR).get("/patients", params={"cursor": far}).status_code == 422
+
+
+def test_a_refused_form_keeps_the_records_lists_linked_to_the_record(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 1)
+    _patients(web, 1)
+    for day in ("2026-10-01", "2026-10-02"):
+        body = {"date": day, "hba1c": 7}
+        assert web.api(COORDINATOR).post("/api/v1/patients/P00/measurements", json=body)
+    browser = web.browser(COORDINATOR)
+    refused = browser.post(
+        "/patients/P00/measurements", {"date": "2026-10-03", "hba1c": "99"}, page="/patients/P00"
+    )
+    assert refused.status_code == 422
+    count, links = _pager(refused.text, "measurements")
+    assert count == "showing 1-1 of 2"
+    assert links["next"].startswith("/patients/P00?measurements_cursor=")
+
+
+def test_the_courses_page_pages_every_course_keeping_the_filters(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 2)
+    _patients(web, 5)
+    api = web.api(COORDINATOR)
+    for n in range(5):
+        api.post("/api/v1/courses", json=request_doc(f"P{n:02d}", requested_on="2026-11-10"))
+    api.post("/api/v1/courses/5/cancel", json={"reason": "entered twice"})
+    browser = web.browser(COORDINATOR)
+
+    everything = browser.get("/courses").text
+    assert _pager(everything, "courses")[0] == "showing 1-2 of 5"
+    assert "(P04)" in everything and "(P00)" not in everything  # newest first
+    first = browser.get("/courses", params={"state": "requested"})
+    count, links = _pager(first.text, "courses")
+    assert count == "showing 1-2 of 4"
+    assert "2026-11-10" in first.text  # the clinical request date
+    second = browser.get(links["next"])
+    assert _pager(second.text, "courses")[0] == "showing 3-4 of 4"
+    assert '<option value="requested" selected>' in second.text
+
+    download = browser.get("/courses.csv", params={"state": "requested"})
+    assert len(download.text.strip().splitlines()) == 1 + 4
+    refused = browser.get("/courses", params={"mrn": "NOPE"})
+    assert refused.status_code == 422 and "NOPE" in refused.text
+    with transaction(engine_for(web.url)) as session:
+        logged = session.scalars(select(AccessLog.what).order_by(AccessLog.id)).all()
+    assert "page GET /courses?state=requested" in logged
+    assert "download courses.csv?state=requested" in logged
