@@ -155,3 +155,22 @@ def required_text(value: str | None, field: str) -> str:
 
 def optional_text(value: str | None, field: str) -> str | None:
     return required_text(value, field) if value is not None and value.strip() else None
+
+
+def id_in(column: Any, ids: list[int], dialect: str) -> Any:
+    """``column IN (ids)`` with the ids as ONE bound parameter, however many there are:
+    ``= ANY(array)`` on PostgreSQL, ``IN (SELECT value FROM json_each(?))`` on SQLite
+    (an IN list elsewhere). A batch of a thousand ids is then one statement compiled
+    and planned once, not a thousand binds rendered, sent and planned every batch."""
+    import json
+
+    from sqlalchemy import Integer, any_, bindparam, func, select
+
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    if dialect == "sqlite":
+        each = func.json_each(bindparam(None, json.dumps(list(ids)))).table_valued("value")
+        return column.in_(select(each.c.value))
+    return column.in_(ids)
