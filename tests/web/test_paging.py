@@ -331,3 +331,25 @@ def test_the_courses_page_pages_every_course_keeping_the_filters(
         logged = session.scalars(select(AccessLog.what).order_by(AccessLog.id)).all()
     assert "page GET /courses?state=requested" in logged
     assert "download courses.csv?state=requested" in logged
+
+
+def test_approvals_lapsing_soon_page_and_filter_by_patient(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 2)
+    _patients(web, 3)
+    decision = {"decision": "approve", "note": "ok", "override_reason": "r", "date": "2026-08-25"}
+    for n in range(3):
+        doc = request_doc(f"P{n:02d}", requested_on="2026-08-25")
+        cid = web.api(COORDINATOR).post("/api/v1/courses", json=doc).json()["id"]
+        approved = web.api(REVIEWER).post(f"/api/v1/courses/{cid}/review", json=decision)
+        assert approved.status_code == 200, approved.text
+    browser = web.browser(COORDINATOR)
+
+    count, links = _pager(browser.get("/").text, "approvals lapsing soon")
+    assert count == "showing 1-2 of 3"
+    last = browser.get(links["next"]).text
+    assert _pager(last, "approvals lapsing soon")[0] == "showing 3-3 of 3"
+    assert f"{PATIENT['name']} (P02)" in last
+    one = browser.get("/", params={"mrn": "p01"}).text  # any case
+    assert _pager(one, "approvals lapsing soon")[0] == "showing 1-1 of 1"
