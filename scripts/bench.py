@@ -653,7 +653,7 @@ def raising(engine: Engine, url: str, wanted: int, sample: int, skip: set[str]) 
         extrapolated = sample_seconds * count / len(ids)
         rows.append(
             Row(
-                f"raise {count}: raise_due vs one APScheduler job each",
+                f"raise {count}: raise_batches vs one APScheduler job each",
                 service_seconds,
                 extrapolated,
                 "s",
