@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
 
-from workflow.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
+from workflow.paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, Page
 
 Limit = Annotated[
     int,
@@ -21,8 +21,7 @@ Limit = Annotated[
 Cursor = Annotated[
     str | None,
     Query(
-        max_length=40,
-        pattern=r"^[A-Za-z0-9_-]+$",
+        pattern=CURSOR_PATTERN,
         description="Where the page starts: a cursor from X-Next-Cursor or X-Previous-Cursor.",
     ),
 ]
