@@ -59,9 +59,16 @@ from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from workflow.hostile import OptionalText, RequiredText, StrictInput
+from workflow.hostile import (
+    ADDRESS_PATTERN,
+    EMAIL_PATTERN,
+    OptionalText,
+    RequiredText,
+    StrictInput,
+    not_blank,
+)
 from workflow.schemas import (
     AdverseEventKind,
     CourseRequestIn,
@@ -222,6 +229,15 @@ class AmendBody(ActionInput):
     date: dt.date | None = Field(None, description=_DATE_TODAY)
 
 
+class CorrectRequesterBody(ActionInput):
+    """``course correct-requester``: the request was attributed to the wrong prescriber."""
+
+    to: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(not_blank)] = Field(
+        description="The prescriber who really requested the course."
+    )
+    reason: RequiredText = Field(description="Why the attribution was wrong (kept in the history).")
+
+
 class VoidInfusionBody(ActionInput):
     day: RecordId = Field(description="The infusion day number `course show` prints.")
     reason: RequiredText = Field(description="Why the record is voided (kept with it).")
@@ -271,9 +287,13 @@ class PatientUpdateBody(ActionInput):
         description="How the patient reports their own outcomes: email, letter or none "
         "(enrolling dates their consent today; see docs/self-report.md).",
     )
-    email: str | None = Field(None, description="E-mail address for self-report invitations.")
-    address: str | None = Field(
-        None, description="Postal address for self-report letters, lines separated by '|'."
+    email: (
+        Annotated[str, Field(max_length=320, json_schema_extra={"pattern": EMAIL_PATTERN})] | None
+    ) = Field(None, description="E-mail address for self-report invitations (empty: remove it).")
+    address: Annotated[str, Field(json_schema_extra={"pattern": ADDRESS_PATTERN})] | None = Field(
+        None,
+        description="Postal address for self-report letters: 1-8 lines of at most 100 "
+        "characters, separated by '|' or line breaks (empty: remove it).",
     )
     reason: RequiredText = Field(description="Why the record changes (kept in the history).")
 
@@ -354,6 +374,19 @@ CATALOGUE: tuple[Action, ...] = (
         help="Answer a reviewer's question or correct a request still awaiting review.",
         form="document",
         custom_edges=True,
+    ),
+    Action(
+        name="correct-requester",
+        scope=Scope.COURSE,
+        triggers=("correct_requester",),
+        input=CorrectRequesterBody,
+        service="workflow.service.courses:correct_requester",
+        roles=COORDINATOR,
+        verb="correct who requested a course",
+        done="Requester corrected.",
+        help="Correct the prescriber a request awaiting review is attributed to (the "
+        "recorded one is kept; the correction is a history row naming both). Neither may "
+        "review the course, nor make the correction.",
     ),
     Action(
         name="infuse",

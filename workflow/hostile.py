@@ -55,6 +55,16 @@ _SPACE = r"\t\n\r \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
 TEXT_PATTERN = f"^[^{_FORBIDDEN}]*$"
 #: Free text that must say something: also one character other than white space.
 NON_BLANK_PATTERN = f"^[^{_FORBIDDEN}]*[^{_FORBIDDEN}{_SPACE}][^{_FORBIDDEN}]*$"
+_CONTROL = r"\x00-\x1F\x7F-\x9F\u200E\u200F\u202A-\u202E\u2066-\u2069"
+#: An e-mail address (``workflow/service/selfreport.py`` checks with it), or nothing.
+EMAIL = (
+    f'[^@\\s<>(),;:"\\[\\]\\\\{_FORBIDDEN}]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?'
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+EMAIL_PATTERN = f"^[{_SPACE}]*(?:{EMAIL})?[{_SPACE}]*$"
+#: A postal address: up to 8 lines of up to 100 characters, separated by ``|`` or line
+#: breaks, no control character (tab included); blank lines are dropped.
+ADDRESS_PATTERN = f"^[^|{_CONTROL}]{{0,100}}(?:[|\\n][^|{_CONTROL}]{{0,100}}){{0,7}}$"
 #: A date as input: ``YYYY-MM-DD`` from 1900 on.
 DATE_PATTERN = r"^(19|[2-9][0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}$"
 
@@ -80,10 +90,13 @@ def check_text(value: str, field: str) -> str:
 
 
 def _base(annotation: Any) -> Any:
+    """``Annotated[int, …] | None`` -> ``int``: the type the strict checks look at."""
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return args[0] if len(args) == 1 else annotation
+        annotation = args[0] if len(args) == 1 else annotation
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
     return annotation
 
 
@@ -165,14 +178,15 @@ class StrictInput(BaseModel):
 # --- declared once: text that must say something, numbers in a range -----------------
 
 
-def _not_blank(value: str) -> str:
+def not_blank(value: str) -> str:
+    """Refuses text with nothing but white space (``AfterValidator``)."""
     if not value.strip():
         raise PydanticCustomError("blank", "must not be empty")
     return value
 
 
 #: Free text that must say something (a reason, a note): up to 5000 characters.
-RequiredText = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(_not_blank)]
+RequiredText = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(not_blank)]
 #: Free text that may be left out; blank counts as not given.
 OptionalText = Annotated[str, Field(max_length=5000)]
 

@@ -356,6 +356,20 @@ class LineageEntry(BaseModel):
     current: bool
 
 
+class RequesterCorrectionRead(BaseModel):
+    """One requester correction (``course correct-requester``): from whom to whom, who
+    corrected it, when and why; ``recorded`` is the prescriber the request was made with."""
+
+    recorded: str
+    from_: str = Field(alias="from")
+    to: str
+    by: str
+    at: datetime
+    reason: str | None
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
 class CourseRead(BaseModel):
     id: int
     mrn: str
@@ -366,7 +380,12 @@ class CourseRead(BaseModel):
     product: str
     prior_course_id: int | None
     next_course_id: int | None
+    #: The prescriber the request was recorded with: never changes.
     requested_by: str
+    #: The prescriber a requester correction attributed the request to since (the
+    #: latest; null when never corrected). Neither may review the course.
+    corrected_requested_by: str | None = None
+    requester_corrections: list[RequesterCorrectionRead] = Field(default_factory=list)
     #: Who entered the request (the actor); may not review it, like the requester.
     entered_by: str
     #: The course's version: a review names the version its reviewer saw.

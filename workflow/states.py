@@ -57,6 +57,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("deny", (S.REQUESTED,), S.DENIED, "reviewer denies"),
     Transition("ask_information", (S.REQUESTED,), None, "reviewer asks for information"),
     Transition("amend_request", (S.REQUESTED,), None, "requester answers or amends"),
+    Transition(
+        "correct_requester", (S.REQUESTED,), None, "request attributed to another prescriber"
+    ),
     Transition("cancel", (S.REQUESTED, S.REVIEWED), S.CANCELLED, "request withdrawn"),
     Transition("expire", (S.REVIEWED,), S.EXPIRED, "approval lapsed (system)"),
     Transition("infuse", (S.REVIEWED,), S.INFUSING, "first infusion day"),

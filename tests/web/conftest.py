@@ -30,6 +30,7 @@ COORDINATOR = "coordinator.cole"
 REVIEWER = "dr.reviewer"
 ADMIN = "admin.ada"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+VERSION = re.compile(r'<input type="hidden" name="version" value="(\d+)">')
 
 
 def request_doc(mrn: str = "M1", **overrides: Any) -> dict[str, Any]:
@@ -109,7 +110,14 @@ class Browser:
         return match.group(1)
 
     def post(self, path: str, data: dict[str, str], *, page: str) -> Any:
-        return self.client.post(path, data={**data, "csrf_token": self.token(page)})
+        """Posts ``data`` with the page's CSRF token and, as the page's review form does,
+        the course version it shows (unless ``data`` names one)."""
+        text = self.client.get(page).text
+        match = CSRF.search(text)
+        assert match, f"no CSRF token on {page}"
+        hidden = VERSION.search(text)
+        seen = {"version": hidden.group(1)} if hidden and path.endswith("/review") else {}
+        return self.client.post(path, data={**seen, **data, "csrf_token": match.group(1)})
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from sqlalchemy import func, select
 
 from tests.web.conftest import ADMIN, COORDINATOR, PASSWORD, PATIENT, REVIEWER, Web, request_doc
@@ -259,6 +262,17 @@ def test_pages_carry_security_headers_and_load_nothing_from_elsewhere(web: Web) 
     assert web.browser().get("/static/htmx.min.js").status_code == 200
 
 
+def test_htmx_is_configured_to_write_no_inline_style(web: Web) -> None:
+    """The CSP blocks inline style: htmx adds no indicator <style> and copies no style
+    attribute while a swap settles (the browser test watches the console for it)."""
+    html = web.browser(COORDINATOR).get("/").text
+    found = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", html)
+    assert found is not None
+    config = json.loads(found.group(1))
+    assert config["includeIndicatorStyles"] is False
+    assert "style" not in config["attributesToSettle"]
+
+
 def test_worklist_lists_pending_reviews_and_follow_ups_due(web: Web) -> None:
     _new_patient(web)
     cid = web.api(COORDINATOR).post("/api/v1/courses", json=request_doc()).json()["id"]
@@ -319,7 +333,7 @@ def test_worklist_shows_a_bounded_page_of_follow_ups_with_their_total(web: Web) 
 
     from workflow.db import engine_for
     from workflow.models import FollowUp, Patient
-    from workflow.read.lists import PAGE_SIZE
+    from workflow.web.paging import ROWS_PER_PAGE as PAGE_SIZE
 
     _new_patient(web)
     course_id = web.api(COORDINATOR).post("/api/v1/courses", json=request_doc()).json()["id"]
@@ -342,7 +356,7 @@ def test_worklist_shows_a_bounded_page_of_follow_ups_with_their_total(web: Web) 
         )
     html = web.browser(REVIEWER).get("/").text
     assert f"({PAGE_SIZE + 30})" in html
-    assert f"Showing the {PAGE_SIZE} due soonest of {PAGE_SIZE + 30}" in html
+    assert f"showing 1-{PAGE_SIZE} of {PAGE_SIZE + 30}" in html
     assert "2026-01-01" in html  # the most overdue is on the page
     last = (date(2026, 1, 1) + timedelta(days=PAGE_SIZE + 29)).isoformat()
     assert last not in html  # the latest due is not

@@ -4,7 +4,16 @@ long each request has waited."""
 
 from __future__ import annotations
 
-from tests.web.conftest import COORDINATOR, PATIENT, Web, request_doc
+import re
+from datetime import UTC, date, datetime, timedelta
+from html import unescape
+
+import pytest
+from sqlalchemy import insert, select
+
+from tests.web.conftest import ADMIN, COORDINATOR, PATIENT, REVIEWER, Web, request_doc
+from workflow.db import engine_for, transaction
+from workflow.models import AccessLog, FollowUp, Patient
 
 
 def _patients(web: Web, count: int) -> None:
@@ -60,3 +69,175 @@ def test_the_worklist_names_patients_and_says_how_long_requests_waited(web: Web)
     assert f"{PATIENT['name']} (P00)" in text
     assert "8 working days (past the deadline)" in text
     assert "2026-11-10" in text
+
+
+# --- every list on the pages ------------------------------------------------------------
+
+
+def _pager(html: str, noun: str) -> tuple[str, dict[str, str]]:
+    """A list's "showing N of M" and its previous/next links (rel -> href) on a page."""
+    nav = re.search(rf'<nav class="pager" aria-label="Pages of {noun}">(.*?)</nav>', html, re.S)
+    assert nav, f"no pager for {noun}"
+    count = re.search(r'<p class="count">(.*?)</p>', nav.group(1))
+    assert count
+    links = re.findall(r'<a href="([^"]+)" rel="(\w+)"', nav.group(1))
+    return count.group(1), {rel: unescape(href) for href, rel in links}
+
+
+def _followups(web: Web, mrn: str, kind: str, count: int) -> None:
+    """``count`` open follow-ups of ``kind`` on the patient's course, due a day apart
+    from 2026-01-01 (all overdue on the test's day, 2026-11-20)."""
+    api = web.api(COORDINATOR)
+    course = api.post("/api/v1/courses", json=request_doc(mrn)).json()["id"]
+    with engine_for(web.url).begin() as conn:
+        patient_id = conn.scalar(select(Patient.id).where(Patient.mrn == mrn))
+        rows = [
+            {
+                "patient_id": patient_id,
+                "course_id": course,
+                "kind": kind,
+                "due_date": date(2026, 1, 1) + timedelta(days=n),
+                "status": "scheduled",
+                "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+            }
+            for n in range(count)
+        ]
+        conn.execute(insert(FollowUp), rows)
+
+
+@pytest.fixture
+def twenty(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lists on the pages show 20 rows at a time."""
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 20)
+
+
+def test_the_worklist_pages_its_follow_ups_keeping_the_filters(web: Web, twenty: None) -> None:
+    _patients(web, 2)
+    _followups(web, "P00", "reassess_2w", 45)
+    _followups(web, "P01", "reassess_1m", 3)  # filtered out by kind
+    browser = web.browser(COORDINATOR)
+    filters = {"kind": "reassess_2w", "due_by": "2026-11-20", "mrn": ""}
+
+    first = browser.get("/", params=filters)
+    count, links = _pager(first.text, "follow-ups due")
+    assert count == "showing 1-20 of 45"
+    assert "prev" not in links
+    assert "2026-01-01" in first.text and "2026-01-21" not in first.text
+
+    second = browser.get(links["next"])
+    count, links = _pager(second.text, "follow-ups due")
+    assert count == "showing 21-40 of 45"
+    assert "2026-01-21" in second.text and "2026-01-01" not in second.text
+    assert "kind=reassess_2w" in links["next"] and "due_by=2026-11-20" in links["next"]
+    assert '<option value="reassess_2w" selected>' in second.text  # the filter stays set
+
+    last = browser.get(links["next"])
+    count, links = _pager(last.text, "follow-ups due")
+    assert count == "showing 41-45 of 45"
+    assert "next" not in links
+    count, links = _pager(browser.get(links["prev"]).text, "follow-ups due")
+    assert count == "showing 21-40 of 45"
+    assert links["prev"] == "/?kind=reassess_2w&due_by=2026-11-20&mrn="  # the first page
+
+    # Each page, with its filters and place, is in the access log.
+    with transaction(engine_for(web.url)) as session:
+        logged = session.scalars(select(AccessLog.what).order_by(AccessLog.id)).all()
+    paged = [w for w in logged if w.startswith("page GET /?") and "followups_cursor=" in w]
+    assert len(paged) == 3 and all("kind=reassess_2w" in w for w in paged)
+
+
+def test_each_worklist_list_pages_on_its_own(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 2)
+    _patients(web, 3)
+    api = web.api(COORDINATOR)
+    for n in range(3):
+        api.post("/api/v1/courses", json=request_doc(f"P{n:02d}", requested_on="2026-11-10"))
+    browser = web.browser(REVIEWER)
+
+    count, links = _pager(browser.get("/").text, "pending reviews")
+    assert count == "showing 1-2 of 3"
+    second = browser.get(links["next"]).text
+    count, links = _pager(second, "pending reviews")
+    assert count == "showing 3-3 of 3" and links["prev"] == "/"
+    assert "8 working days (past the deadline)" in second  # the waiting time on every page
+
+
+def test_a_patients_lists_page_on_their_record(web: Web, twenty: None) -> None:
+    _patients(web, 1)
+    _followups(web, "P00", "reassess_2w", 25)
+    browser = web.browser(COORDINATOR)
+
+    text = browser.get("/patients/P00").text
+    count, links = _pager(text, "follow-ups")
+    assert count == "showing 1-20 of 25"
+    assert links["next"].startswith("/patients/P00?followups_cursor=")
+    assert _pager(text, "courses")[0] == "showing 1-1 of 1"
+    assert _pager(browser.get(links["next"]).text, "follow-ups")[0] == "showing 21-25 of 25"
+
+
+def test_a_cursor_the_page_never_gave_is_refused_naming_it(web: Web) -> None:
+    response = web.browser(COORDINATOR).get("/", params={"reviews_cursor": "zzz"})
+    assert response.status_code == 422
+    assert "reviews_cursor" in response.text
+
+
+def test_the_users_page_pages_the_accounts(web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 2)
+    browser = web.browser(ADMIN)
+
+    count, links = _pager(browser.get("/users").text, "accounts")
+    assert count == "showing 1-2 of 3"
+    second = browser.get(links["next"]).text
+    assert _pager(second, "accounts")[0] == "showing 3-3 of 3"
+    assert REVIEWER in second  # dr.reviewer sorts last
+    # A token shown once answers the POST: the list's links still go to the users page.
+    shown = browser.post(f"/users/{REVIEWER}/token", {}, page="/users").text
+    assert _pager(shown, "accounts")[1]["next"].startswith("/users?cursor=")
+
+
+def test_a_lots_recipients_page_and_download_whole(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 2)
+    _patients(web, 1)
+    api = web.api(COORDINATOR)
+    course = api.post("/api/v1/courses", json=request_doc("P00", requested_on="2026-09-20"))
+    cid = course.json()["id"]
+    decision = {"decision": "approve", "note": "ok", "override_reason": "r", "date": "2026-09-25"}
+    assert web.api(REVIEWER).post(f"/api/v1/courses/{cid}/review", json=decision).status_code == 200
+    for day in ("2026-10-01", "2026-10-02", "2026-10-03"):
+        body = {"date": day, "grams": 32.8, "lot": "LOT-9"}
+        assert api.post(f"/api/v1/courses/{cid}/infusions", json=body).status_code == 200
+    browser = web.browser(COORDINATOR)
+
+    first = browser.get("/reports/safety", params={"lot": "lot-9", "as_of": "2026-11-20"})
+    count, links = _pager(first.text, "recipients")
+    assert count == "showing 1-2 of 3"
+    assert "Lot lot-9: 3 infusion days" in first.text
+    second = browser.get(links["next"])
+    assert _pager(second.text, "recipients")[0] == "showing 3-3 of 3"
+    assert "2026-10-03" in second.text and "as_of=2026-11-20" in links["next"]
+
+    download = browser.get("/reports/lot.csv", params={"lot": "lot-9"})
+    assert download.status_code == 200
+    assert len(download.text.strip().splitlines()) == 1 + 3  # the header and every day
+    with transaction(engine_for(web.url)) as session:
+        logged = session.scalars(select(AccessLog.what).where(AccessLog.course_id == cid)).all()
+    assert "download lot.csv" in logged
+    assert any(w.startswith("page GET /reports/safety?lot=lot-9") for w in logged)
+
+
+def test_the_completeness_page_pages_the_missing_reassessments(web: Web, twenty: None) -> None:
+    _patients(web, 1)
+    _followups(web, "P00", "reassess_2w", 25)
+    browser = web.browser(COORDINATOR)
+
+    first = browser.get("/reports/completeness", params={"as_of": "2026-11-20"})
+    count, links = _pager(first.text, "missing reassessments")
+    assert count == "showing 1-20 of 25"
+    assert "as_of=2026-11-20" in links["next"]
+    assert _pager(browser.get(links["next"]).text, "missing reassessments")[0] == (
+        "showing 21-25 of 25"
+    )
+    download = browser.get("/reports/completeness.csv", params={"as_of": "2026-11-20"})
+    assert len(download.text.strip().splitlines()) == 1 + 25

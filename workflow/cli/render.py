@@ -154,7 +154,13 @@ def request_lines(details: dict[str, Any] | None) -> list[str]:
         f"    weight: dosing {details['dosing_weight_kg']:g} kg, registered "
         f"{details['registered_weight_kg']:g} kg; height "
         + (f"{details['height_cm']:g} cm, BMI {bmi:g}" if bmi is not None else "not recorded"),
-        f"    prescriber: {details['requested_by']}; entered by: {details.get('entered_by')}",
+        f"    prescriber: {details['requested_by']}"
+        + (
+            f" (corrected to {details['corrected_requested_by']})"
+            if details.get("corrected_requested_by")
+            else ""
+        )
+        + f"; entered by: {details.get('entered_by')}",
     ]
     # Names are the user's own text: never read as console markup.
     return [escape(line) for line in lines]
@@ -171,13 +177,20 @@ def patient_history(rows: Iterable[PatientEventRead]) -> None:
         )
 
 
+def requester(c: CourseRead) -> str:
+    """The prescriber, and the recorded one when a correction named another."""
+    if c.corrected_requested_by is None:
+        return c.requested_by
+    return f"{c.corrected_requested_by} (corrected; recorded as {c.requested_by})"
+
+
 def course(c: CourseRead, zone: ZoneInfo) -> None:
     rec = c.recommendation
     lines = [
         f"[bold]Course {c.id}[/]  patient {c.mrn}  state [bold]{c.state}[/]",
         f"  {c.indication}"
         + (f" ({c.indication_detail})" if c.indication_detail else "")
-        + f", CTCAE grade {c.severity_grade}; requested by {c.requested_by} on {c.requested_on}",
+        + f", CTCAE grade {c.severity_grade}; requested by {requester(c)} on {c.requested_on}",
         f"  {c.product}: {c.dose.g_per_kg_per_day:g} g/kg/day x {c.dose.days} days"
         f" = {c.dose.grams_per_day:g} g/day, {c.dose.total_grams:g} g in all"
         f" (dosing weight {c.dose.dosing_weight_kg:g} kg, {c.dose.weight_rule}"

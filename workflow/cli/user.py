@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli.common import RUNTIME, JsonOpt, emit_json, read, run, wants_json
+from workflow.cli import render
+from workflow.cli.common import RUNTIME, JsonOpt, emit_json, parse_date, read, run, wants_json
 from workflow.errors import InvalidInput
 from workflow.service import users
 
@@ -132,3 +133,61 @@ def deactivate(username: str, json_out: JsonOpt = False) -> None:
         emit_json(result)
     else:
         typer.echo(f"User {result.username} deactivated.")
+
+
+@app.command("access-log")
+def access_log(
+    mrn: Annotated[str | None, typer.Option(help="Only views of this patient's record.")] = None,
+    actor: Annotated[str | None, typer.Option(help="Only views by this user.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only views on or after this date (YYYY-MM-DD).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most N rows, newest first.", min=1)] = 100,
+    json_out: JsonOpt = False,
+) -> None:
+    """Who viewed which patient's record through the web pages and the API, newest first
+    (lists and searches show their query)."""
+    from workflow.read.audit import access_log as read_access_log
+
+    since_day = parse_date(since, "since") if since is not None else None
+    rows = read(
+        lambda s: read_access_log(session=s, mrn=mrn, actor=actor, since=since_day, limit=limit)
+    )
+    if wants_json(json_out):
+        emit_json([r.model_dump(mode="json") for r in rows])
+        return
+    zone = RUNTIME.settings.zone
+    for r in rows:
+        whose = " ".join(
+            part
+            for part in (
+                f"MRN {r.mrn}" if r.mrn else "",
+                f"course {r.course_id}" if r.course_id else "",
+            )
+            if part
+        )
+        typer.echo(f"{render.local(r.at, zone)}\t{r.actor}\t{r.what}\t{whose}".rstrip())
+    if not rows:
+        typer.echo("No view of a patient's record is logged for these filters.")
+
+
+@app.command("audit")
+def audit(
+    username: Annotated[str | None, typer.Option(help="Only this account's events.")] = None,
+    limit: Annotated[int, typer.Option(help="At most N rows, newest first.", min=1)] = 100,
+    json_out: JsonOpt = False,
+) -> None:
+    """What was done to accounts, newest first: tokens minted (and by whom), passwords
+    changed, sign-outs, deactivations, refused sign-ins."""
+    from workflow.read.audit import account_events
+
+    rows = read(lambda s: account_events(session=s, username=username, limit=limit))
+    if wants_json(json_out):
+        emit_json([r.model_dump(mode="json") for r in rows])
+        return
+    zone = RUNTIME.settings.zone
+    for r in rows:
+        detail = f"\t{r.detail}" if r.detail else ""
+        typer.echo(f"{render.local(r.at, zone)}\t{r.actor}\t{r.action}\t{r.username}{detail}")
+    if not rows:
+        typer.echo("No account event is recorded for these filters.")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from workflow import models
 from workflow.models import Assessment, Course, Event, FollowUp, Infusion, Measurement, Patient
+from workflow.service import prescriber
 from workflow.terminology import Code, Terminology, terminology
 
 #: Fixed namespace for the resources' uuid5 ids (any fixed UUID would do).
@@ -228,7 +229,8 @@ def _course(b: _Builder, session: Session, course: Course, patient_url: str) -> 
         subject=patient_url,
     )
     _baseline(b, course, patient_url, request_url)
-    _medication_request(b, course, patient_url, request_url, condition_url, weight_url)
+    requester = prescriber.current(session, course)  # as corrected, if it was
+    _medication_request(b, course, requester, patient_url, request_url, condition_url, weight_url)
     _recommendation(b, course, patient_url, request_url)
     for review in course.reviews:
         b.add(
@@ -331,6 +333,7 @@ _DATE_FIELDS = {
 def _medication_request(
     b: _Builder,
     course: Course,
+    requester: str,
     patient_url: str,
     request_url: str,
     condition_url: str,
@@ -352,7 +355,7 @@ def _medication_request(
         "medicationCodeableConcept": _medication(b, course.product),
         "subject": _ref(patient_url),
         "authoredOn": course.requested_on.isoformat(),
-        "requester": {"display": course.requested_by},
+        "requester": {"display": requester},
         "reasonReference": [_ref(condition_url)],
         "supportingInformation": [_ref(weight_url)],
         "note": [{"text": f"course state: {course.state}"}],

@@ -6,6 +6,7 @@ list`` use; the patient list and measurements are plain reads with no rule in th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.models import Patient
+from workflow.paging import Page
 from workflow.read import queries
 from workflow.read.worklist import next_due
 from workflow.review import load_policy
@@ -28,34 +30,35 @@ def list_patients(
     return queries.list_patients(session=session, search=search, limit=limit, offset=offset)
 
 
-#: Rows each worklist section shows; filters narrow the rest, and the totals are said.
-PAGE_SIZE = 100
+#: Rows each worklist section shows at a time, unless the caller says otherwise.
+PAGE_SIZE = 50
 
-
-@dataclass(frozen=True)
-class Section:
-    """The first ``PAGE_SIZE`` rows of one worklist section, and how many there are."""
-
-    rows: list[CourseSummary]
-    total: int
+#: The worklist's lists, each paged on its own (the page's cursor parameters).
+SECTIONS = ("followups", "reviews", "information", "relapses", "lapsing", "approved")
 
 
 @dataclass(frozen=True)
 class Worklist:
-    """What a coordinator or reviewer has to act on."""
+    """What a coordinator or reviewer has to act on: every section one page of its rows
+    and the total it has."""
 
-    pending_reviews: Section
-    awaiting_information: Section
-    suspected_relapses: Section
-    approved: Section
-    followups: list[FollowUpRead]  # the first PAGE_SIZE, soonest due first
-    followups_total: int
+    pending_reviews: Page[CourseSummary]
+    awaiting_information: Page[CourseSummary]
+    suspected_relapses: Page[CourseSummary]
+    approved: Page[CourseSummary]
+    followups: Page[FollowUpRead]  # soonest due first
     due_by: date
     #: MRN -> name of the patients on this page of follow-ups.
     names: dict[str, str] = field(default_factory=dict)
     review_deadline: str = ""
     # Approved courses not yet infused whose approval lapses within the policy's days.
-    lapsing_approvals: list[LapsingApproval] = field(default_factory=list)
+    lapsing_approvals: Page[LapsingApproval] = field(
+        default_factory=lambda: Page([], 0, 0, PAGE_SIZE)
+    )
+
+    @property
+    def followups_total(self) -> int:
+        return self.followups.total
 
 
 @dataclass(frozen=True)
@@ -70,12 +73,13 @@ class LapsingApproval:
 def lapsing_approvals(
     *, session: Session, today: date, mrn: str | None = None
 ) -> list[LapsingApproval]:
-    """Approvals lapsing within the policy's warning days, soonest first."""
+    """Approvals lapsing within the policy's warning days, soonest first (a handful: the
+    courses approved in a window of days and not yet infused)."""
     from workflow.review import load_policy
     from workflow.service.safety import lapsing_soon
 
     rows = lapsing_soon(session, today=today, policy=load_policy())
-    found = [
+    return [
         LapsingApproval(
             course_id=course.id,
             mrn=course.patient.mrn,
@@ -83,35 +87,45 @@ def lapsing_approvals(
             valid_until=until,
             days_left=(until - today).days,
         )
-        for course, until in rows[:PAGE_SIZE]
+        for course, until in rows
+        if mrn is None or course.patient.mrn.casefold() == mrn.casefold()
     ]
-    return [row for row in found if mrn is None or row.mrn.casefold() == mrn.casefold()]
 
 
-def _section(session: Session, mrn: str | None, **filters: Any) -> Section:
-    return Section(
-        rows=queries.list_courses(session=session, mrn=mrn, limit=PAGE_SIZE, **filters),
-        total=queries.count_courses(session=session, mrn=mrn, **filters),
-    )
+def _section(
+    session: Session, mrn: str | None, offset: int, size: int, **filters: Any
+) -> Page[CourseSummary]:
+    rows = queries.list_courses(session=session, mrn=mrn, limit=size, offset=offset, **filters)
+    return Page(rows, queries.count_courses(session=session, mrn=mrn, **filters), offset, size)
 
 
-def _first_followups(
-    session: Session, *, today: date, before: date, mrn: str | None, kind: str | None
-) -> list[FollowUpRead]:
-    if mrn is None and kind is None:  # the whole programme: index-ordered, no sort
-        page = next_due(session=session, today=today, limit=PAGE_SIZE, due_before=before)
-        rows = [row.followup for row in page]
+def _followups(
+    session: Session,
+    *,
+    today: date,
+    before: date,
+    mrn: str | None,
+    kind: str | None,
+    offset: int,
+    size: int,
+) -> Page[FollowUpRead]:
+    total = queries.count_open_followups(session=session, due_before=before, mrn=mrn, kind=kind)
+    if mrn is None and kind is None and offset == 0:  # the programme's first page: the index
+        due = next_due(session=session, today=today, limit=size, due_before=before)
+        rows = [row.followup for row in due]
         selfreport.annotate(session, rows, today=today)
-        return rows
-    return queries.list_followups(
+        return Page(rows, total, offset, size)
+    rows = queries.list_followups(
         session=session,
         mrn=mrn,
         kind=kind,
         due_before=before,
         today=today,
         open_only=True,
-        limit=PAGE_SIZE,
+        limit=size,
+        offset=offset,
     )
+    return Page(rows, total, offset, size)
 
 
 def worklist(
@@ -121,39 +135,44 @@ def worklist(
     due_by: date | None = None,
     mrn: str | None = None,
     kind: str | None = None,
+    offsets: Mapping[str, int] | None = None,
+    size: int | None = None,
 ) -> Worklist:
     """Pending reviews, requests awaiting information, suspected relapses, approved
-    courses waiting for infusions, and the open follow-ups due by ``due_by`` (default
-    today). Every section is filtered and bounded in SQL, with its total: a national
-    programme has thousands of requests and tens of thousands of open follow-ups."""
+    courses waiting for infusions, approvals lapsing soon, and the open follow-ups due by
+    ``due_by`` (default today). Every section is filtered and paged in SQL, with its
+    total: a national programme has thousands of requests and tens of thousands of open
+    follow-ups. ``offsets``: where each section's page starts (by ``SECTIONS`` name, 0
+    when absent); ``size``: rows a page (default ``PAGE_SIZE``)."""
+    at = {name: (offsets or {}).get(name, 0) for name in SECTIONS}
+    size = size or PAGE_SIZE
     until = due_by or today
     before = until + timedelta(days=1)
-    approved = [_section(session, mrn, state=state) for state in ("reviewed", "infusing")]
-    followups = _first_followups(session, today=today, before=before, mrn=mrn, kind=kind)
+    followups = _followups(
+        session, today=today, before=before, mrn=mrn, kind=kind, offset=at["followups"], size=size
+    )
     deadline = load_policy().review.deadline_working_days
+    lapsing = lapsing_approvals(session=session, today=today, mrn=mrn)
+    start = at["lapsing"]
     return Worklist(
         pending_reviews=_waiting(
             session,
-            _section(session, mrn, state="requested", awaiting=False),
+            _section(session, mrn, at["reviews"], size, state="requested", awaiting=False),
             today=today,
             deadline=deadline,
         ),
-        awaiting_information=_section(session, mrn, state="requested", awaiting=True),
+        awaiting_information=_section(
+            session, mrn, at["information"], size, state="requested", awaiting=True
+        ),
         # Only courses in monitoring carry the flag (relapse, dismissal and closing clear
         # it), so no state filter: the partial index on flagged courses answers it.
-        suspected_relapses=_section(session, mrn, suspected=True),
-        approved=Section(
-            rows=sorted((c for a in approved for c in a.rows), key=lambda c: c.id),
-            total=sum(a.total for a in approved),
-        ),
+        suspected_relapses=_section(session, mrn, at["relapses"], size, suspected=True),
+        approved=_section(session, mrn, at["approved"], size, state=("reviewed", "infusing")),
         followups=followups,
-        followups_total=queries.count_open_followups(
-            session=session, due_before=before, mrn=mrn, kind=kind
-        ),
         due_by=until,
-        names=_names(session, {f.mrn for f in followups}),
+        names=_names(session, {f.mrn for f in followups.rows}),
         review_deadline=f"{deadline} working days",
-        lapsing_approvals=lapsing_approvals(session=session, today=today, mrn=mrn),
+        lapsing_approvals=Page(lapsing[start : start + size], len(lapsing), start, size),
     )
 
 
@@ -164,7 +183,9 @@ def _names(session: Session, mrns: set[str]) -> dict[str, str]:
     return {mrn: name for mrn, name in rows}
 
 
-def _waiting(session: Session, section: Section, *, today: date, deadline: int) -> Section:
+def _waiting(
+    session: Session, section: Page[CourseSummary], *, today: date, deadline: int
+) -> Page[CourseSummary]:
     """Pending reviews with the working days each has waited (since the request, or
     since the requester's last answer to a question)."""
     answered = notices.waiting_since(session, [c.id for c in section.rows])
@@ -176,4 +197,4 @@ def _waiting(session: Session, section: Section, *, today: date, deadline: int) 
         rows.append(
             c.model_copy(update={"waiting_working_days": days, "waiting_overdue": days > deadline})
         )
-    return Section(rows=rows, total=section.total)
+    return Page(rows, section.total, section.offset, section.limit)

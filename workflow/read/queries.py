@@ -38,12 +38,12 @@ from workflow.schemas import (
     PatientEventRead,
     PatientRead,
     Recommendation,
+    RequesterCorrectionRead,
     ReviewRead,
     SuspectedRelapse,
 )
-from workflow.service import selfreport
+from workflow.service import prescriber, selfreport
 from workflow.service.common import course_by_id, patient_by_mrn
-from workflow.service.request_view import request_details
 from workflow.states import CourseState
 
 
@@ -74,15 +74,26 @@ def measurement_read(row: Measurement, mrn: str) -> MeasurementRead:
     )
 
 
-def list_measurements(*, session: Session, mrn: str) -> list[MeasurementRead]:
-    """A patient's measurements, newest first."""
+def list_measurements(
+    *, session: Session, mrn: str, limit: int | None = None, offset: int = 0
+) -> list[MeasurementRead]:
+    """A patient's measurements, newest first; ``limit``/``offset``: one page."""
     patient = patient_by_mrn(session, mrn)
-    rows = session.scalars(
+    query = (
         select(Measurement)
         .where(Measurement.patient_id == patient.id)
         .order_by(Measurement.date.desc(), Measurement.id.desc())
+        .offset(offset)
+        .limit(limit)
     )
-    return [measurement_read(m, mrn) for m in rows]
+    return [measurement_read(m, mrn) for m in session.scalars(query)]
+
+
+def count_measurements(*, session: Session, mrn: str) -> int:
+    """How many measurements ``list_measurements`` lists (voided ones included)."""
+    patient = patient_by_mrn(session, mrn)
+    query = select(func.count()).select_from(Measurement)
+    return int(session.scalar(query.where(Measurement.patient_id == patient.id)) or 0)
 
 
 def _patients_where(search: str | None) -> list[ColumnElement[bool]]:
@@ -122,15 +133,27 @@ def show_patient(*, session: Session, mrn: str) -> PatientRead:
     return patient_read(patient_by_mrn(session, mrn))
 
 
-def patient_history(*, session: Session, mrn: str) -> list[PatientEventRead]:
-    """The history of the patient's own record (registration, corrections), oldest first."""
+def patient_history(
+    *, session: Session, mrn: str, limit: int | None = None, offset: int = 0
+) -> list[PatientEventRead]:
+    """The history of the patient's own record (registration, corrections), oldest first;
+    ``limit``/``offset``: one page."""
     patient = patient_by_mrn(session, mrn)
     events = session.scalars(
         select(Event)
         .where(Event.patient_id == patient.id, Event.course_id.is_(None))
         .order_by(Event.id)
+        .offset(offset)
+        .limit(limit)
     )
     return [PatientEventRead.model_validate(e) for e in events]
+
+
+def count_patient_history(*, session: Session, mrn: str) -> int:
+    patient = patient_by_mrn(session, mrn)
+    query = select(func.count()).select_from(Event)
+    where = (Event.patient_id == patient.id, Event.course_id.is_(None))
+    return int(session.scalar(query.where(*where)) or 0)
 
 
 def _dose(course: Course, infusions: list[Infusion]) -> DoseRead:
@@ -234,6 +257,27 @@ def lineage(session: Session, course: Course) -> list[LineageEntry]:
     return entries
 
 
+def _requester_corrections(session: Session, course: Course) -> dict[str, Any]:
+    rows = []
+    for e in prescriber.corrections(session, course.id):
+        names = (e.changes or {})["requested_by"]
+        said = f"requester corrected from {names['old']} to {names['new']}: "
+        rows.append(
+            RequesterCorrectionRead(
+                recorded=course.requested_by,
+                from_=names["old"],
+                to=names["new"],
+                by=e.actor,
+                at=e.at,
+                reason=(e.reason or "").removeprefix(said) or None,
+            )
+        )
+    return {
+        "corrected_requested_by": rows[-1].to if rows else None,
+        "requester_corrections": rows,
+    }
+
+
 def course_read(session: Session, course: Course, *, today: date | None = None) -> CourseRead:
     """The whole course as ``course show`` prints it.
 
@@ -270,13 +314,14 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         prior_course_id=course.prior_course_id,
         next_course_id=next_id,
         requested_by=course.requested_by,
+        **_requester_corrections(session, course),
         entered_by=course.entered_by,
         version=course.version,
         requested_on=course.requested_on,
         requested_at=course.requested_at,
         repeat_every_weeks=course.repeat_every_weeks,
         request=dict(request),
-        request_details=request_details(session, course),
+        request_details=_request_details(session, course),
         baseline=dict(request.get("baseline", {})),
         dose=_dose(course, infusions),
         recommendation=Recommendation.model_validate(course.recommendation),
@@ -367,18 +412,19 @@ def _courses_where(
     session: Session,
     *,
     mrn: str | None,
-    state: str | None,
+    state: str | tuple[str, ...] | None,
     suspected: bool,
     awaiting: bool | None,
 ) -> list[ColumnElement[bool]]:
-    wanted = _state(state)
+    wanted = [_state(s) for s in ((state,) if isinstance(state, str) else state or ())]
     where: list[ColumnElement[bool]] = []
     if mrn is not None:
         where.append(Course.patient_id == patient_by_mrn(session, mrn).id)
-    if wanted is not None:
+    if wanted:
         # Written into the SQL (a known state name, never user text), so the planner can
         # match the partial indexes on requested courses; a bound value would hide it.
-        where.append(Course.state == bindparam(None, wanted, literal_execute=True))
+        named = (Course.state == bindparam(None, w, literal_execute=True) for w in wanted)
+        where.append(or_(*named))
     if suspected:
         where.append(Course.suspected_relapse.is_not(None))
     if awaiting is not None:
@@ -391,13 +437,14 @@ def list_courses(
     *,
     session: Session,
     mrn: str | None = None,
-    state: str | None = None,
+    state: str | tuple[str, ...] | None = None,
     limit: int | None = None,
     suspected: bool = False,
     awaiting: bool | None = None,
     offset: int = 0,
 ) -> list[CourseSummary]:
-    """Courses, newest first. ``suspected``: only those flagged as a suspected relapse;
+    """Courses, newest first. ``state``: one state, or any of several;
+    ``suspected``: only those flagged as a suspected relapse;
     ``awaiting``: only those waiting (True) or not waiting (False) for information.
 
     Only the listed columns are read (not the request documents), so listing a whole
@@ -444,7 +491,7 @@ def count_courses(
     *,
     session: Session,
     mrn: str | None = None,
-    state: str | None = None,
+    state: str | tuple[str, ...] | None = None,
     suspected: bool = False,
     awaiting: bool | None = None,
 ) -> int:
@@ -583,3 +630,11 @@ def suspected_relapses(
 def registered_weight(session: Session, mrn: str) -> float | None:
     """The registered weight of the patient with ``mrn`` (any case), None if unknown."""
     return session.scalar(select(Patient.weight_kg).where(Patient.mrn_key == normalise_mrn(mrn)))
+
+
+def _request_details(session: Session, course: Course) -> Any:
+    # Imported here: the request's details need the dose and review helpers, which a
+    # patient or follow-up read never uses (start-up of read commands, issue 15).
+    from workflow.service.request_view import request_details
+
+    return request_details(session, course)

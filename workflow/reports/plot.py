@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workflow.reports.figures import TimeTable
 
 #: Short names label the at-risk rows; the legend spells them out.
 SHORT = {
@@ -25,14 +29,12 @@ LONG = {
 }
 
 
-def _legend(indication: str, months: list[float], relapsed: list[bool]) -> str:
+def _legend(indication: str, table: TimeTable) -> str:
     name = LONG.get(indication, indication)
-    return f"{name}\n{len(months)} responders, {sum(relapsed)} relapsed"
+    return f"{name}\n{table.courses} responders, {table.relapses} relapsed"
 
 
-def write_km_plot(
-    times: dict[str, tuple[list[float], list[bool]]], path: Path, *, as_of: date
-) -> None:
+def write_km_plot(times: dict[str, TimeTable], path: Path, *, as_of: date) -> None:
     """Writes a PNG: one survival curve per indication with numbers at risk below."""
     import matplotlib
 
@@ -45,11 +47,12 @@ def write_km_plot(
     figure, axes = plt.subplots(figsize=(10, 6.5), dpi=120)
     try:
         fitters, legends = [], []
-        for indication, (months, relapsed) in times.items():
-            fitter = fit(months, relapsed, label=SHORT.get(indication, indication))
+        for indication, table in times.items():
+            label = SHORT.get(indication, indication)
+            fitter = fit(table.months, table.relapsed, label=label, weights=table.weights)
             fitter.plot_survival_function(ax=axes, ci_show=False, show_censors=True)
             fitters.append(fitter)
-            legends.append(_legend(indication, months, relapsed))
+            legends.append(_legend(indication, table))
         if fitters:
             handles, _ = axes.get_legend_handles_labels()
             axes.legend(

@@ -1,4 +1,5 @@
-"""Use-cases from request to review: request, re-treat, review, ask, amend, cancel."""
+"""Use-cases from request to review: request, re-treat, review, ask, amend, correct the
+requester, cancel."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from workflow.catalogue import Actor, CorrectRequesterBody
 from workflow.clock import Clock
 from workflow.dosing import compute_dose
-from workflow.errors import TransitionRefused
+from workflow.errors import InvalidInput, TransitionRefused
 from workflow.machine import require
 from workflow.models import Assessment, Course, Measurement, Patient, Review
 from workflow.outcomes import motor_response, response
 from workflow.review import Policy, PriorCourse, ReviewContext, evaluate
 from workflow.schemas import CourseRequestIn, Outcome
+from workflow.service import prescriber
 from workflow.service.common import (
     clinical_date,
     course_by_id,
@@ -28,7 +31,12 @@ from workflow.service.common import (
 )
 from workflow.service.followups import cancel_for_course
 from workflow.service.notices import notify_requester
-from workflow.service.permissions import check_allowed, check_review_of, same_person
+from workflow.service.permissions import (
+    check_allowed,
+    check_requester_correction,
+    check_review_of,
+    same_person,
+)
 from workflow.states import REQUEST_TRIGGER, CourseState
 
 ReviewDecision = Literal["approve", "deny", "info"]
@@ -316,7 +324,13 @@ def review(
     trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
     require(course, trigger)
     not_before(on, course.requested_on, field="date", what="the request")
-    check_review_of(course, reviewer=reviewer, version=version, delegated=delegated)
+    check_review_of(
+        course,
+        reviewer=reviewer,
+        version=version,
+        delegated=delegated,
+        requesters=prescriber.names(session, course),
+    )
     outcome = course.recommendation["outcome"]
     if decision == "approve" and outcome != Outcome.SUPPORTED.value and override is None:
         findings = course.recommendation["findings"]
@@ -373,11 +387,14 @@ def amend(
         reason=optional_text(note, "note") or "request amended",
     )
     patient = session.get_one(Patient, course.patient_id)
-    if not same_person(data.requested_by, course.requested_by):
+    named = prescriber.names(session, course)
+    if not any(same_person(data.requested_by, name) for name in named):
         raise TransitionRefused(
-            f"requested_by: course {course.id} was requested by {course.requested_by}; "
-            "the requester never changes after the request (cancel it and request anew)."
+            f"requested_by: course {course.id} was requested by {named[-1]}; the requester "
+            "never changes in an amendment (`course correct-requester` records a correction)."
         )
+    # The stored document keeps the prescriber as recorded; a correction lives in the history.
+    data = data.model_copy(update={"requested_by": course.requested_by})
     if data.mrn != patient.mrn:
         raise TransitionRefused(
             f"mrn: course {course.id} is for another patient; it cannot be amended to {data.mrn}."
@@ -386,6 +403,40 @@ def amend(
     context = prior_course_context(session, prior, policy) if prior is not None else None
     _apply_request(session, course, data, patient=patient, policy=policy, prior=context)
     course.awaiting_information = None
+    return course
+
+
+def correct_requester(
+    *, session: Session, target: int, data: CorrectRequesterBody, actor: Actor, clock: Clock
+) -> Course:
+    """Attributes a request awaiting review to another prescriber: one history row
+    naming the recorded, the previous and the corrected prescriber, who, when and why.
+
+    ``requested_by`` keeps the recorded name. Nobody named as the requester corrects it,
+    nobody to themselves, never to someone who already reviewed it
+    (``permissions.check_requester_correction``); none of the names may review it.
+    """
+    to = required_text(data.to, "to")
+    if len(to) > 200:
+        raise InvalidInput("to: is longer than 200 characters.")
+    reason = required_text(data.reason, "reason")
+    course = course_by_id(session, target)
+    require(course, prescriber.CORRECT_REQUESTER)
+    named = prescriber.names(session, course)
+    reviewers = session.scalars(select(Review.reviewer).where(Review.course_id == course.id))
+    check_requester_correction(
+        actor.name, course, requesters=named, to=to, reviewers=list(reviewers)
+    )
+    event = transition(
+        session,
+        course,
+        prescriber.CORRECT_REQUESTER,
+        by=actor.name,
+        clock=clock,
+        on=clock.today(),
+        reason=f"requester corrected from {named[-1]} to {to}: {reason}",
+    )
+    event.changes = {"requested_by": {"old": named[-1], "new": to, "recorded": course.requested_by}}
     return course
 
 

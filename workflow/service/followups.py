@@ -25,14 +25,24 @@ def has_diabetes(patient: Patient) -> bool:
     return patient.diabetes not in (None, "", "none")
 
 
+def lock_patient(session: Session, patient: Patient) -> None:
+    """Takes the patient's row lock on PostgreSQL (SQLite's write transaction already
+    holds the whole database), as every writer of patient-level follow-ups does."""
+    session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
+
+
 def schedule_for_course(
     session: Session, *, course: Course, patient: Patient, last_infusion: date, clock: Clock
 ) -> list[FollowUp]:
     """Creates the plan's follow-ups as the course enters monitoring.
 
     Patient-level kinds are created only when the patient has none open, so a
-    second course never doubles the HbA1c or monofilament reminders.
+    second course never doubles the HbA1c or monofilament reminders. The patient's row
+    lock makes two courses of one patient finishing at once take turns: the second
+    sees what the first made (else both would insert, and the one-open-per-kind index
+    would fail the second with an internal error).
     """
+    lock_patient(session, patient)
     now = clock.now()
     open_patient_kinds = set(
         session.scalars(

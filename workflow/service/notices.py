@@ -1,8 +1,9 @@
 """Notices about a request under review, written to the outbox in the transaction that
 causes them (``workflow.outbox.enqueue``).
 
-- The requester is told when a reviewer asks for information (``review_question``)
-  and when the request is decided (``review_decision``).
+- The requester (as corrected, ``service.prescriber``) is told when a reviewer asks
+  for information (``review_question``) and when the request is decided
+  (``review_decision``).
 - Reviewers are told, once per waiting period, when a request has waited longer than
   the policy's review deadline (``review.deadline_working_days``; kind
   ``escalation``). A request waits from its clinical request date, or from the
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from workflow.models import Course, Event, Patient, Review
 from workflow.outbox import ESCALATION, REVIEW_DECISION, REVIEW_QUESTION, enqueue
+from workflow.service import prescriber
 from workflow.states import CourseState
 
 
@@ -50,7 +52,7 @@ def notify_requester(
     payload = {
         "course_id": course.id,
         "mrn": mrn,
-        "to": course.requested_by,
+        "to": prescriber.current(session, course),
         "decision": review.decision,
         "reviewer": review.reviewer,
         "date": on.isoformat(),
@@ -102,11 +104,12 @@ def waiting_for_review(session: Session, *, today: date) -> list[Waiting]:
         .order_by(Course.requested_on, Course.id)
     ).all()
     answered = waiting_since(session, [r[0] for r in rows])
+    corrected = prescriber.current_by_course(session, [r[0] for r in rows])
     waiting = [
         Waiting(
             cid,
             mrn,
-            by,
+            corrected.get(cid, by),
             max(on, answered.get(cid, on)),
             working_days_between(max(on, answered.get(cid, on)), today),
         )

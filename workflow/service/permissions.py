@@ -5,7 +5,10 @@ what is not allowed with one sentence (``PermissionDenied``, HTTP 403, exit 1). 
 roles come from the action catalogue; rules that are not about roles live here once,
 so the web, the API and the CLI all get them:
 
-- nobody reviews a request they made or entered (:func:`check_not_own_request`);
+- nobody reviews a request they made or entered (:func:`check_not_own_request`), nor
+  one attributed to them by a correction;
+- nobody corrects the requester of a request they are named on, or to themselves
+  (:func:`check_requester_correction`);
 - nobody reviews through an API token someone else minted for them, nor a request
   that changed since they opened it (:func:`check_review_of`).
 
@@ -15,10 +18,10 @@ This module imports no database driver, no web framework and no password hashing
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from workflow.catalogue import ACTIONS, Actor, permissions
-from workflow.errors import Conflict, IvigError, PermissionDenied
+from workflow.errors import Conflict, IvigError, PermissionDenied, TransitionRefused
 from workflow.models import Course
 from workflow.states import CourseState, destination
 
@@ -51,16 +54,50 @@ _same_person = same_person
 CHANGED_SINCE_OPENED = "the request changed since you opened it"
 
 
-def check_not_own_request(reviewer: str, course: Course) -> None:
-    """Separation of duties: the prescriber named in the request (``requested_by``) and
-    whoever entered it (``entered_by``) may not review it."""
-    if _same_person(reviewer, course.requested_by):
+def check_not_own_request(
+    reviewer: str, course: Course, requesters: Sequence[str] | None = None
+) -> None:
+    """Separation of duties: the prescriber named in the request (``requested_by``),
+    every prescriber a correction named since (``requesters``: all of them, recorded
+    first; ``service.prescriber.names``) and whoever entered it (``entered_by``) may
+    not review it."""
+    recorded, *corrected = requesters or (course.requested_by,)
+    if _same_person(reviewer, recorded):
         raise PermissionDenied(
             f"reviewer: {reviewer} requested course {course.id} and may not review it."
+        )
+    if any(_same_person(reviewer, name) for name in corrected):
+        raise PermissionDenied(
+            f"reviewer: course {course.id} was attributed to {reviewer} by a requester "
+            "correction; they may not review it."
         )
     if _same_person(reviewer, course.entered_by):
         raise PermissionDenied(
             f"reviewer: {reviewer} entered the request of course {course.id} and may not review it."
+        )
+
+
+def check_requester_correction(
+    by: str, course: Course, *, requesters: Sequence[str], to: str, reviewers: Sequence[str]
+) -> None:
+    """Who may attribute a request to another prescriber: nobody named as its requester
+    (recorded or corrected), nobody to themselves, and never to someone who already
+    reviewed it (they would have reviewed their own request)."""
+    if any(_same_person(by, name) for name in requesters):
+        raise PermissionDenied(
+            f"actor: {by} is named as the requester of course {course.id}; someone else "
+            "must correct it."
+        )
+    if _same_person(by, to):
+        raise PermissionDenied(
+            f"to: {by} may not attribute course {course.id} to themselves; someone else "
+            "must correct it."
+        )
+    if _same_person(to, requesters[-1]):
+        raise TransitionRefused(f"to: course {course.id} is already attributed to {to}.")
+    if any(_same_person(to, name) for name in reviewers):
+        raise PermissionDenied(
+            f"to: {to} has already reviewed course {course.id} and cannot become its requester."
         )
 
 
@@ -83,11 +120,16 @@ def check_course_version(course: Course, version: int | None) -> None:
 
 
 def check_review_of(
-    course: Course, *, reviewer: str, version: int | None = None, delegated: bool = False
+    course: Course,
+    *,
+    reviewer: str,
+    version: int | None = None,
+    delegated: bool = False,
+    requesters: Sequence[str] | None = None,
 ) -> None:
     """Every rule of a review beyond the role, on every path (CLI, API, pages)."""
     check_not_delegated(delegated)
-    check_not_own_request(reviewer, course)
+    check_not_own_request(reviewer, course, requesters)
     check_course_version(course, version)
 
 

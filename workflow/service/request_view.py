@@ -21,6 +21,7 @@ from workflow.review.labs import LabValue, creatinine_clearance, hba1c
 from workflow.review.medicines import match
 from workflow.review.products import match_product
 from workflow.schemas import CourseRequestIn
+from workflow.service import prescriber
 from workflow.service.courses import review_context
 from workflow.states import REQUEST_TRIGGER
 
@@ -47,6 +48,12 @@ def entered_by(session: Session, course: Course) -> str | None:
         .order_by(Event.id)
         .limit(1)
     )
+
+
+def _corrected(session: Session, course: Course) -> str | None:
+    """The prescriber a correction named, if the request was attributed anew."""
+    names = prescriber.names(session, course)
+    return names[-1] if len(names) > 1 else None
 
 
 def request_details(session: Session, course: Course) -> dict[str, Any] | None:
@@ -92,5 +99,6 @@ def request_details(session: Session, course: Course) -> dict[str, Any] | None:
         "dosing_weight_kg": data.weight_kg,
         "registered_weight_kg": patient.weight_kg,
         "requested_by": data.requested_by,
+        "corrected_requested_by": _corrected(session, course),
         "entered_by": entered_by(session, course),
     }

@@ -25,6 +25,7 @@ from workflow.service.common import (
     optional_text,
     transition,
 )
+from workflow.service.followups import lock_patient
 from workflow.states import CourseState
 
 #: Who fires the transitions nobody asked for by hand (``expire``).
@@ -225,6 +226,7 @@ def schedule_safety_followup(
     patient = session.get_one(Patient, course.patient_id)
     if not renal_risk(session, course, patient, policy):
         return None
+    lock_patient(session, patient)  # one open per patient, even with two writers at once
     open_one = session.scalar(
         select(FollowUp.id).where(
             FollowUp.patient_id == patient.id,

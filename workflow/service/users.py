@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -238,8 +238,14 @@ def user_by_username(session: Session, username: str) -> User:
     return user
 
 
-def list_users(*, session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.username)))
+def list_users(*, session: Session, limit: int | None = None, offset: int = 0) -> list[User]:
+    """Accounts by username; ``limit``/``offset``: one page."""
+    query = select(User).order_by(User.username, User.id).offset(offset).limit(limit)
+    return list(session.scalars(query))
+
+
+def count_users(*, session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(User)) or 0)
 
 
 def verify_password(*, session: Session, username: str, password: str) -> User | None:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from workflow.errors import IvigError
+from workflow.paging import Page
 from workflow.service import users
 from workflow.web import operations
 from workflow.web.auth import Principal, page_principal, posted_form
 from workflow.web.context import clock, work
 from workflow.web.forms import FormErrors, refusal
+from workflow.web.paging import Pager, offset_of, rows_per_page
 from workflow.web.render import flash, page
 
 router = APIRouter(include_in_schema=False)
@@ -30,13 +32,20 @@ def _users_page(
     values: dict[str, str] | None = None,
     token: tuple[str, str] | None = None,
 ) -> Response:
+    # After a POST (a refusal, a token shown once) the list's links go to the users page.
+    own = None if request.method == "GET" else "/users"
+    offset, size = (0 if own else offset_of(request)), rows_per_page()
     with work(request) as session:
-        rows = [users.user_read(u) for u in users.list_users(session=session)]
+        rows = [
+            users.user_read(u) for u in users.list_users(session=session, limit=size, offset=offset)
+        ]
+        shown = Page(rows, users.count_users(session=session), offset, size)
     return page(
         request,
         "users.html",
         {
             "users": rows,
+            "pager": Pager.of(request, shown, noun="accounts", path=own),
             "role_options": [(r, r) for r in users.ROLES],
             "values": values or {"role": "coordinator"},
             "errors": found.fields if found else {},
@@ -137,18 +146,24 @@ def safety_report(
     from workflow.reports.safety import safety_report as build
 
     day, error = _as_of(request, as_of)
+    offset, size = offset_of(request), rows_per_page()
+    shown: Page[Any] | None = None
     with work(request) as session:
         report = build(session, day)
         recipients = lot_report(session, lot) if lot and lot.strip() else None
         if recipients is not None:
-            for r in recipients.infusions:
+            rows = recipients.infusions
+            shown = Page(rows[offset : offset + size], len(rows), offset, size)
+            # The recipients shown (names and MRNs), each course once, with the query.
+            query = f"?{request.url.query}" if request.url.query else ""
+            for course_id in dict.fromkeys(r.course_id for r in shown.rows):
                 users.log_access(
                     session=session,
                     actor=me.username,
-                    what=f"page GET /reports/safety?lot={recipients.lot}",
+                    what=f"page GET /reports/safety{query}",
                     at=clock(request).now(),
                     patient_id=None,
-                    course_id=r.course_id,
+                    course_id=course_id,
                 )
     return page(
         request,
@@ -156,6 +171,8 @@ def safety_report(
         {
             "report": report,
             "lot": recipients,
+            "recipients": shown.rows if shown else [],
+            "pager": Pager.of(request, shown, noun="recipients") if shown else None,
             "grades": GRADES,
             "values": {"as_of": as_of or day.isoformat(), "lot": lot or ""},
             "errors": {"as_of": error} if error else {},

@@ -327,6 +327,19 @@ def course_view(request: Request, me: Me, course_id: int) -> Response:
     return _course_page(request, me, course_id)
 
 
+def _saw_a_version(action: Action, body: Any) -> None:
+    """A decision made on a page is on the version the page showed (its hidden field).
+
+    The API keeps ``version`` optional (docs/web.md); a page always sends it, so a post
+    without it did not come from the page as shown, and is not decided on blindly.
+    """
+    if "version" in action.input.model_fields and getattr(body, "version", None) is None:
+        raise FormErrors(
+            form="version: the form did not say which version of the course you saw; "
+            "reload the course page and decide on what it shows."
+        )
+
+
 @router.post("/courses/{course_id}/{action}", response_class=HTMLResponse)
 def course_action(request: Request, me: Me, course_id: int, action: str, form: Form) -> Response:
     spec = ACTIONS.get(action)
@@ -337,6 +350,7 @@ def course_action(request: Request, me: Me, course_id: int, action: str, form: F
     now = clock(request)
     try:
         body = validate_form(spec.action.input, present(form, spec.fields), spec.fields)
+        _saw_a_version(spec.action, body)
         with work(request) as session:
             _run(session, spec.action, course_id, body, me, now)
     except FormErrors as found:

@@ -15,12 +15,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from workflow.paging import Page
 from workflow.read import queries
 from workflow.reports.completeness import completeness_report
 from workflow.service import users
 from workflow.web import operations
 from workflow.web.auth import Principal, page_principal
 from workflow.web.context import clock, work
+from workflow.web.paging import Pager, offset_of, rows_per_page
 from workflow.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -128,18 +130,56 @@ def relapse_csv(request: Request, me: Me, as_of: str | None = None) -> Response:
 def completeness_page(request: Request, me: Me, as_of: str | None = None) -> Response:
     """Share of due reassessments recorded, by coordinator, with the missing ones."""
     day, error = _day(request, as_of)
+    offset, size = offset_of(request), rows_per_page()
     with work(request) as session:
         report = completeness_report(session, day).as_json()
+        # The missing reassessments name patients (MRNs): a list, in the access log.
+        query = f"?{request.url.query}" if request.url.query else ""
+        users.log_access(
+            session=session,
+            actor=me.username,
+            what=f"page GET {request.url.path}{query}",
+            at=clock(request).now(),
+        )
+    missing = report.get("missing_reassessments", [])
+    shown = Page(missing[offset : offset + size], len(missing), offset, size)
     return page(
         request,
         "completeness.html",
         {
             "report": report,
+            "missing": shown.rows,
+            "pager": Pager.of(request, shown, noun="missing reassessments"),
             "as_of": day,
             "values": {"as_of": as_of or day.isoformat()},
             "errors": {"as_of": error} if error else {},
         },
         status_code=422 if error else 200,
+    )
+
+
+@router.get("/reports/lot.csv")
+def lot_csv(request: Request, me: Me, lot: str = "") -> Response:
+    """Every recipient of a product lot (a recall's list), one infusion day a line."""
+    from workflow.reports.safety import lot_report
+
+    with work(request) as session:
+        report = lot_report(session, lot)
+        for course_id in dict.fromkeys(r.course_id for r in report.infusions):
+            users.log_access(
+                session=session,
+                actor=me.username,
+                what="download lot.csv",
+                at=clock(request).now(),
+                course_id=course_id,
+            )
+    return csv_response(
+        "lot.csv",
+        ("lot", "date", "mrn", "name", "course_id", "course_state", "day", "grams"),
+        (
+            (report.lot, r.date, r.mrn, r.name, r.course_id, r.course_state, r.day, r.grams)
+            for r in report.infusions
+        ),
     )
 
 

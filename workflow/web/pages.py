@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from workflow.catalogue import ACTIONS, Actor, Scope, of_scope
 from workflow.errors import IvigError
 from workflow.followups import KINDS
-from workflow.paging import Page, decode
+from workflow.paging import Page
 from workflow.read import lists as reads
 from workflow.read import queries
 from workflow.schemas import PatientIn, Sex
@@ -36,6 +37,7 @@ from workflow.web.auth import (
 )
 from workflow.web.context import clock, reading, work
 from workflow.web.forms import FormErrors, present, refusal, validate_form
+from workflow.web.paging import Pager, offset_of, rows_per_page
 from workflow.web.render import flash, page, words
 
 router = APIRouter(include_in_schema=False)
@@ -131,26 +133,46 @@ def worklist(
             until = dt.date.fromisoformat(due_by)
         except ValueError:
             errors["due_by"] = f"{due_by!r} is not a date in the form YYYY-MM-DD."
+    offsets = {name: offset_of(request, f"{name}_cursor") for name in reads.SECTIONS}
+    size = rows_per_page()
     # The user and the worklist are read in one read transaction (one BEGIN, no lock).
     with reading(request) as session:
         me = page_principal_in(request, session)
         try:
             data = reads.worklist(
-                session=session, today=today, due_by=until, mrn=mrn or None, kind=kind or None
+                session=session,
+                today=today,
+                due_by=until,
+                mrn=mrn or None,
+                kind=kind or None,
+                offsets=offsets,
+                size=size,
             )
         except IvigError as exc:  # a refused filter (unknown MRN…): raised before any SQL error
             found = refusal(exc, ("mrn", "kind", "due_by"))
             errors.update(found.fields)
-            data = reads.worklist(session=session, today=today)
+            data = reads.worklist(session=session, today=today, offsets=offsets, size=size)
     # The worklist shows patients' names: like every list, it is in the access log. A
     # short write of its own, so the page's reads still never wait for the write lock.
     with work(request) as session:
         _listed(session, request, me)
+    sections: dict[str, tuple[Page[Any], str]] = {
+        "followups": (data.followups, "follow-ups due"),
+        "reviews": (data.pending_reviews, "pending reviews"),
+        "information": (data.awaiting_information, "courses awaiting information"),
+        "relapses": (data.suspected_relapses, "suspected relapses"),
+        "lapsing": (data.lapsing_approvals, "approvals lapsing soon"),
+        "approved": (data.approved, "approved courses"),
+    }
     return page(
         request,
         "worklist.html",
         {
             "w": data,
+            "pagers": {
+                name: Pager.of(request, shown, param=f"{name}_cursor", noun=noun)
+                for name, (shown, noun) in sections.items()
+            },
             "kind_options": [(k, words(k)) for k in KINDS],
             "values": values,
             "errors": errors,
@@ -162,26 +184,24 @@ def worklist(
 # --- patients -------------------------------------------------------------------------
 
 
-#: Patients a page of the list shows.
-PATIENTS_PER_PAGE = 50
-
-
 @router.get("/patients", response_class=HTMLResponse)
 def patient_list(
     request: Request, me: Me, search: str | None = None, cursor: str | None = None
 ) -> Response:
-    offset = decode(cursor)
+    offset, size = offset_of(request), rows_per_page()
     with work(request) as session:
         _listed(session, request, me)
-        rows = reads.list_patients(
-            session=session, search=search, limit=PATIENTS_PER_PAGE, offset=offset
-        )
+        rows = reads.list_patients(session=session, search=search, limit=size, offset=offset)
         total = queries.count_patients(session=session, search=search)
-    shown = Page(rows, total, offset, PATIENTS_PER_PAGE)
+    shown = Page(rows, total, offset, size)
     return page(
         request,
         "patients.html",
-        {"patients": rows, "page": shown, "values": {"search": search or ""}},
+        {
+            "patients": rows,
+            "pager": Pager.of(request, shown, noun="patients"),
+            "values": {"search": search or ""},
+        },
     )
 
 
@@ -230,6 +250,10 @@ def add_patient(request: Request, me: Me, form: Form) -> Response:
     return RedirectResponse(f"/patients/{mrn}", status_code=303)
 
 
+#: The lists on a patient's record, each paged on its own, and what they hold.
+PATIENT_LISTS = {"courses": "courses", "followups": "follow-ups", "measurements": "measurements"}
+
+
 def _patient_page(
     request: Request,
     me: Me,
@@ -240,6 +264,10 @@ def _patient_page(
     failed: str | None = None,
 ) -> Response:
     today = clock(request).today()
+    # A refused form is answered at its POST address: the lists' links go to the record.
+    own = None if request.method == "GET" else f"/patients/{quote(mrn, safe='')}"
+    at = {name: 0 if own else offset_of(request, f"{name}_cursor") for name in PATIENT_LISTS}
+    size = rows_per_page()
     with work(request) as session:
         patient = patient_by_mrn(session, mrn)
         users.log_access(
@@ -249,11 +277,41 @@ def _patient_page(
             at=clock(request).now(),
             patient_id=patient.id,
         )
-        context = {
+        lists: dict[str, Page[Any]] = {
+            "courses": Page(
+                queries.list_courses(session=session, mrn=mrn, limit=size, offset=at["courses"]),
+                queries.count_courses(session=session, mrn=mrn),
+                at["courses"],
+                size,
+            ),
+            "followups": Page(
+                queries.list_followups(
+                    session=session, mrn=mrn, today=today, limit=size, offset=at["followups"]
+                ),
+                queries.count_followups(session=session, mrn=mrn),
+                at["followups"],
+                size,
+            ),
+            "measurements": Page(
+                queries.list_measurements(
+                    session=session, mrn=mrn, limit=size, offset=at["measurements"]
+                ),
+                queries.count_measurements(session=session, mrn=mrn),
+                at["measurements"],
+                size,
+            ),
+        }
+        context: dict[str, Any] = {
             "patient": queries.patient_read(patient),
-            "courses": queries.list_courses(session=session, mrn=mrn),
-            "followups": queries.list_followups(session=session, mrn=mrn, today=today),
-            "measurements": queries.list_measurements(session=session, mrn=mrn),
+            "courses": lists["courses"].rows,
+            "followups": lists["followups"].rows,
+            "measurements": lists["measurements"].rows,
+            "pagers": {
+                name: Pager.of(
+                    request, shown, param=f"{name}_cursor", noun=PATIENT_LISTS[name], path=own
+                )
+                for name, shown in lists.items()
+            },
         }
     if failed is None:  # the measurement form's
         context.update(
