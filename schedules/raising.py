@@ -47,6 +47,7 @@ from workflow.models import FollowUp, Patient, Reminder, UTCDateTime
 from workflow.outbox import ESCALATION, REMINDER, channel_names, parse_notify
 from workflow.schemas import FollowUpRead
 from workflow.service import selfreport
+from workflow.service.common import id_in
 
 T = TypeVar("T")
 
@@ -305,7 +306,7 @@ def _claim_and_write(
                 FollowUp.patient_id,
                 FollowUp.due_date,
             )
-            .where(FollowUp.id.in_(ids))
+            .where(id_in(FollowUp.id, ids, "sqlite"))
             .subquery("claimed")
         )
         session.execute(_outbox_insert(chosen, reminder, now, names, postgres=False))

@@ -28,7 +28,15 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine, Table, insert, text
 
-from workflow.models import Assessment, Course, Event, FollowUp, Patient, Review
+from workflow.models import (
+    Assessment,
+    Course,
+    Event,
+    FollowUp,
+    Patient,
+    Review,
+    normalise_mrn,
+)
 
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -94,6 +102,8 @@ class Programme:
             {
                 "id": pid,
                 "mrn": f"B{pid:08d}",
+                # What the model's default writes (COPY on PostgreSQL bypasses it).
+                "mrn_key": normalise_mrn(f"B{pid:08d}"),
                 "name": f"Bench Patient {pid}",
                 "birth_date": date(1940 + rng.randint(0, 45), rng.randint(1, 12), 1),
                 "sex": rng.choice(("female", "male")),

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 from workflow.cli import common as cli_common
 from workflow.cli import main
-from workflow.db import dispose_engines, engine_for, upgrade
+from workflow.db import dispose_engines, engine_for, forget_engine, upgrade
 from workflow.models import Base
 
 PG_ADMIN_URL = os.environ.get(
@@ -46,6 +46,26 @@ def _pg_reason() -> str | None:
         return None
     except Exception as exc:  # any failure means: no usable server here
         return f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).host}: {type(exc).__name__}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Piped output is as wide as its content (workflow.cli.render reads COLUMNS when
+    # first imported, after this): pytest-xdist's workers set COLUMNS=80, which would
+    # fold the tables differently from a real pipe.
+    os.environ.pop("COLUMNS", None)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passwords are hashed with argon2id at its smallest cost in tests. The real cost
+    (3 passes over 64 MiB) is the point in production and only slows the suite: every
+    web test signs users in. Hashing, verifying and refusing work exactly the same."""
+    from argon2 import PasswordHasher
+
+    from workflow.service import users
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+    monkeypatch.setattr(users, "_hasher", lambda: cheap)
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +107,9 @@ def _truncate(url: str) -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+#: The PostgreSQL runs of every database test belong to the full suite (``.ci/run``);
+#: the fast lane (``pytest -m "not slow"``) runs them on SQLite only.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     """The URL of an empty, migrated database; each test runs on SQLite and PostgreSQL."""
     if request.param == "sqlite":
@@ -95,7 +117,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         shutil.copy(sqlite_template, path)
         url = f"sqlite:///{path}"
         yield url
-        engine_for(url).dispose()
+        forget_engine(url)  # never makes one: the test's environment may still be broken
     else:
         url = request.getfixturevalue("pg_database")
         _truncate(url)

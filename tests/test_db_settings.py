@@ -25,6 +25,7 @@ def test_sqlite_synchronous_is_full_unless_set(
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_pool_settings_reach_a_server_database(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IVIG_DB_POOL_SIZE", "3")
     monkeypatch.setenv("IVIG_DB_MAX_OVERFLOW", "2")

@@ -13,6 +13,8 @@ import pytest
 
 from workflow.cli import main
 
+pytestmark = pytest.mark.slow  # whole processes, or a large cohort
+
 
 def _run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()

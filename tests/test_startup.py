@@ -85,6 +85,7 @@ def monitored(ivig: Ivig) -> None:
     assert course_in(ivig, "monitoring") == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
 def test_read_command_imports_nothing_heavy(
     monitored: None, command: tuple[str, ...], tmp_path: Path

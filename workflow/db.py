@@ -43,6 +43,10 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
             _tune_sqlite(engine, settings.sqlite_synchronous)
             return engine
+        if url.startswith("postgresql"):
+            from workflow.models import add_postgresql_predicates
+
+            add_postgresql_predicates()  # the dialect loads with this engine anyway
         return create_engine(
             url,
             pool_pre_ping=settings.db_pool_pre_ping,

@@ -17,6 +17,9 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+#: No list is longer; a cursor past it is refused, not passed to the database as an
+#: OFFSET it cannot hold (SQLite and PostgreSQL fail on one beyond 64 bits).
+MAX_OFFSET = 10**9
 
 
 def check_limit(limit: int | None, *, default: int = DEFAULT_LIMIT) -> int:
@@ -28,7 +31,7 @@ def check_limit(limit: int | None, *, default: int = DEFAULT_LIMIT) -> int:
 
 #: Every cursor has this form (the API's schema declares it), and every string of
 #: this form is a cursor: a client cannot send one the schema allows and be refused.
-CURSOR_PATTERN = r"^o[0-9]{1,9}$"
+CURSOR_PATTERN = r"^o[0-9]{1,9}$"  # at most 999999999, below MAX_OFFSET
 _CURSOR = re.compile(CURSOR_PATTERN)
 
 

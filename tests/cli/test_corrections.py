@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.cli.helpers import assert_one_sentence, assert_refused
 from tests.conftest import Ivig
 from tests.factories import course_in
@@ -24,6 +26,7 @@ def _assess(ivig: Ivig, cid: int, on: str, vas: str) -> int:
     return int(shown["assessments"][-1]["id"])
 
 
+@pytest.mark.slow
 def test_voiding_the_only_assessment_reopens_its_follow_up_and_the_report_forgets_it(
     ivig: Ivig,
 ) -> None:
@@ -154,6 +157,7 @@ def test_refusals_name_the_field(ivig: Ivig) -> None:
     assert_one_sentence(result, 1, ["void_assessment"])
 
 
+@pytest.mark.slow
 def test_completed_course_refuses_to_void_an_infusion(ivig: Ivig) -> None:
     cid = course_in(ivig, "completed")
     assert_refused(

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.cli.helpers import assert_refused
 from tests.conftest import Ivig
 from tests.factories import approve, course_in, infuse_all, register, request, request_doc
@@ -344,6 +346,7 @@ def test_bad_adverse_event_input_is_malformed(ivig: Ivig) -> None:
     )
 
 
+@pytest.mark.slow
 def test_safety_report_counts_events_per_100_courses(ivig: Ivig) -> None:
     first = course_in(ivig, "monitoring")
     course_in(ivig, "monitoring", mrn="M2")

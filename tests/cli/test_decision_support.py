@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+import pytest
+
 from tests.conftest import Ivig
 from tests.factories import course_in, register, request, request_doc
 
@@ -256,6 +258,7 @@ def test_a_prior_course_that_improved_motor_function_supports_retreatment(ivig: 
     assert "motor" in finding["message"] and "MRC sum 48 -> 55" in finding["message"]
 
 
+@pytest.mark.slow
 def test_a_prior_course_without_pain_or_motor_response_blocks(ivig: Ivig) -> None:
     first = course_in(ivig, "monitoring")
     ivig.ok(

@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -47,6 +48,7 @@ def pdf_pages(path: Path) -> list[str]:
     return [page.extract_text() for page in PdfReader(path).pages]
 
 
+@pytest.mark.slow
 def test_one_page_per_due_letter_with_address_link_and_no_mrn(ivig: Ivig, tmp_path: Path) -> None:
     letter_invitation(ivig, ("reassess_2w", "reassess_1m"))
     out = tmp_path / "letters.pdf"

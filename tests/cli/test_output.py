@@ -195,6 +195,7 @@ def test_the_console_script_is_installed() -> None:
     assert IVIG_SCRIPT.exists() and os.access(IVIG_SCRIPT, os.X_OK)
 
 
+@pytest.mark.slow
 def test_console_script_reads_a_request_from_stdin(ivig: Ivig) -> None:
     register(ivig, "M1")
 
@@ -208,6 +209,7 @@ def test_console_script_reads_a_request_from_stdin(ivig: Ivig) -> None:
     assert ivig.ok("course", "show", str(course["id"]))["mrn"] == "M1"
 
 
+@pytest.mark.slow
 def test_console_script_exit_codes_and_sentences(ivig: Ivig) -> None:
     cid = course_in(ivig, "monitoring")
     rows = table_rows()
@@ -229,6 +231,7 @@ def test_console_script_exit_codes_and_sentences(ivig: Ivig) -> None:
     assert table_rows() == rows
 
 
+@pytest.mark.slow
 def test_console_script_takes_the_actor_from_the_environment(ivig: Ivig) -> None:
     cid = course_in(ivig, "monitoring")
 

@@ -150,6 +150,7 @@ def test_an_analyst_gets_the_relapse_report_s_figures_from_the_csvs(
         assert {n: theirs[n] for n in names} == figures, indication
 
 
+@pytest.mark.slow
 @given(mrn=st.from_regex(r"[A-Za-z0-9-]{1,20}", fullmatch=True))
 def test_a_pseudonym_is_stable_case_blind_and_depends_on_the_key(mrn: str) -> None:
     key = KEY.encode()

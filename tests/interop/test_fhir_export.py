@@ -64,6 +64,7 @@ def _monitored_course_with_outcomes(ivig: Ivig) -> int:
     return cid
 
 
+@pytest.mark.slow
 def test_a_course_exports_as_a_valid_bundle_whose_references_resolve(
     ivig: Ivig, tmp_path: Path
 ) -> None:

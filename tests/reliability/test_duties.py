@@ -4,6 +4,7 @@ name, an approval of a request that changed after the reviewer opened it."""
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 
@@ -155,3 +156,49 @@ def test_a_page_review_must_name_the_version_the_api_may_omit_it(web: Web) -> No
     )
     assert response.status_code == 200, response.text
     assert response.json()["state"] == "denied"
+
+
+def test_every_way_of_minting_for_another_is_audited_and_cannot_review(
+    web: Web, ivig: Ivig
+) -> None:
+    """The CLI run as another actor, the Users page and the API: each minting for
+    someone else is in the account audit, and its token is refused a review; the
+    reviewer's own token reviews."""
+    from tests.web.conftest import CSRF
+
+    course = _requested(web)
+    review = f"{API}/courses/{course['id']}/review"
+    body = {"decision": "info", "note": "which steroid?"}
+
+    def refused_with(token: str) -> None:
+        web.tokens[REVIEWER] = token
+        response = web.api(REVIEWER).post(review, json=body)
+        assert response.status_code == 403, response.text
+        assert "minted by someone else" in response.json()["detail"]
+
+    by_cli = ivig("user", "token", REVIEWER, "--actor", COORDINATOR)
+    assert by_cli.code == 0, by_cli.err
+    refused_with(by_cli.out.strip())
+
+    admin = web.browser(ADMIN)
+    page = admin.post(f"/users/{REVIEWER}/token", {}, page="/users")
+    assert page.status_code == 200, page.text
+    assert 'id="token-delegated"' in page.text and "except review" in page.text
+    token = re.search(r'id="new-token" type="text" readonly value="([^"]+)"', page.text)
+    assert token is not None and CSRF.search(page.text)
+    refused_with(token.group(1))
+
+    by_api = web.api(ADMIN).post(f"{API}/users/{REVIEWER}/token")
+    assert by_api.status_code == 200, by_api.text
+    refused_with(by_api.json()["token"])
+
+    audit = ivig.ok("user", "audit", "--username", REVIEWER)
+    minted_for = [r["actor"] for r in audit if r["action"] == "token_minted_for_another"]
+    assert sorted(minted_for) == [ADMIN, ADMIN, COORDINATOR]
+
+    own = ivig("user", "token", REVIEWER, "--actor", REVIEWER)
+    assert own.code == 0, own.err
+    web.tokens[REVIEWER] = own.out.strip()
+    answered = web.api(REVIEWER).post(review, json=body)
+    assert answered.status_code == 200, answered.text
+    assert "token_minted" in (r["action"] for r in ivig.ok("user", "audit", "--username", REVIEWER))

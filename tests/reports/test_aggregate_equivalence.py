@@ -58,9 +58,9 @@ def _course(number: int, rng: random.Random) -> dict[str, Any]:
     return {
         "id": number,
         "patient_id": number,
-        "prior_course_id": (
-            rng.randint(1, number - 1) if number > 1 and rng.random() < 0.2 else None
-        ),
+        "prior_course_id": rng.randint(1, number - 1)
+        if number > 1 and rng.random() < 0.2
+        else None,
         "state": state,
         "indication": rng.choice(INDICATIONS),
         "severity_grade": 3,

@@ -14,6 +14,8 @@ from workflow.db import engine_for, upgrade
 from workflow.models import Assessment, Course, Event, Infusion, Review
 from workflow.synthetic import COORDINATORS, make_cohort
 
+pytestmark = pytest.mark.slow  # whole processes, or a large cohort
+
 END = date(2026, 11, 1)
 PATIENTS = 30
 SMALL = 12

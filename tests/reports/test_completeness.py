@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import Ivig
 from tests.factories import approve, infuse_all, register, request_doc
 
@@ -36,6 +38,7 @@ def _cohort(ivig: Ivig) -> tuple[int, int, int]:
     return x, y, z
 
 
+@pytest.mark.slow
 def test_share_recorded_overall_and_per_coordinator_with_the_missing_listed(ivig: Ivig) -> None:
     x, y, _ = _cohort(ivig)
     doc = ivig.ok("report", "completeness")
@@ -95,6 +98,7 @@ def test_nothing_due_gives_null_completeness(ivig: Ivig) -> None:
     assert doc["missing_reassessments"] == []
 
 
+@pytest.mark.slow
 def test_table_for_people(ivig: Ivig) -> None:
     _cohort(ivig)
     result = ivig("report", "completeness")

@@ -70,6 +70,7 @@ def test_smtp_delivers_to_a_real_server_without_patient_names(db_url: str) -> No
     assert b"Seeded Patient" not in raw  # the name never leaves the database
 
 
+@pytest.mark.slow
 def test_a_failing_webhook_is_retried_with_backoff_while_others_deliver(
     ivig: Ivig, db_url: str, sink: Sink
 ) -> None:

@@ -134,6 +134,7 @@ def test_the_patient_invitation_goes_to_its_own_address(db_url: str) -> None:
     assert b"_envelope" not in raw
 
 
+@pytest.mark.slow
 def test_the_migration_gives_existing_reminders_their_message_ids(tmp_path: Path) -> None:
     from alembic import command
 

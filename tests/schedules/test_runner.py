@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from apscheduler.jobstores.memory import MemoryJobStore
 
 from schedules import runner
@@ -111,6 +112,7 @@ def _env(db_url: str, sink: Sink) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_scheduler_process_delivers_and_stops_cleanly_on_sigterm(db_url: str, sink: Sink) -> None:
     first = seed_due(db_url, 2)
     proc = subprocess.Popen(
@@ -133,6 +135,7 @@ def test_scheduler_process_delivers_and_stops_cleanly_on_sigterm(db_url: str, si
     assert "Seeded Patient" not in err and "S000000" not in err  # ids only in the log
 
 
+@pytest.mark.slow
 def test_separate_processes_never_raise_one_followup_twice(db_url: str, sink: Sink) -> None:
     ids = seed_due(db_url, 150)
     procs = [

@@ -96,7 +96,7 @@ def followup_rows(page: Any, base: str) -> list[str]:
 
 
 def test_request_review_infuse_assess_and_the_follow_up_leaves_the_worklist(
-    live: str, browser: Any
+    live: str, browser: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from playwright.sync_api import expect
 
@@ -166,6 +166,17 @@ def test_request_review_infuse_assess_and_the_follow_up_leaves_the_worklist(
     assert any("Reassessment at 2 weeks" in row for row in before), before
     assert any("Reassessment at 1 month" in row for row in before), before
     page.screenshot(path=str(SHOTS / "worklist.png"), full_page=True)
+
+    # Every list pages on its own; Next keeps the filters (here one row a page).
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 1)
+    page.goto(f"{live}/?due_by=2026-11-20")
+    due = page.locator("section", has=page.get_by_role("heading", name="Follow-ups due"))
+    expect(due.locator(".pager .count")).to_have_text("showing 1-1 of 2")
+    due.get_by_role("link", name="Next follow-ups due").click()
+    expect(due.locator(".pager .count")).to_have_text("showing 2-2 of 2")
+    expect(page.get_by_label("Follow-ups due by")).to_have_value("2026-11-20")
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 50)
+    page.goto(f"{live}/")
 
     # The filter applies as soon as a kind is chosen (htmx swaps the lists in place).
     # A style an extension (or the screenshot above) leaves on a field must not make

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.interop.test_fhir_export import check_bundle
 from tests.web.conftest import COORDINATOR, PATIENT, Web, request_doc
 
 
+@pytest.mark.slow
 def test_the_api_gives_the_course_bundle(web: Web) -> None:
     client = web.api(COORDINATOR)
     assert client.post("/api/v1/patients", json=PATIENT).status_code == 201

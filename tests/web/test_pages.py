@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.web.conftest import ADMIN, COORDINATOR, PASSWORD, PATIENT, REVIEWER, Web, request_doc
@@ -253,6 +254,7 @@ def test_admin_users_page_issues_a_token_once(web: Web) -> None:
     assert web.browser(COORDINATOR).get("/users").status_code == 403
 
 
+@pytest.mark.slow
 def test_pages_carry_security_headers_and_load_nothing_from_elsewhere(web: Web) -> None:
     response = web.browser(COORDINATOR).get("/")
     assert "default-src 'self'" in response.headers["content-security-policy"]
@@ -324,6 +326,7 @@ def test_relapse_report_page_shows_figures_and_plot(web: Web) -> None:
     assert plot.content.startswith(b"\x89PNG")
 
 
+@pytest.mark.slow
 def test_worklist_shows_a_bounded_page_of_follow_ups_with_their_total(web: Web) -> None:
     """A programme has thousands of open follow-ups: the page shows the soonest due
     and says how many there are, rather than loading them all."""
@@ -452,3 +455,4 @@ def test_the_worklist_shows_approvals_lapsing_within_two_weeks(web: Web) -> None
     worklist = web.browser(COORDINATOR).get("/").text
     assert "Approvals lapsing soon" in worklist and "(1)" in worklist
     assert "2026-11-23" in worklist  # valid through: 90 days after the approval
+    assert f"{PATIENT['name']} (M1)" in worklist.split('id="h-lapsing"')[1].split("</section>")[0]

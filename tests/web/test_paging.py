@@ -241,3 +241,115 @@ def test_the_completeness_page_pages_the_missing_reassessments(web: Web, twenty:
     )
     download = browser.get("/reports/completeness.csv", params={"as_of": "2026-11-20"})
     assert len(download.text.strip().splitlines()) == 1 + 25
+
+
+def test_every_api_list_pages_and_says_its_total(web: Web) -> None:
+    """Patients' measurements and record history, and the users, page like the others."""
+    _patients(web, 1)
+    api = web.api(COORDINATOR)
+    for day in ("2026-10-01", "2026-10-02", "2026-10-03"):
+        measured = api.post("/api/v1/patients/P00/measurements", json={"date": day, "hba1c": 7})
+        assert measured.status_code == 201, measured.text
+    for weight in (80, 79):
+        body = {"weight_kg": weight, "reason": "re-weighed"}
+        assert api.post("/api/v1/patients/P00/update", json=body).status_code == 200
+
+    for path, total in (
+        ("/api/v1/patients/P00/measurements", 3),
+        ("/api/v1/patients/P00/history", 6),  # registered, measured thrice, corrected twice
+        ("/api/v1/users", 3),
+    ):
+        client = web.api(ADMIN) if path.endswith("users") else api
+        first = client.get(path, params={"limit": 2})
+        assert first.status_code == 200, first.text
+        assert len(first.json()) == 2 and first.headers["X-Total-Count"] == str(total), path
+        seen, page = list(first.json()), first
+        while "X-Next-Cursor" in page.headers:  # the Link header's next page, to the end
+            page = client.get(page.headers["Link"].split(";")[0].strip("<>"))
+            seen += page.json()
+        assert seen == client.get(path, params={"limit": 500}).json(), path  # each row once
+        assert len(seen) == total, path
+        assert client.get(path, params={"cursor": "zzz"}).status_code == 422
+
+    newest = api.get("/api/v1/patients/P00/measurements", params={"limit": 1}).json()
+    assert newest[0]["date"] == "2026-10-03"  # newest first, as before
+
+
+def test_a_cursor_past_any_list_is_refused_not_a_server_error(web: Web) -> None:
+    from workflow.paging import encode
+
+    far = encode(10**25)  # well formed, but past what a database can skip
+    assert web.api(COORDINATOR).get("/api/v1/courses", params={"cursor": far}).status_code == 422
+    assert web.browser(COORDINATOR).get("/patients", params={"cursor": far}).status_code == 422
+
+
+def test_a_refused_form_keeps_the_records_lists_linked_to_the_record(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 1)
+    _patients(web, 1)
+    for day in ("2026-10-01", "2026-10-02"):
+        body = {"date": day, "hba1c": 7}
+        assert web.api(COORDINATOR).post("/api/v1/patients/P00/measurements", json=body)
+    browser = web.browser(COORDINATOR)
+    refused = browser.post(
+        "/patients/P00/measurements", {"date": "2026-10-03", "hba1c": "99"}, page="/patients/P00"
+    )
+    assert refused.status_code == 422
+    count, links = _pager(refused.text, "measurements")
+    assert count == "showing 1-1 of 2"
+    assert links["next"].startswith("/patients/P00?measurements_cursor=")
+
+
+def test_the_courses_page_pages_every_course_keeping_the_filters(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 2)
+    _patients(web, 5)
+    api = web.api(COORDINATOR)
+    for n in range(5):
+        api.post("/api/v1/courses", json=request_doc(f"P{n:02d}", requested_on="2026-11-10"))
+    api.post("/api/v1/courses/5/cancel", json={"reason": "entered twice"})
+    browser = web.browser(COORDINATOR)
+
+    everything = browser.get("/courses").text
+    assert _pager(everything, "courses")[0] == "showing 1-2 of 5"
+    assert "(P04)" in everything and "(P00)" not in everything  # newest first
+    first = browser.get("/courses", params={"state": "requested"})
+    count, links = _pager(first.text, "courses")
+    assert count == "showing 1-2 of 4"
+    assert "2026-11-10" in first.text  # the clinical request date
+    second = browser.get(links["next"])
+    assert _pager(second.text, "courses")[0] == "showing 3-4 of 4"
+    assert '<option value="requested" selected>' in second.text
+
+    download = browser.get("/courses.csv", params={"state": "requested"})
+    assert len(download.text.strip().splitlines()) == 1 + 4
+    refused = browser.get("/courses", params={"mrn": "NOPE"})
+    assert refused.status_code == 422 and "NOPE" in refused.text
+    with transaction(engine_for(web.url)) as session:
+        logged = session.scalars(select(AccessLog.what).order_by(AccessLog.id)).all()
+    assert "page GET /courses?state=requested" in logged
+    assert "download courses.csv?state=requested" in logged
+
+
+def test_approvals_lapsing_soon_page_and_filter_by_patient(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("workflow.web.paging.ROWS_PER_PAGE", 2)
+    _patients(web, 3)
+    decision = {"decision": "approve", "note": "ok", "override_reason": "r", "date": "2026-08-25"}
+    for n in range(3):
+        doc = request_doc(f"P{n:02d}", requested_on="2026-08-25")
+        cid = web.api(COORDINATOR).post("/api/v1/courses", json=doc).json()["id"]
+        approved = web.api(REVIEWER).post(f"/api/v1/courses/{cid}/review", json=decision)
+        assert approved.status_code == 200, approved.text
+    browser = web.browser(COORDINATOR)
+
+    count, links = _pager(browser.get("/").text, "approvals lapsing soon")
+    assert count == "showing 1-2 of 3"
+    last = browser.get(links["next"]).text
+    assert _pager(last, "approvals lapsing soon")[0] == "showing 3-3 of 3"
+    assert f"{PATIENT['name']} (P02)" in last
+    one = browser.get("/", params={"mrn": "p01"}).text  # any case
+    assert _pager(one, "approvals lapsing soon")[0] == "showing 1-1 of 1"

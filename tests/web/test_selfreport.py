@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import Ivig
@@ -145,6 +146,7 @@ def _strip_csrf(text: str) -> str:
     return CSRF.sub("", text)
 
 
+@pytest.mark.slow
 def test_a_post_without_the_csrf_token_records_nothing(web: Web, ivig: Ivig) -> None:
     cid, token = invited(web, ivig)
     browser = web.browser()
@@ -169,6 +171,7 @@ def test_the_form_is_rate_limited_per_address(web: Web, ivig: Ivig) -> None:
     assert codes == [404, 404, 404, 429]
 
 
+@pytest.mark.slow
 def test_the_invitation_is_used_once_and_stores_only_a_hash(web: Web, ivig: Ivig) -> None:
     _, token = invited(web, ivig)
     answer(web.browser(), token, vas="6")

@@ -58,6 +58,7 @@ def test_every_list_and_report_page_downloads_as_csv(web: Web) -> None:
         ("/", "/worklist.csv"),
         ("/reports/relapse", "/reports/relapse.csv"),
         ("/reports/completeness", "/reports/completeness.csv"),
+        ("/courses", "/courses.csv"),
     ):
         html = browser.get(page)
         assert html.status_code == 200, page

@@ -68,28 +68,53 @@ class LapsingApproval:
     approved_on: date
     valid_until: date
     days_left: int
+    name: str = ""
 
 
 def lapsing_approvals(
-    *, session: Session, today: date, mrn: str | None = None
-) -> list[LapsingApproval]:
-    """Approvals lapsing within the policy's warning days, soonest first (a handful: the
-    courses approved in a window of days and not yet infused)."""
+    *,
+    session: Session,
+    today: date,
+    mrn: str | None = None,
+    offset: int = 0,
+    size: int | None = None,
+) -> Page[LapsingApproval]:
+    """Approvals lapsing within the policy's warning days, soonest first, a page at a
+    time: the courses approved in a window of days and not yet infused. Patients are
+    read for the rows shown only, in one query."""
     from workflow.review import load_policy
+    from workflow.service.common import patient_by_mrn
     from workflow.service.safety import lapsing_soon
 
+    size = size or PAGE_SIZE
     rows = lapsing_soon(session, today=today, policy=load_policy())
-    return [
+    if mrn is not None:
+        wanted = patient_by_mrn(session, mrn).id
+        rows = [(course, until) for course, until in rows if course.patient_id == wanted]
+    shown = rows[offset : offset + size]
+    ids = {course.patient_id for course, _ in shown}
+    who = (
+        {
+            pid: (m, name)
+            for pid, m, name in session.execute(
+                select(Patient.id, Patient.mrn, Patient.name).where(Patient.id.in_(ids))
+            )
+        }
+        if ids
+        else {}
+    )
+    found = [
         LapsingApproval(
             course_id=course.id,
-            mrn=course.patient.mrn,
+            mrn=who[course.patient_id][0],
             approved_on=course.approved_on or until,
             valid_until=until,
             days_left=(until - today).days,
+            name=who[course.patient_id][1],
         )
-        for course, until in rows
-        if mrn is None or course.patient.mrn.casefold() == mrn.casefold()
+        for course, until in shown
     ]
+    return Page(found, len(rows), offset, size)
 
 
 def _section(
@@ -152,8 +177,6 @@ def worklist(
         session, today=today, before=before, mrn=mrn, kind=kind, offset=at["followups"], size=size
     )
     deadline = load_policy().review.deadline_working_days
-    lapsing = lapsing_approvals(session=session, today=today, mrn=mrn)
-    start = at["lapsing"]
     return Worklist(
         pending_reviews=_waiting(
             session,
@@ -172,7 +195,9 @@ def worklist(
         due_by=until,
         names=_names(session, {f.mrn for f in followups.rows}),
         review_deadline=f"{deadline} working days",
-        lapsing_approvals=Page(lapsing[start : start + size], len(lapsing), start, size),
+        lapsing_approvals=lapsing_approvals(
+            session=session, today=today, mrn=mrn, offset=at["lapsing"], size=size
+        ),
     )
 
 

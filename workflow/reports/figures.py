@@ -158,11 +158,10 @@ class Tally:
     @classmethod
     def total(cls, rows: Iterable[Sequence[int]]) -> Tally:
         """The sum of rows of counts, each in the order of the fields."""
-        sums = [0] * len(TALLY_FIELDS)
-        for row in rows:
-            for i, value in enumerate(row):
-                sums[i] += int(value)
-        return cls(*sums)
+        columns = list(zip(*rows, strict=True))
+        if not columns:
+            return cls()
+        return cls(*(int(sum(column)) for column in columns))
 
     def counts(self) -> tuple[int, ...]:
         return tuple(getattr(self, name) for name in TALLY_FIELDS)

@@ -90,10 +90,14 @@ def _motor_responder(
     """outcomes.motor_improved in SQL: MRC sum up by the points, or walking up by the
     fraction (from a baseline of 0 m, any walking)."""
     base_walk = Course.baseline_walking_distance_m
+    # A plain "/" of two doubles (SQLAlchemy's "/" would cast the divisor to NUMERIC
+    # on PostgreSQL, a conversion per row), binding as tightly as SQLAlchemy's own
+    # "*" and "/" (8); NULLIF keeps a zero divisor from raising.
+    divide = (best_walk - base_walk).op("/", precedence=8, return_type=Float())
+    fraction = divide(func.nullif(base_walk, 0))
     walking_gain = case(
         (base_walk == 0, best_walk > 0),
-        else_=(best_walk - base_walk) / func.nullif(base_walk, 0)
-        >= _number(motor.walking_distance_fraction - EPSILON),
+        else_=fraction >= _number(motor.walking_distance_fraction - EPSILON),
     )
     return or_(
         and_(

@@ -16,7 +16,7 @@ from sqlalchemy.sql.functions import FunctionElement
 class add_days(FunctionElement[date]):  # noqa: N801 - reads like the SQL function it is
     """``date_column + n days`` as a date, on either database.
 
-    SQLite keeps dates as ISO text, so ``date(x, '+n days')`` gives text that compares
+    SQLite keeps dates as ISO text, so ``date(x, '+60 days')`` gives text that compares
     correctly with other ISO dates; PostgreSQL adds an integer to a date directly.
     The day count is a literal clause (not an attribute) so that it is part of the
     statement cache key.
@@ -39,9 +39,11 @@ def _add_days_default(element: add_days, compiler: SQLCompiler, **kw: Any) -> st
 @compiles(add_days, "sqlite")
 def _add_days_sqlite(element: add_days, compiler: SQLCompiler, **kw: Any) -> str:
     column, days = element.clauses
-    return (
-        f"date({compiler.process(column, **kw)}, '+' || {compiler.process(days, **kw)} || ' days')"
-    )
+    # The count is an integer literal (see __init__), so the modifier is one constant
+    # string: no concatenation per row.
+    count = compiler.process(days, **kw)
+    signed = count if count.startswith("-") else f"+{count}"
+    return f"date({compiler.process(column, **kw)}, '{signed} days')"
 
 
 class days_between(FunctionElement[int]):  # noqa: N801 - reads like the SQL function it is

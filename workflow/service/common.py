@@ -45,6 +45,22 @@ def course_by_id(session: Session, course_id: int, *, lock: bool = True) -> Cour
     return course
 
 
+def course_and_mrn(session: Session, course_id: int) -> tuple[Course, str]:
+    """``course_by_id`` (locked) and its patient's MRN, read in the same statement (the
+    patient's row is not locked)."""
+    if not 0 < course_id <= MAX_ID:
+        raise NotFound(f"course: there is no course {course_id}.")
+    found = session.execute(
+        select(Course, Patient.mrn)
+        .join(Patient, Patient.id == Course.patient_id)
+        .where(Course.id == course_id)
+        .with_for_update(of=Course)
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"course: there is no course {course_id}.")
+    return found[0], found[1]
+
+
 def clinical_date(value: date, *, today: date, field: str = "date") -> date:
     """A clinical date may lie in the past, never in the future (contract: exit 2)."""
     if value > today:
@@ -139,3 +155,22 @@ def required_text(value: str | None, field: str) -> str:
 
 def optional_text(value: str | None, field: str) -> str | None:
     return required_text(value, field) if value is not None and value.strip() else None
+
+
+def id_in(column: Any, ids: list[int], dialect: str) -> Any:
+    """``column IN (ids)`` with the ids as ONE bound parameter, however many there are:
+    ``= ANY(array)`` on PostgreSQL, ``IN (SELECT value FROM json_each(?))`` on SQLite
+    (an IN list elsewhere). A batch of a thousand ids is then one statement compiled
+    and planned once, not a thousand binds rendered, sent and planned every batch."""
+    import json
+
+    from sqlalchemy import Integer, any_, bindparam, func, select
+
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    if dialect == "sqlite":
+        each = func.json_each(bindparam(None, json.dumps(list(ids)))).table_valued("value")
+        return column.in_(select(each.c.value))
+    return column.in_(ids)

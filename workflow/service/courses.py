@@ -21,6 +21,7 @@ from workflow.schemas import CourseRequestIn, Outcome
 from workflow.service import prescriber
 from workflow.service.common import (
     clinical_date,
+    course_and_mrn,
     course_by_id,
     not_before,
     optional_text,
@@ -320,16 +321,17 @@ def review(
     reviewer = required_text(reviewer, "reviewer")
     note = required_text(note, "note")
     override = optional_text(override_reason, "override-reason")
-    course = course_by_id(session, course_id)
+    course, mrn = course_and_mrn(session, course_id)
     trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
     require(course, trigger)
     not_before(on, course.requested_on, field="date", what="the request")
+    requesters = prescriber.names(session, course)
     check_review_of(
         course,
         reviewer=reviewer,
         version=version,
         delegated=delegated,
-        requesters=prescriber.names(session, course),
+        requesters=requesters,
     )
     outcome = course.recommendation["outcome"]
     if decision == "approve" and outcome != Outcome.SUPPORTED.value and override is None:
@@ -354,7 +356,9 @@ def review(
         at=clock.now(),
     )
     session.add(row)
-    notify_requester(session, course=course, review=row, on=on, now=clock.now())
+    notify_requester(
+        session, course=course, review=row, on=on, now=clock.now(), mrn=mrn, to=requesters[-1]
+    )
     return course
 
 

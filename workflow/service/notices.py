@@ -42,17 +42,28 @@ def working_days_between(start: date, end: date) -> int:
 
 
 def notify_requester(
-    session: Session, *, course: Course, review: Review, on: date, now: datetime
+    session: Session,
+    *,
+    course: Course,
+    review: Review,
+    on: date,
+    now: datetime,
+    mrn: str | None = None,
+    to: str | None = None,
 ) -> str:
-    """Tells the requester a reviewer asked a question or decided; returns the message id."""
+    """Tells the requester a reviewer asked a question or decided; returns the message id.
+
+    ``mrn`` and ``to`` (the current prescriber, ``prescriber.current``): when the caller
+    has already read them in this transaction, so they are not read again."""
     session.flush()
-    mrn = session.get_one(Patient, course.patient_id).mrn
+    if mrn is None:
+        mrn = session.get_one(Patient, course.patient_id).mrn
     asked = review.decision == "info"
     kind = REVIEW_QUESTION if asked else REVIEW_DECISION
     payload = {
         "course_id": course.id,
         "mrn": mrn,
-        "to": prescriber.current(session, course),
+        "to": prescriber.current(session, course) if to is None else to,
         "decision": review.decision,
         "reviewer": review.reviewer,
         "date": on.isoformat(),

@@ -30,7 +30,7 @@ from workflow.followups import Status
 from workflow.hostile import EMAIL
 from workflow.models import Assessment, FollowUp, Invitation, Patient
 from workflow.schemas import FollowUpRead
-from workflow.service.common import record
+from workflow.service.common import id_in, record
 
 if TYPE_CHECKING:  # the policy package loads the rules; reads need only the types
     from workflow.review.policy import Policy, SelfReport
@@ -199,7 +199,7 @@ def invite(
         .join(Patient, Patient.id == FollowUp.patient_id)
         .outerjoin(Invitation, Invitation.followup_id == FollowUp.id)
         .where(
-            FollowUp.id.in_(followup_ids),
+            id_in(FollowUp.id, followup_ids, session.get_bind().dialect.name),
             FollowUp.kind.in_(policy.kinds),
             Patient.self_report != Mode.NONE.value,
             Invitation.id.is_(None),

@@ -151,22 +151,56 @@ def show_patient(request: Request, me: Me, mrn: str) -> PatientRead:
         return queries.patient_read(patient)
 
 
-@router.get("/patients/{mrn}/history", response_model=list[PatientEventRead], tags=["patients"])
-def patient_history(request: Request, me: Me, mrn: str) -> list[PatientEventRead]:
-    """``patient history``: registration and corrections, with old and new values."""
+@router.get(
+    "/patients/{mrn}/history",
+    response_model=list[PatientEventRead],
+    tags=["patients"],
+    responses=PAGE_HEADERS,
+)
+def patient_history(
+    request: Request,
+    response: Response,
+    me: Me,
+    mrn: str,
+    limit: Limit = paging.DEFAULT,
+    cursor: Cursor = None,
+) -> list[PatientEventRead]:
+    """``patient history``: registration and corrections, with old and new values, oldest
+    first, a page at a time."""
+    offset = decode(cursor)
     with work(request) as session:
         patient = patient_by_mrn(session, mrn)
         _viewed(session, request, me, patient_id=patient.id)
-        return queries.patient_history(session=session, mrn=mrn)
+        rows = queries.patient_history(session=session, mrn=mrn, limit=limit, offset=offset)
+        total = queries.count_patient_history(session=session, mrn=mrn)
+    paging.say(request, response, Page(rows, total, offset, limit))
+    return rows
 
 
-@router.get("/patients/{mrn}/measurements", response_model=list[MeasurementRead], tags=["patients"])
-def list_measurements(request: Request, me: Me, mrn: str) -> list[MeasurementRead]:
-    """The patient's measurements, newest first (written to the access log)."""
+@router.get(
+    "/patients/{mrn}/measurements",
+    response_model=list[MeasurementRead],
+    tags=["patients"],
+    responses=PAGE_HEADERS,
+)
+def list_measurements(
+    request: Request,
+    response: Response,
+    me: Me,
+    mrn: str,
+    limit: Limit = paging.DEFAULT,
+    cursor: Cursor = None,
+) -> list[MeasurementRead]:
+    """The patient's measurements, newest first, a page at a time (written to the access
+    log)."""
+    offset = decode(cursor)
     with work(request) as session:
         patient = patient_by_mrn(session, mrn)
         _viewed(session, request, me, patient_id=patient.id)
-        return queries.list_measurements(session=session, mrn=mrn)
+        rows = queries.list_measurements(session=session, mrn=mrn, limit=limit, offset=offset)
+        total = queries.count_measurements(session=session, mrn=mrn)
+    paging.say(request, response, Page(rows, total, offset, limit))
+    return rows
 
 
 @router.post(
@@ -349,12 +383,16 @@ def report_safety(request: Request, as_of: QueryDate | None = None) -> dict[str,
 
 
 @router.get("/reports/lot/{lot}", tags=["reports"])
-def report_lot(request: Request, lot: str) -> dict[str, Any]:
-    """``report lot LOT``: every patient, course and day that received the lot."""
+def report_lot(request: Request, me: Me, lot: str) -> dict[str, Any]:
+    """``report lot LOT``: every patient, course and day that received the lot, whole (a
+    recall's list is one document; each course named is written to the access log)."""
     from workflow.reports.safety import lot_report
 
     with work(request) as session:
-        return lot_report(session, lot).model_dump(mode="json")
+        report = lot_report(session, lot)
+        for course_id in dict.fromkeys(r.course_id for r in report.infusions):
+            _viewed(session, request, me, course_id=course_id)
+        return report.model_dump(mode="json")
 
 
 # --- follow-ups -----------------------------------------------------------------------
@@ -402,12 +440,25 @@ def list_followups(
 # --- users (admin) --------------------------------------------------------------------
 
 
-@router.get("/users", response_model=list[users.UserRead], tags=["users"])
-def list_users(request: Request, me: Me) -> list[users.UserRead]:
-    """``user list`` (admin)."""
+@router.get("/users", response_model=list[users.UserRead], tags=["users"], responses=PAGE_HEADERS)
+def list_users(
+    request: Request,
+    response: Response,
+    me: Me,
+    limit: Limit = paging.DEFAULT,
+    cursor: Cursor = None,
+) -> list[users.UserRead]:
+    """``user list`` (admin): accounts by username, a page at a time."""
     me.authorize("users")
+    offset = decode(cursor)
     with work(request) as session:
-        return [users.user_read(u) for u in users.list_users(session=session)]
+        rows = [
+            users.user_read(u)
+            for u in users.list_users(session=session, limit=limit, offset=offset)
+        ]
+        total = users.count_users(session=session)
+    paging.say(request, response, Page(rows, total, offset, limit))
+    return rows
 
 
 @router.post("/users", response_model=users.UserRead, status_code=201, tags=["users"])

@@ -20,6 +20,7 @@ from workflow.db import engine_for, ensure_schema
 from workflow.web import (
     admin_pages,
     api,
+    course_list,
     course_pages,
     downloads,
     errors,
@@ -81,6 +82,7 @@ def create_app(
     app.include_router(fhir_api.router)
     app.include_router(pages.router)
     app.include_router(course_pages.router)
+    app.include_router(course_list.router)
     app.include_router(admin_pages.router)
     app.include_router(downloads.router)
     app.include_router(selfreport.router)
@@ -96,7 +98,10 @@ def create_app(
         same_site="lax",
         https_only=secure,
     )
-    app.add_middleware(BodyLimit)  # outermost: a huge body is refused before parsing
+    app.add_middleware(BodyLimit)  # a huge body is refused before parsing
+    # Outermost: an unexpected error is answered and logged here, never re-raised to the
+    # server, whose log would keep its message (patient data).
+    app.add_middleware(errors.LastEdge, debug=settings.debug)
     return app
 
 

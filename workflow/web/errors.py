@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -114,7 +115,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def unexpected(request: Request, exc: Exception) -> Response:
     """The last edge: no traceback for a user, the kind of failure in the server's log."""
-    log_unexpected(log, exc, f"on {request.method} {request.url.path}")
+    log_unexpected(log, exc, f"on {request.method} {safe_path(request.scope)}")
     message = f"internal error ({type(exc).__name__}); nothing was saved."
     response: Response
     if _is_api(request):
@@ -128,6 +129,51 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     # Starlette answers a 500 from outside every middleware: the headers go on here.
     response.headers.update({**SECURITY_HEADERS, "Cache-Control": "no-store"})
     return response
+
+
+class LastEdge:
+    """ASGI middleware, outermost: an unexpected error becomes the 500 of
+    :func:`unexpected` here, and goes no further.
+
+    Starlette's own last edge answers the 500 and then re-raises the exception "so
+    servers can log it": uvicorn would write its message (which may repeat a patient's
+    name, a row's values, a database error's DETAIL) into the server log. Here only
+    :func:`workflow.errors.log_unexpected` logs it, without the message. With
+    ``IVIG_DEBUG`` set the exception is raised on, for a developer's server log.
+    """
+
+    def __init__(self, app: Any, debug: bool = False) -> None:
+        self.app, self.debug = app, debug
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if self.debug:
+                raise
+            if started:  # too late for a 500 (a download half sent): the log says it
+                log_unexpected(log, exc, f"on {scope.get('method')} {safe_path(scope)}")
+                return
+            response = await unexpected(Request(scope), exc)
+            await response(scope, receive, send)
+
+
+def safe_path(scope: Any) -> str:
+    """The request's path for a log line, without a self-report link's token."""
+    return _TOKEN_PATH.sub(r"\1…", str(scope.get("path", "")))
+
+
+_TOKEN_PATH = re.compile(r"^(/r/)[^/]+")
 
 
 def install(app: FastAPI) -> None:

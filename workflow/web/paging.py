@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from fastapi import Query, Request, Response
 
+from workflow.errors import InvalidInput
 from workflow.paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, Page, decode, encode
 
 Limit = Annotated[
@@ -83,8 +84,6 @@ def rows_per_page() -> int:
 def offset_of(request: Request, param: str = "cursor") -> int:
     """Where the list paged by ``param`` starts (0 without one; a cursor not made here
     is refused, 422, naming the parameter)."""
-    from workflow.errors import InvalidInput
-
     try:
         return decode(request.query_params.get(param))
     except InvalidInput:
