@@ -2,7 +2,8 @@
 per follow-up, kept in APScheduler 3's SQLAlchemyJobStore in the same database.
 
 Each job does, for its one follow-up, what raising does per row: a compare-and-set
-claim, the patient's MRN, one reminder row, in one transaction. A sample of jobs is
+claim, the patient's MRN, one reminder row (the same columns and payload), in one
+transaction. A sample of jobs is
 added and run to completion; the time is then extrapolated linearly to the backlog.
 """
 
@@ -23,6 +24,7 @@ from sqlalchemy import insert, select, text, update
 
 from workflow.db import engine_for, make_engine, transaction
 from workflow.models import FollowUp, Patient, Reminder
+from workflow.outbox import followup_message_id
 
 JOB_TABLE = "bench_apscheduler_jobs"
 WORKERS = 10  # APScheduler's default thread pool size
@@ -43,9 +45,13 @@ def raise_one(url: str, followup_id: int, now_iso: str) -> None:
             return
         kind, course_id, due, patient_id = row
         mrn = session.scalar(select(Patient.mrn).where(Patient.id == patient_id))
+        message_id = followup_message_id(followup_id, "reminder")
         session.execute(
             insert(Reminder).values(
+                message_id=message_id,
                 followup_id=followup_id,
+                course_id=course_id,
+                patient_id=patient_id,
                 channel="log",
                 kind="reminder",
                 payload={
@@ -54,6 +60,7 @@ def raise_one(url: str, followup_id: int, now_iso: str) -> None:
                     "mrn": mrn,
                     "course_id": course_id,
                     "due_date": due.isoformat(),
+                    "message_id": message_id,
                     "reminder": "reminder",
                 },
                 status="pending",
