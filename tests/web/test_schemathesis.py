@@ -20,6 +20,7 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 from tests.web.conftest import ADMIN, Web  # noqa: E402
+from tests.web.test_api import in_monitoring, register, requested  # noqa: E402
 
 #: The one exception, by operation and check (docs/web.md says why): the FHIR import's
 #: body is a FHIR R4B Bundle, whose rules the FHIR specification gives (not this
@@ -90,6 +91,10 @@ def _bounded_run(strategy: Any, headers: dict[str, str], checks: list[Any]) -> A
 def test_stateful_sequences_along_the_links_conform(web: Web) -> None:
     from schemathesis.core.failures import FailureGroup
 
+    # Records to start from: schemathesis follows GET /courses and /patients to them.
+    in_monitoring(web)  # patient M1, a course in monitoring
+    register(web, mrn="M2")
+    requested(web, "M2")  # a request waiting for review
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", web.app)
     links = [
         name
