@@ -49,7 +49,7 @@ def describe_error(error: Mapping[str, Any], *, option_style: bool = False) -> s
         return f"{loc}: {shown} does not have the form {pattern}."
     elif kind.startswith("date_") and "input" in error:
         return f"{loc}: {error['input']!r} is not a date in the form YYYY-MM-DD."
-    elif "input" in error and kind not in _SHAPES:
+    elif "input" in error and kind not in _SHAPES and not loc.endswith("password"):
         message = f"{message} (got {json.dumps(error['input'], default=str)[:60]})"
     return f"{loc}: {message}."
 
