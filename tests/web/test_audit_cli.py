@@ -31,7 +31,7 @@ def test_access_log_keeps_searches_with_their_query(seen: Web, ivig: Ivig) -> No
     rows = ivig.ok("user", "access-log", "--actor", REVIEWER)
     assert len(rows) == 1
     assert rows[0]["mrn"] is None
-    assert "search=Doe" in rows[0]["what"]
+    assert "search=Test" in rows[0]["what"]
 
 
 def test_access_log_filters_by_date_and_says_when_nothing_matches(seen: Web, ivig: Ivig) -> None:
