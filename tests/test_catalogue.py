@@ -65,7 +65,7 @@ def test_every_action_is_an_api_route(action) -> None:  # type: ignore[no-untype
 
     target = "{course_id}" if action.scope == Scope.COURSE else "{mrn}"
     path = f"/api/v1/{action.scope}s/{target}/{action.api_path}"
-    routes = {(r.path, m) for r in router.routes for m in getattr(r, "methods", ())}
+    routes = {(r.path_format, m) for r in router.routes for m in getattr(r, "methods", ())}
     assert (path, "POST") in routes
 
 

@@ -21,8 +21,13 @@ How to add an action
 
 1. Write its input model below (a pydantic model, one field per option; the
    field's ``description`` is the option's help; a ``date`` field becomes a
-   ``YYYY-MM-DD`` option). Types only: ranges and rules are checked by the service,
-   so every edge gets the very same sentence.
+   ``YYYY-MM-DD`` option). Declare what a value can be checked against by itself
+   here, with the field: ranges (``Grade``, ``Vas``… from ``workflow/schemas.py``,
+   each with its sentence), lengths (``RequiredText``, ``OptionalText``), enums
+   (``Literal``/``StrEnum``), dates, "give at least one of" (``at_least_one``). The
+   OpenAPI document shows it and pydantic enforces it, on every edge with the same
+   sentence. Rules that need the database or the clock (the state, "not after
+   today") stay in the service.
 2. Write one service function with the uniform signature
    ``fn(*, session, target, data, actor, clock) -> Course | Patient``: ``target``
    is the course id (scope ``course``) or the MRN (scope ``patient``), ``data`` an
@@ -52,17 +57,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from workflow.hostile import StrictInput
+from workflow.hostile import (
+    ADDRESS_PATTERN,
+    EMAIL_PATTERN,
+    OptionalText,
+    RequiredText,
+    StrictInput,
+    not_blank,
+)
 from workflow.schemas import (
     AdverseEventKind,
     CourseRequestIn,
     Diabetes,
+    Grade,
+    Grams,
     HeightCm,
+    MrcSum,
     PatientName,
+    Vas,
+    Walking,
     WeightKg,
 )
 from workflow.states import CourseState, allowed_triggers, triggers
@@ -89,7 +106,8 @@ class Actor:
     delegated: bool = False
 
 
-ROLES = ("coordinator", "reviewer", "admin")
+Role = Literal["coordinator", "reviewer", "admin"]
+ROLES: tuple[str, ...] = typing.get_args(Role)
 COORDINATOR: frozenset[str] = frozenset({"coordinator", "admin"})
 REVIEWER: frozenset[str] = frozenset({"reviewer", "admin"})
 ADMIN: frozenset[str] = frozenset({"admin"})
@@ -109,6 +127,22 @@ class ActionInput(StrictInput):
     model_config = ConfigDict(extra="forbid")
 
 
+def at_least_one(*names: str) -> dict[str, Any]:
+    """A model's ``json_schema_extra``: at least one of ``names`` given (not null).
+
+    The service refuses the input otherwise (one sentence naming them); this says so
+    in the schema."""
+    return {
+        "anyOf": [{"required": [n], "not": {"properties": {n: {"type": "null"}}}} for n in names]
+    }
+
+
+#: Record ids and day numbers: positive, within the database's integer.
+RecordId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+#: A person's name as the history records it.
+PersonName = Annotated[str, Field(max_length=200)]
+
+
 _DATE = "Clinical date, YYYY-MM-DD."
 _DATE_TODAY = "Clinical date, YYYY-MM-DD (default: today)."
 
@@ -119,9 +153,9 @@ class ReviewBody(ActionInput):
     decision: Literal["approve", "deny", "info"] = Field(
         description="approve, deny, or info (ask the requester for more information)."
     )
-    reviewer: str | None = Field(None, description="The reviewer (not the requester).")
-    note: str = Field(description="Why; for 'info', the question to answer.")
-    override_reason: str | None = Field(
+    reviewer: PersonName | None = Field(None, description="The reviewer (not the requester).")
+    note: RequiredText = Field(description="Why; for 'info', the question to answer.")
+    override_reason: OptionalText | None = Field(
         None, description="Needed to approve against the recommendation."
     )
     date: dt.date | None = Field(None, description=_DATE_TODAY)
@@ -134,9 +168,11 @@ class ReviewBody(ActionInput):
 
 class InfusionBody(ActionInput):
     date: dt.date = Field(description=_DATE)
-    grams: float = Field(description="Grams given that day.")
-    lot: str | None = Field(None, description="The product lot given (for recalls).")
-    override_reason: str | None = Field(
+    grams: Grams = Field(description="Grams given that day.")
+    lot: Annotated[str, Field(max_length=100)] | None = Field(
+        None, description="The product lot given (for recalls)."
+    )
+    override_reason: OptionalText | None = Field(
         None,
         description="Needed when grams are >10 % from the plan or above the ceiling, or "
         "the day is more than the policy's gap after the last one.",
@@ -146,29 +182,33 @@ class InfusionBody(ActionInput):
 class AdverseEventBody(ActionInput):
     date: dt.date = Field(description=_DATE)
     kind: AdverseEventKind = Field(description="What happened.")
-    grade: int = Field(description="CTCAE grade, 1-5.")
-    note: str | None = Field(None, description="What was seen and done.")
+    grade: Grade = Field(description="CTCAE grade, 1-5.")
+    note: OptionalText | None = Field(None, description="What was seen and done.")
 
 
 class StopBody(ActionInput):
     date: dt.date = Field(description=_DATE)
-    reason: str = Field(description="Why the infusions stopped.")
+    reason: RequiredText = Field(description="Why the infusions stopped.")
 
 
 class AssessmentBody(ActionInput):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=at_least_one("vas", "mrc_sum", "walking_distance_m")
+    )
+
     date: dt.date = Field(description=_DATE)
-    vas: float | None = Field(None, description="Pain, 0-10.")
-    mrc_sum: int | None = Field(None, description="MRC sum score, 0-60.")
-    walking_distance_m: float | None = Field(None, description="Metres walked.")
+    vas: Vas | None = Field(None, description="Pain, 0-10.")
+    mrc_sum: MrcSum | None = Field(None, description="MRC sum score, 0-60.")
+    walking_distance_m: Walking | None = Field(None, description="Metres walked, 0-100000.")
 
 
 class RelapseBody(ActionInput):
     date: dt.date = Field(description=_DATE)
-    note: str | None = Field(None, description="What was seen.")
+    note: OptionalText | None = Field(None, description="What was seen.")
 
 
 class DismissBody(ActionInput):
-    reason: str = Field(description="Why this is not a relapse.")
+    reason: RequiredText = Field(description="Why this is not a relapse.")
     date: dt.date | None = Field(None, description=_DATE_TODAY)
 
 
@@ -177,7 +217,7 @@ class CloseBody(ActionInput):
 
 
 class CancelBody(ActionInput):
-    reason: str = Field(description="Why the request is withdrawn.")
+    reason: RequiredText = Field(description="Why the request is withdrawn.")
     date: dt.date | None = Field(None, description=_DATE_TODAY)
 
 
@@ -185,30 +225,32 @@ class AmendBody(ActionInput):
     """``course amend``: the corrected request document and what changed."""
 
     request: CourseRequestIn
-    note: str | None = Field(None, description="The answer, or what changed.")
+    note: OptionalText | None = Field(None, description="The answer, or what changed.")
     date: dt.date | None = Field(None, description=_DATE_TODAY)
 
 
 class CorrectRequesterBody(ActionInput):
     """``course correct-requester``: the request was attributed to the wrong prescriber."""
 
-    to: str = Field(description="The prescriber who really requested the course.")
-    reason: str = Field(description="Why the attribution was wrong (kept in the history).")
+    to: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(not_blank)] = Field(
+        description="The prescriber who really requested the course."
+    )
+    reason: RequiredText = Field(description="Why the attribution was wrong (kept in the history).")
 
 
 class VoidInfusionBody(ActionInput):
-    day: int = Field(description="The infusion day number `course show` prints.")
-    reason: str = Field(description="Why the record is voided (kept with it).")
+    day: RecordId = Field(description="The infusion day number `course show` prints.")
+    reason: RequiredText = Field(description="Why the record is voided (kept with it).")
 
 
 class VoidAssessmentBody(ActionInput):
-    assessment: int = Field(description="The assessment id `course show` prints.")
-    reason: str = Field(description="Why the record is voided (kept with it).")
+    assessment: RecordId = Field(description="The assessment id `course show` prints.")
+    reason: RequiredText = Field(description="Why the record is voided (kept with it).")
 
 
 class VoidMeasurementBody(ActionInput):
-    measurement: int = Field(description="The measurement id `patient show` prints.")
-    reason: str = Field(description="Why the record is voided (kept with it).")
+    measurement: RecordId = Field(description="The measurement id `patient show` prints.")
+    reason: RequiredText = Field(description="Why the record is voided (kept with it).")
 
 
 class SelfReportMode(StrEnum):
@@ -219,6 +261,9 @@ class SelfReportMode(StrEnum):
     NONE = "none"
 
 
+_UPDATABLE = ("weight_kg", "height_cm", "diabetes", "name", "self_report", "email", "address")
+
+
 class PatientUpdateBody(ActionInput):
     """``patient update``: only the fields given change; ``reason`` is required.
 
@@ -227,7 +272,11 @@ class PatientUpdateBody(ActionInput):
     line here (``UPDATABLE`` in ``service/patients.py`` lists what is compared).
     """
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra=at_least_one(*_UPDATABLE),
+    )
 
     weight_kg: WeightKg | None = Field(None, description="Body weight in kg.")
     height_cm: HeightCm | None = Field(None, description="Height in cm.")
@@ -238,11 +287,15 @@ class PatientUpdateBody(ActionInput):
         description="How the patient reports their own outcomes: email, letter or none "
         "(enrolling dates their consent today; see docs/self-report.md).",
     )
-    email: str | None = Field(None, description="E-mail address for self-report invitations.")
-    address: str | None = Field(
-        None, description="Postal address for self-report letters, lines separated by '|'."
+    email: (
+        Annotated[str, Field(max_length=320, json_schema_extra={"pattern": EMAIL_PATTERN})] | None
+    ) = Field(None, description="E-mail address for self-report invitations (empty: remove it).")
+    address: Annotated[str, Field(json_schema_extra={"pattern": ADDRESS_PATTERN})] | None = Field(
+        None,
+        description="Postal address for self-report letters: 1-8 lines of at most 100 "
+        "characters, separated by '|' or line breaks (empty: remove it).",
     )
-    reason: str = Field(description="Why the record changes (kept in the history).")
+    reason: RequiredText = Field(description="Why the record changes (kept in the history).")
 
 
 # --- the table -------------------------------------------------------------------------

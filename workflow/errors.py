@@ -27,6 +27,25 @@ class InvalidInput(IvigError):
     http_status = 422
 
 
+class InputRefused(InvalidInput):
+    """Input the OpenAPI document cannot call malformed, refused by a rule: exit 2 on the
+    CLI (as the contract says for a future date or a weak password), HTTP 409 on the API.
+
+    The document declares every constraint a request can be checked against by itself,
+    and a request breaking one is answered 422. A rule that needs the server's clock
+    ("not after today"), a list kept as data (breached passwords) or one field read
+    against another (a password holding the username) cannot be written in JSON
+    Schema, so a request the document accepts is refused with 409, like a date before
+    the first infusion.
+    """
+
+    http_status = 409
+
+
+class DateInFuture(InputRefused):
+    """A clinical date after today (the contract: exit 2)."""
+
+
 class NotFound(IvigError):
     """An id or MRN that does not exist (exit 1, HTTP 404)."""
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from workflow.hostile import StrictInput
+from workflow.hostile import StrictInput, out_of_range
 
 
 class Sex(StrEnum):
@@ -73,9 +73,24 @@ class _In(StrictInput):
 
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=500)]
-Vas = Annotated[float, Field(ge=0, le=10)]
-MrcSum = Annotated[int, Field(ge=0, le=60)]
-Walking = Annotated[float, Field(ge=0, le=100_000)]
+# Ranges are declared once, here and in workflow/catalogue.py: the OpenAPI document
+# shows them, and a value outside gets the same sentence on every edge.
+Vas = Annotated[float, Field(ge=0, le=10), out_of_range("{value} is outside the 0-10 pain scale")]
+MrcSum = Annotated[
+    int, Field(ge=0, le=60), out_of_range("{value} is outside the MRC sum score's 0-60")
+]
+Walking = Annotated[float, Field(ge=0, le=100_000), out_of_range("{value} m is outside 0-100000 m")]
+Grade = Annotated[int, Field(ge=1, le=5), out_of_range("{value} is not a CTCAE grade (1-5)")]
+Grams = Annotated[
+    float, Field(gt=0, le=2000), out_of_range("{value} g is not a plausible daily dose (0-2000 g)")
+]
+Hba1cPercent = Annotated[float, Field(ge=2, le=25), out_of_range("{value} % is outside 2-25 %")]
+MonofilamentSites = Annotated[
+    int, Field(ge=0, le=10), out_of_range("{value} is outside 0-10 sites")
+]
+ClearanceMlMin = Annotated[
+    float, Field(ge=0, le=500), out_of_range("{value} mL/min is outside 0-500 mL/min")
+]
 WeightKg = Annotated[float, Field(gt=0, le=500)]
 HeightCm = Annotated[float, Field(ge=30, le=272)]
 PatientName = Annotated[str, Field(min_length=1, max_length=200)]
@@ -110,6 +125,21 @@ class Medication(_In):
 class CourseRequestIn(_In):
     """The request document of ``course request`` and ``course retreat``."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        # HbA1c in one unit or the other (``_one_hba1c_unit``), declared in the schema.
+        json_schema_extra={
+            "not": {
+                "required": ["hba1c_percent", "hba1c_mmol_mol"],
+                "properties": {
+                    "hba1c_percent": {"type": "number"},
+                    "hba1c_mmol_mol": {"type": "number"},
+                },
+            }
+        },
+    )
+
     mrn: Annotated[str, Field(min_length=1, max_length=64)]
     indication: Indication
     indication_detail: Annotated[str, Field(max_length=500)] | None = None
@@ -122,11 +152,11 @@ class CourseRequestIn(_In):
     baseline: Baseline
     steroids: Steroids | None = None
     medications: list[Medication] = Field(default_factory=list)
-    creatinine_clearance_ml_min: Annotated[float, Field(ge=0, le=500)] | None = None
+    creatinine_clearance_ml_min: ClearanceMlMin | None = None
     creatinine_clearance_date: date | None = None
     hepatic_disease: bool | None = None
     thromboembolic_risk_factors: list[NonEmpty] = Field(default_factory=list)
-    hba1c_percent: Annotated[float, Field(ge=2, le=25)] | None = None
+    hba1c_percent: Hba1cPercent | None = None
     # IFCC units, instead of hba1c_percent (converted for the rules: see vocab/labs.yaml).
     hba1c_mmol_mol: Annotated[float, Field(ge=1, le=250)] | None = None
     hba1c_date: date | None = None

@@ -17,6 +17,8 @@ from workflow.errors import InvalidInput
 # Where FastAPI says a field came from; the user only needs the field's own path.
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
 _SHAPES = ("model_type", "dict_type", "model_attributes_type")
+# Errors whose message already names the value (workflow/hostile.py).
+_SELF_DESCRIBED = ("out_of_range", "too_early", "blank", "password_length")
 
 
 def field_name(loc: Sequence[int | str], *, option_style: bool = False) -> str:
@@ -39,9 +41,15 @@ def describe_error(error: Mapping[str, Any], *, option_style: bool = False) -> s
         message = "is not a known field"
     elif kind == "json_invalid":
         return "document: the body is not valid JSON."
+    elif kind in _SELF_DESCRIBED:
+        pass
+    elif kind == "string_pattern_mismatch" and "input" in error:
+        shown = json.dumps(error["input"])[:60]
+        pattern = (error.get("ctx") or {}).get("pattern", "")
+        return f"{loc}: {shown} does not have the form {pattern}."
     elif kind.startswith("date_") and "input" in error:
         return f"{loc}: {error['input']!r} is not a date in the form YYYY-MM-DD."
-    elif "input" in error and kind not in _SHAPES:
+    elif "input" in error and kind not in _SHAPES and not loc.endswith("password"):
         message = f"{message} (got {json.dumps(error['input'], default=str)[:60]})"
     return f"{loc}: {message}."
 

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MONTHS_A = 211 / 30.4375  # course A: last infusion 2026-01-09, relapse 2026-08-08
 
 
+@pytest.mark.slow
 def test_figures_today_count_every_monitored_course_and_censor_the_rest(ivig: Ivig) -> None:
     build_hand_cohort(ivig)
     doc = ivig.ok("report", "relapse")
@@ -85,6 +86,7 @@ def test_no_responders_gives_null_rate_and_median(ivig: Ivig) -> None:
     assert empty["by_indication"] == {}
 
 
+@pytest.mark.slow
 def test_csv_has_a_row_per_indication_and_one_for_all(ivig: Ivig, tmp_path: Path) -> None:
     build_hand_cohort(ivig)
     path = tmp_path / "relapse.csv"
@@ -100,6 +102,7 @@ def test_csv_has_a_row_per_indication_and_one_for_all(ivig: Ivig, tmp_path: Path
     assert list(rows["all"])[1:] == expected
 
 
+@pytest.mark.slow
 def test_plot_writes_a_png(ivig: Ivig, tmp_path: Path) -> None:
     build_hand_cohort(ivig)
     path = tmp_path / "km.png"
@@ -134,6 +137,7 @@ def test_unwritable_csv_and_bad_date_are_usage_errors(ivig: Ivig, tmp_path: Path
     assert "as-of" in wrong.err
 
 
+@pytest.mark.slow
 def test_script_prints_identical_json(ivig: Ivig, db_url: str, tmp_path: Path) -> None:
     build_hand_cohort(ivig)
     via_cli = ivig("report", "relapse", "--as-of", "2026-08-31", "--json")

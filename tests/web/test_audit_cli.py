@@ -17,7 +17,7 @@ def seen(web: Web) -> Web:
     assert client.post(f"{API}/patients", json=PATIENT).status_code == 201
     assert client.post(f"{API}/patients", json={**PATIENT, "mrn": "M2"}).status_code == 201
     assert client.get(f"{API}/patients/m1").status_code == 200  # MRNs match in any case
-    assert web.api(REVIEWER).get(f"{API}/patients", params={"search": "Doe"}).status_code == 200
+    assert web.api(REVIEWER).get(f"{API}/patients", params={"search": "Test"}).status_code == 200
     return web
 
 
@@ -31,7 +31,7 @@ def test_access_log_keeps_searches_with_their_query(seen: Web, ivig: Ivig) -> No
     rows = ivig.ok("user", "access-log", "--actor", REVIEWER)
     assert len(rows) == 1
     assert rows[0]["mrn"] is None
-    assert "search=Doe" in rows[0]["what"]
+    assert "search=Test" in rows[0]["what"]
 
 
 def test_access_log_filters_by_date_and_says_when_nothing_matches(seen: Web, ivig: Ivig) -> None:
@@ -58,3 +58,11 @@ def test_account_audit_shows_who_minted_whose_token(web: Web, ivig: Ivig) -> Non
     assert rows[0]["actor"] == ADMIN
     assert rows[0]["username"] == REVIEWER
     assert "token" in rows[0]["action"]
+
+
+def test_a_csv_download_of_a_search_is_logged_with_its_query(seen: Web, ivig: Ivig) -> None:
+    response = seen.browser(ADMIN).get("/patients.csv", params={"search": "Test"})
+    assert response.status_code == 200
+    assert "M1" in response.text
+    rows = ivig.ok("user", "access-log", "--actor", ADMIN)
+    assert [r["what"] for r in rows] == ["download patients.csv?search=Test"]

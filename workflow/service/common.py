@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from workflow.clock import Clock
-from workflow.errors import InvalidInput, NotFound, TransitionRefused
+from workflow.errors import DateInFuture, InvalidInput, NotFound, TransitionRefused
 from workflow.hostile import check_text
 from workflow.machine import fire
 from workflow.models import Course, Event, Patient, normalise_mrn
@@ -64,7 +64,7 @@ def course_and_mrn(session: Session, course_id: int) -> tuple[Course, str]:
 def clinical_date(value: date, *, today: date, field: str = "date") -> date:
     """A clinical date may lie in the past, never in the future (contract: exit 2)."""
     if value > today:
-        raise InvalidInput(
+        raise DateInFuture(
             f"{field}: {value.isoformat()} is in the future (today is {today.isoformat()})."
         )
     if value.year < 1900:

@@ -27,8 +27,15 @@ def has_diabetes(patient: Patient) -> bool:
 
 def lock_patient(session: Session, patient: Patient) -> None:
     """Takes the patient's row lock on PostgreSQL (SQLite's write transaction already
-    holds the whole database), as every writer of patient-level follow-ups does."""
-    session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
+    holds the whole database), as every writer of patient-level follow-ups does.
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: by now the transaction has inserted rows
+    that point at the patient (history), each taking a ``KEY SHARE`` lock on the row, as
+    has a second course of the same patient finishing at once. Two ``FOR UPDATE`` locks
+    would each wait for the other's ``KEY SHARE``: a deadlock. ``NO KEY UPDATE`` does not
+    conflict with ``KEY SHARE`` but does with itself, so the two still take turns."""
+    query = select(Patient.id).where(Patient.id == patient.id)
+    session.execute(query.with_for_update(key_share=True))
 
 
 def schedule_for_course(

@@ -24,9 +24,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflow.clock import Clock
-from workflow.errors import InvalidInput, NotFound
+from workflow.errors import InputRefused, InvalidInput, NotFound
 from workflow.followups import OPEN_STATUSES as OPEN
 from workflow.followups import Status
+from workflow.hostile import EMAIL
 from workflow.models import Assessment, FollowUp, Invitation, Patient
 from workflow.schemas import FollowUpRead
 from workflow.service.common import id_in, record
@@ -39,9 +40,7 @@ PATIENT_ACTOR = "patient (self-report)"
 #: The outbox kind of every message to a patient.
 MESSAGE_KIND = "patient_invitation"
 
-_EMAIL = re.compile(
-    r"^[^@\s<>(),;:\"\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
+_EMAIL = re.compile(f"^{EMAIL}$")  # the API's schema declares the same (hostile.py)
 
 
 class Mode(StrEnum):
@@ -74,7 +73,9 @@ def check_email(value: str) -> str:
 def check_address(value: str) -> str:
     """A postal address: lines separated by newlines or ``|`` (one flag on a command line)."""
     lines = [part.strip() for part in re.split(r"\n|\|", value) if part.strip()]
-    if not lines or len(lines) > 8 or any(len(line) > 100 for line in lines):
+    if not lines:
+        return ""  # only separators: no address, as an empty one
+    if len(lines) > 8 or any(len(line) > 100 for line in lines):
         raise InvalidInput(
             "address: give 1-8 lines of at most 100 characters, separated by '|' or newlines."
         )
@@ -112,7 +113,7 @@ def enrol(
             patient.email = new_email
             changes.append(f"email {'set' if new_email else 'removed'}")
     if address is not None:
-        new_address = check_address(address) if address.strip() else None
+        new_address = (check_address(address) if address.strip() else None) or None
         if new_address != patient.postal_address:
             patient.postal_address = new_address
             changes.append(f"postal address {'set' if new_address else 'removed'}")
@@ -132,10 +133,11 @@ def enrol(
                 patient.self_report_consent_on = today
                 changes.append(f"self-report by {chosen.value}, consent given {today.isoformat()}")
     current = Mode(patient.self_report)
+    # Given now or already on file: a rule on the record, not on the input (HTTP 409).
     if current is Mode.EMAIL and not patient.email:
-        raise InvalidInput("email: self-report by e-mail needs --email.")
+        raise InputRefused("email: self-report by e-mail needs --email.")
     if current is Mode.LETTER and not patient.postal_address:
-        raise InvalidInput("address: self-report by letter needs --address (a postal address).")
+        raise InputRefused("address: self-report by letter needs --address (a postal address).")
     return Enrolment(changes)
 
 

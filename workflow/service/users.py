@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session
 from workflow.catalogue import ROLES as ROLES
 from workflow.catalogue import permissions
 from workflow.clock import Clock
-from workflow.errors import Conflict, InvalidInput, IvigError, NotFound, PermissionDenied
+from workflow.errors import (
+    Conflict,
+    InputRefused,
+    InvalidInput,
+    IvigError,
+    NotFound,
+    PermissionDenied,
+)
 from workflow.models import AccessLog, AppSecret, SignInThrottle, User, UserAudit
 from workflow.service.permissions import check_allowed
 from workflow.service.permissions import may as permissions_may
@@ -117,12 +124,13 @@ def _check_password(password: str, username: str = "") -> str:
         raise InvalidInput("password: is longer than 1000 characters.")
     folded = password.casefold()
     squeezed = "".join(folded.split())
+    # The length is in the API's schema; these rules cannot be (InputRefused: HTTP 409).
     if folded in _common_passwords() or squeezed in _common_passwords():
-        raise InvalidInput("password: is on the list of common or breached passwords.")
+        raise InputRefused("password: is on the list of common or breached passwords.")
     if len(set(folded)) < 4 or _sequential(folded):
-        raise InvalidInput("password: is repetitive or sequential characters.")
+        raise InputRefused("password: is repetitive or sequential characters.")
     if username and username.casefold() in folded:
-        raise InvalidInput("password: may not contain the username.")
+        raise InputRefused("password: may not contain the username.")
     return password
 
 

@@ -274,7 +274,9 @@ def request_course(request: Request, me: Me, body: CourseRequestIn) -> CourseRea
         return queries.course_read(session, course, today=now.today())
 
 
-@router.get("/courses/{course_id}", response_model=CourseRead, tags=["courses"])
+# ``{course_id:int}``: only digits reach these routes, so /courses/expire-lapsed is that
+# route's (GET there is 405 with Allow: POST), and /courses/abc is 404.
+@router.get("/courses/{course_id:int}", response_model=CourseRead, tags=["courses"])
 def show_course(request: Request, me: Me, course_id: int) -> CourseRead:
     """``course show --json`` (written to the access log)."""
     today = clock(request).today()
@@ -284,7 +286,7 @@ def show_course(request: Request, me: Me, course_id: int) -> CourseRead:
         return queries.course_read(session, course, today=today)
 
 
-@router.post("/courses/{course_id}/amend", response_model=CourseRead, tags=["courses"])
+@router.post("/courses/{course_id:int}/amend", response_model=CourseRead, tags=["courses"])
 def amend(request: Request, me: Me, course_id: int, body: AmendBody) -> CourseRead:
     """``course amend``: answer a reviewer's question or correct a request."""
     course: CourseRead = _perform(request, me, ACTIONS["amend"], course_id, body)
@@ -292,7 +294,7 @@ def amend(request: Request, me: Me, course_id: int, body: AmendBody) -> CourseRe
 
 
 @router.post(
-    "/courses/{course_id}/retreat", response_model=CourseRead, status_code=201, tags=["courses"]
+    "/courses/{course_id:int}/retreat", response_model=CourseRead, status_code=201, tags=["courses"]
 )
 def retreat(request: Request, me: Me, course_id: int, body: CourseRequestIn) -> CourseRead:
     """``course retreat``: from relapsed, a new linked request; answers the new course."""
@@ -334,7 +336,7 @@ def _action_route(action: Action) -> None:
     route.__name__ = action.name.replace("-", "_")
     route.__doc__ = f"``{action.scope} {action.name}``: {action.help}"
     router.add_api_route(
-        f"/{action.scope}s/{{{target}}}/{action.api_path}",
+        f"/{action.scope}s/{{{target}{':int' if course else ''}}}/{action.api_path}",
         route,
         methods=["POST"],
         response_model=CourseRead if course else PatientRead,

@@ -52,3 +52,18 @@ def reading(request: Request) -> Iterator[Session]:
     never queue behind a writer (or each other). Any write in it fails."""
     with transaction(config(request).engine, read_only=True) as session:
         yield session
+
+
+def log_list(session: Session, request: Request, actor: str, what: str) -> None:
+    """A list, search or download of patients' records in the access log, with its query
+    string (a search term, a filter, the page): a full export leaves a trace."""
+    from workflow.service.users import log_access
+
+    query = f"?{request.url.query}" if request.url.query else ""
+    log_access(session=session, actor=actor, what=f"{what}{query}", at=clock(request).now())
+
+
+def logged_list(request: Request, actor: str, what: str) -> None:
+    """``log_list`` in a short transaction of its own (after a read that took none)."""
+    with work(request) as session:
+        log_list(session, request, actor, what)

@@ -16,10 +16,9 @@ from workflow.errors import IvigError
 from workflow.paging import Page
 from workflow.read import queries
 from workflow.schemas import CourseSummary
-from workflow.service import users
 from workflow.states import CourseState
 from workflow.web.auth import Principal, page_principal
-from workflow.web.context import clock, work
+from workflow.web.context import logged_list, work
 from workflow.web.downloads import MAX_ROWS, csv_response
 from workflow.web.forms import refusal
 from workflow.web.paging import Pager, offset_of, rows_per_page
@@ -29,14 +28,6 @@ router = APIRouter(include_in_schema=False)
 Me = Annotated[Principal, Depends(page_principal)]
 
 FILTERS = ("mrn", "state")
-
-
-def _logged(request: Request, me: Principal, what: str) -> None:
-    query = f"?{request.url.query}" if request.url.query else ""
-    with work(request) as session:
-        users.log_access(
-            session=session, actor=me.username, what=f"{what}{query}", at=clock(request).now()
-        )
 
 
 @router.get("/courses", response_class=HTMLResponse)
@@ -58,7 +49,7 @@ def course_list(
     except IvigError as exc:  # an unknown MRN or state: said beside its filter
         found = refusal(exc, FILTERS)
         errors = found.fields or {"mrn": found.form or ""}
-    _logged(request, me, f"page GET {request.url.path}")
+    logged_list(request, me.username, f"page GET {request.url.path}")
     shown = Page(rows, total, offset, size)
     return page(
         request,
@@ -83,7 +74,7 @@ def courses_csv(
         rows = queries.list_courses(
             session=session, mrn=mrn or None, state=state or None, limit=MAX_ROWS
         )
-    _logged(request, me, "download courses.csv")
+    logged_list(request, me.username, "download courses.csv")
     return csv_response(
         "courses.csv",
         ("id", "mrn", "name", "state", "indication", "requested_on", "requested_at"),

@@ -21,7 +21,7 @@ from workflow.reports.completeness import completeness_report
 from workflow.service import users
 from workflow.web import operations
 from workflow.web.auth import Principal, page_principal
-from workflow.web.context import clock, work
+from workflow.web.context import clock, log_list, logged_list, work
 from workflow.web.paging import Pager, offset_of, rows_per_page
 from workflow.web.render import page
 
@@ -55,16 +55,11 @@ def _day(request: Request, value: str | None) -> tuple[dt.date, str | None]:
         return today, f"{value!r} is not a date in the form YYYY-MM-DD."
 
 
-def _logged(request: Request, me: Principal, what: str) -> None:
-    with work(request) as session:
-        users.log_access(session=session, actor=me.username, what=what, at=clock(request).now())
-
-
 @router.get("/patients.csv")
 def patients_csv(request: Request, me: Me, search: str | None = None) -> Response:
     with work(request) as session:
         rows = queries.list_patients(session=session, search=search, limit=MAX_ROWS)
-    _logged(request, me, "download patients.csv")
+    logged_list(request, me.username, "download patients.csv")
     return csv_response(
         "patients.csv",
         ("mrn", "name", "birth_date", "sex", "diabetes", "weight_kg", "height_cm"),
@@ -96,7 +91,7 @@ def worklist_csv(
             open_only=True,
             limit=MAX_ROWS,
         )
-    _logged(request, me, "download worklist.csv")
+    logged_list(request, me.username, "download worklist.csv")
     return csv_response(
         "worklist.csv",
         ("followup_id", "kind", "mrn", "course_id", "due_date", "status", "days_overdue"),
@@ -134,13 +129,7 @@ def completeness_page(request: Request, me: Me, as_of: str | None = None) -> Res
     with work(request) as session:
         report = completeness_report(session, day).as_json()
         # The missing reassessments name patients (MRNs): a list, in the access log.
-        query = f"?{request.url.query}" if request.url.query else ""
-        users.log_access(
-            session=session,
-            actor=me.username,
-            what=f"page GET {request.url.path}{query}",
-            at=clock(request).now(),
-        )
+        log_list(session, request, me.username, f"page GET {request.url.path}")
     missing = report.get("missing_reassessments", [])
     shown = Page(missing[offset : offset + size], len(missing), offset, size)
     return page(
@@ -189,7 +178,7 @@ def completeness_csv(request: Request, me: Me, as_of: str | None = None) -> Resp
     day, _ = _day(request, as_of)
     with work(request) as session:
         report = completeness_report(session, day).as_json()
-    _logged(request, me, "download completeness.csv")
+    logged_list(request, me.username, "download completeness.csv")
     missing = report.get("missing_reassessments", [])
     header = tuple(missing[0]) if missing else ("followup_id", "course_id", "mrn", "kind")
     return csv_response(

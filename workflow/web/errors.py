@@ -75,13 +75,15 @@ _METHODS = ("get", "post", "put", "patch", "delete")
 def allowed_methods(request: Request) -> list[str]:
     """Every method the OpenAPI document gives the request's path."""
     path = request.url.path
+    paths = request.app.openapi().get("paths", {})
+    # A path written out matches before a templated one (OpenAPI 3.1, "Path Templating
+    # Matching"): /courses/expire-lapsed is not /courses/{course_id}.
+    templates = [path] if path in paths else list(paths)
     methods: set[str] = set()
-    for template, item in request.app.openapi().get("paths", {}).items():
+    for template in templates:
         pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
         if re.match(pattern, path):
-            methods.update(
-                m.upper() for m in item if m in ("get", "post", "put", "patch", "delete")
-            )
+            methods.update(m.upper() for m in paths[template] if m in _METHODS)
     return sorted(methods)
 
 

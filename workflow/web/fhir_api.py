@@ -21,7 +21,7 @@ Me = Annotated[Principal, Depends(api_principal)]
 
 
 @router.get(
-    "/courses/{course_id}/fhir",
+    "/courses/{course_id:int}/fhir",
     response_class=Response,
     responses={200: {"content": {FHIR_JSON: {}}, "description": "A FHIR R4B Bundle."}},
 )

@@ -35,7 +35,7 @@ from workflow.web.auth import (
     sign_in,
     sign_out,
 )
-from workflow.web.context import clock, reading, work
+from workflow.web.context import clock, log_list, reading, work
 from workflow.web.forms import FormErrors, present, refusal, validate_form
 from workflow.web.paging import Pager, offset_of, rows_per_page
 from workflow.web.render import flash, page, words
@@ -105,17 +105,6 @@ def signout(request: Request, form: Form) -> Response:
 # --- the worklist ---------------------------------------------------------------------
 
 
-def _listed(session: Any, request: Request, me: Principal) -> None:
-    """A list or search of patients' records, in the access log with its query."""
-    query = f"?{request.url.query}" if request.url.query else ""
-    users.log_access(
-        session=session,
-        actor=me.username,
-        what=f"page GET {request.url.path}{query}",
-        at=clock(request).now(),
-    )
-
-
 @router.get("/", response_class=HTMLResponse)
 def worklist(
     request: Request,
@@ -155,7 +144,7 @@ def worklist(
     # The worklist shows patients' names: like every list, it is in the access log. A
     # short write of its own, so the page's reads still never wait for the write lock.
     with work(request) as session:
-        _listed(session, request, me)
+        log_list(session, request, me.username, f"page GET {request.url.path}")
     sections: dict[str, tuple[Page[Any], str]] = {
         "followups": (data.followups, "follow-ups due"),
         "reviews": (data.pending_reviews, "pending reviews"),
@@ -190,7 +179,7 @@ def patient_list(
 ) -> Response:
     offset, size = offset_of(request), rows_per_page()
     with work(request) as session:
-        _listed(session, request, me)
+        log_list(session, request, me.username, f"page GET {request.url.path}")
         rows = reads.list_patients(session=session, search=search, limit=size, offset=offset)
         total = queries.count_patients(session=session, search=search)
     shown = Page(rows, total, offset, size)

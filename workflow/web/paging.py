@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from fastapi import Query, Request, Response
 
 from workflow.errors import InvalidInput
-from workflow.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, decode, encode
+from workflow.paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, Page, decode, encode
 
 Limit = Annotated[
     int,
@@ -29,8 +29,7 @@ Limit = Annotated[
 Cursor = Annotated[
     str | None,
     Query(
-        max_length=40,
-        pattern=r"^[A-Za-z0-9_-]+$",
+        pattern=CURSOR_PATTERN,
         description="Where the page starts: a cursor from X-Next-Cursor or X-Previous-Cursor.",
     ),
 ]
