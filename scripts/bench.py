@@ -937,6 +937,8 @@ def page(url: str, opts: Options, missing: list[str]) -> list[Row]:
         missing.append(f"worklist page not measured: {result}")
         return []
     load, base = result.page, result.baseline
+    # The targets: 50 ms on PostgreSQL, 150 ms on SQLite (one writer at a time).
+    target_ms = 150.0 if url.startswith("sqlite") else 50.0
     window = opts.page_seconds * 1000.0
     if load.requests == 0:
         # Not one page came back within the run: its latency is at least the window.
@@ -954,8 +956,8 @@ def page(url: str, opts: Options, missing: list[str]) -> list[Row]:
             load.p95_ms,
             base.p95_ms,
             "ms",
-            "≤ 50 ms",
-            load.requests > 0 and load.p95_ms <= 50 and load.timeouts == 0,
+            f"≤ {target_ms:.0f} ms",
+            load.requests > 0 and load.p95_ms <= target_ms and load.timeouts == 0,
             note,
         ),
     ]
