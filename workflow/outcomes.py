@@ -13,6 +13,10 @@ from datetime import date, timedelta
 
 RESPONSE_WINDOW_DAYS = 60
 DAYS_PER_MONTH = 30.4375
+#: The contract's responder threshold ("Relapse report"): pain fell by 30 % or more.
+RESPONDER_REDUCTION = 0.30
+#: Added to every "at most" comparison, so 7.0 vs 0.7 * 10 holds in binary floating point.
+TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ def response(
     baseline_vas: float,
     last_infusion: date | None,
     assessments: Iterable[tuple[date, float | None]],
-    reduction_threshold: float = 0.30,
+    reduction_threshold: float = RESPONDER_REDUCTION,
     window_days: int = RESPONSE_WINDOW_DAYS,
 ) -> Response:
     """The course's response from its (date, vas) assessments."""
@@ -45,7 +49,7 @@ def response(
     reduction = None if baseline_vas <= 0 else (baseline_vas - lowest) / baseline_vas
     # Compare as the contract states it (lowest <= 70 % of baseline); the tolerance
     # keeps 7.0 vs 0.7 * 10 from failing on binary floating point.
-    responder = lowest <= (1 - reduction_threshold) * baseline_vas + 1e-9
+    responder = lowest <= (1 - reduction_threshold) * baseline_vas + TOLERANCE
     return Response(responder, lowest, when, reduction, True)
 
 
@@ -59,7 +63,10 @@ STRONG_REDUCTION = 0.50
 
 
 def is_responder(
-    *, lowest_vas: float | None, baseline_vas: float, reduction_threshold: float = 0.30
+    *,
+    lowest_vas: float | None,
+    baseline_vas: float,
+    reduction_threshold: float = RESPONDER_REDUCTION,
 ) -> bool:
     """The rule of ``response()`` applied to an already-known lowest VAS in the window.
 
@@ -68,7 +75,7 @@ def is_responder(
     """
     if lowest_vas is None:
         return False
-    return lowest_vas <= (1 - reduction_threshold) * baseline_vas + 1e-9
+    return lowest_vas <= (1 - reduction_threshold) * baseline_vas + TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -143,7 +150,7 @@ def motor_improved(
     """The rule of ``motor_response()`` on already-known best values (the report's SQL)."""
     if baseline_mrc_sum is not None and best_mrc_sum is not None:
         gain = best_mrc_sum - baseline_mrc_sum
-        if gain >= min_mrc_points - 1e-9:
+        if gain >= min_mrc_points - TOLERANCE:
             return MotorResponse(
                 True, f"MRC sum {baseline_mrc_sum} -> {best_mrc_sum} (+{gain} points)"
             )
@@ -152,7 +159,7 @@ def motor_improved(
             improved = best_walking_m > 0
         else:
             gain_fraction = (best_walking_m - baseline_walking_m) / baseline_walking_m
-            improved = gain_fraction >= min_walking_fraction - 1e-9
+            improved = gain_fraction >= min_walking_fraction - TOLERANCE
         if improved:
             return MotorResponse(
                 True, f"walking distance {baseline_walking_m:g} m -> {best_walking_m:g} m"

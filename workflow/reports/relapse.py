@@ -34,7 +34,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
 from workflow.models import Assessment, Course
-from workflow.outcomes import RESPONSE_WINDOW_DAYS, STRONG_REDUCTION
+from workflow.outcomes import (
+    RESPONDER_REDUCTION,
+    RESPONSE_WINDOW_DAYS,
+    STRONG_REDUCTION,
+    TOLERANCE,
+)
 from workflow.reports.figures import (
     ALL,
     FIGURE_NAMES,
@@ -56,10 +61,9 @@ REACHED_MONITORING: tuple[str, ...] = (
     CourseState.RETREATED.value,
     CourseState.COMPLETED.value,
 )
-#: The tolerance ``workflow.outcomes`` adds to its comparisons (binary floating point).
-EPSILON = 1e-9
-#: The contract's responder threshold: a reduction of 30 % or more.
-REDUCTION = 0.30
+#: The tolerance and responder threshold of ``workflow.outcomes``, so SQL and Python agree.
+EPSILON = TOLERANCE
+REDUCTION = RESPONDER_REDUCTION
 
 
 def _reached_monitoring(as_of: ColumnElement[date]) -> list[ColumnElement[bool]]:
