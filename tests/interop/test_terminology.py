@@ -96,3 +96,45 @@ def test_a_measure_without_a_ucum_unit_is_refused() -> None:
     }
     with pytest.raises(ValueError, match="furlong"):
         parse(document_)
+
+
+def test_the_medicines_vocabulary_is_atc_coded_with_current_codes() -> None:
+    """Every medicine a request may list carries a well-formed WHO ATC code (current
+    after the 2023 move of the gabapentinoids to N02BF, the old code kept beside it),
+    and docs/terminology.md shows them (the staleness test above)."""
+    import re
+
+    from workflow.review.medicines import load_medicines
+
+    vocabulary = {m.generic: m for m in load_medicines().medicines}
+    pattern = re.compile(r"^[A-Z](\d\d([A-Z]([A-Z](\d\d)?)?)?)?$")
+    for medicine in vocabulary.values():
+        for code in (medicine.atc, medicine.atc_former):
+            assert code is None or pattern.match(code), (medicine.generic, code)
+    expected = {
+        "pregabalin": ("N02BF02", "N03AX16"),
+        "gabapentin": ("N02BF01", "N03AX12"),
+        "duloxetine": ("N06AX21", None),
+        "amitriptyline": ("N06AA09", None),
+        "tramadol": ("N02AX02", None),
+        "tapentadol": ("N02AX06", None),
+        "prednisone": ("H02AB07", None),
+        "methylprednisolone": ("H02AB04", None),
+    }
+    for generic, codes in expected.items():
+        medicine = vocabulary[generic]
+        assert (medicine.atc, medicine.atc_former) == codes, generic
+    table = DOC.read_text(encoding="utf-8")
+    assert "| pregabalin | `N02BF02` | `N03AX16` |" in table
+
+
+def test_every_unit_the_programme_writes_is_in_the_ucum_table() -> None:
+    """The analyst export's data dictionary and the FHIR quantities use only the UCUM
+    codes docs/terminology.md lists (ages in years are `a`)."""
+    from workflow.export.cohort import _tables
+
+    units = terminology().units
+    for table in _tables():
+        for column in table.columns:
+            assert not column.unit or column.unit in units, (table.name, column.name)
+    assert "a" in units

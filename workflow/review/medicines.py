@@ -45,6 +45,7 @@ class RenalBand(_Frozen):
 class Medicine(_Frozen):
     generic: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9 -]*$")]
     atc: str | None = None
+    atc_former: str | None = None  # the code before a WHO ATC alteration, if it moved
     klass: Annotated[str, Field(alias="class", pattern=r"^[a-z_]+$")]
     brands: tuple[str, ...] = ()
     synonyms: tuple[str, ...] = ()
