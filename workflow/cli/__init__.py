@@ -78,27 +78,33 @@ class LazyGroup(TyperGroup):
 class LazyCommands(TyperGroup):
     """A command group whose commands are built from their functions when first asked
     for: ``ivig patient show`` builds the options of ``show`` only, not of every
-    patient command (reading each function's annotations is most of the cost)."""
+    patient command (reading each function's annotations is most of the cost).
+    ``commands`` (click's mapping of them all) builds the rest when read."""
 
     pending: dict[str, Any]  # name -> the Typer command info, until built
     order: list[str]  # the names in the order they were declared
     build: Any
 
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, Any]:
+        for name in list(self.__dict__.get("pending", ())):
+            self._built(name)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, Any]) -> None:
+        self._commands = value
+
     def _built(self, name: str) -> None:
         info = self.pending.pop(name, None)
         if info is not None:
-            self.commands[name] = self.build(info)
+            self._commands[name] = self.build(info)
             # In the order declared, whichever was built first (help lists them so).
-            self.commands = {n: self.commands[n] for n in self.order if n in self.commands}
-
-    def list_commands(self, ctx: Any) -> list[str]:
-        for name in list(self.pending):
-            self._built(name)
-        return super().list_commands(ctx)
+            self._commands = {n: self._commands[n] for n in self.order if n in self._commands}
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         self._built(cmd_name)
-        return super().get_command(ctx, cmd_name)
+        return self._commands.get(cmd_name)
 
 
 def _lazy_group(app: typer.Typer, name: str) -> TyperGroup:
@@ -126,7 +132,7 @@ def _lazy_group(app: typer.Typer, name: str) -> TyperGroup:
         for info in app.registered_commands
         if info.callback is not None
     }
-    group.order = [*group.pending, *group.commands]
+    group.order = [*group.pending, *group._commands]
     group.build = functools.partial(
         typer.main.get_command_from_info,
         pretty_exceptions_short=app.pretty_exceptions_short,
