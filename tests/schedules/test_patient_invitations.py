@@ -60,6 +60,10 @@ def test_an_enrolled_patient_gets_one_e_mail_per_reassessment(ivig: Ivig) -> Non
         # Whom to call is the configured contact, and the message is dated (RFC 5322).
         assert "please call the IVIG nurses on 01234 567890." in body.replace("\n", " ")
         assert email.utils.parsedate_to_datetime(str(message["Date"])) is not None
+    # Plain lines of at most 78 characters: no quoted-printable soft breaks ("=") in the
+    # text a plain mail reader shows, the link whole on its line.
+    assert all(m["Content-Transfer-Encoding"] in ("7bit", "8bit") for m in sent)
+    assert all(LINK.search(raw.decode()) for raw in box.messages)
     assert len(tokens) == 2
     with transaction(engine_for(os.environ["IVIG_DATABASE_URL"])) as session:
         stored = set(session.scalars(select(Invitation.token_hash)))

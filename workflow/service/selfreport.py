@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -174,14 +175,17 @@ def message_body(
         if reminder
         else "Your treatment team would like to know how you are feeling."
     )
-    return (
-        f"Dear {name},\n\n"
-        f"{opening}\n\n"
-        "Please answer a few short questions. It takes about one minute:\n\n"
-        f"{url}\n\n"
-        f"The link works once, until {expires.isoformat()}.\n"
-        f"If you cannot use it, or you have questions, please call {contact}.\n"
-    )
+    # Prose wrapped at 72 columns (plain text mail; a line over 78 would make the whole
+    # body quoted-printable); the link stays whole on a line of its own.
+    paragraphs = [
+        f"Dear {name},",
+        opening,
+        "Please answer a few short questions. It takes about one minute:",
+        url,
+        f"The link works once, until {expires.isoformat()}. If you cannot use it, or "
+        f"you have questions, please call {contact}.",
+    ]
+    return "\n\n".join(p if p == url else textwrap.fill(p, 72) for p in paragraphs) + "\n"
 
 
 def invite(
