@@ -3,26 +3,30 @@ requester, cancel."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, exists, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm.util import identity_key
 
 from workflow.catalogue import Actor, CorrectRequesterBody
 from workflow.clock import Clock
+from workflow.db import CHANGED_AT_ONCE
 from workflow.dosing import compute_dose
-from workflow.errors import InvalidInput, TransitionRefused
-from workflow.machine import require
-from workflow.models import Assessment, Course, Measurement, Patient, Review
+from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
+from workflow.machine import fire, require
+from workflow.models import Assessment, Course, Event, Measurement, Patient, Review
 from workflow.outcomes import motor_response, response
 from workflow.review import Policy, PriorCourse, ReviewContext, evaluate
 from workflow.schemas import CourseRequestIn, Outcome
 from workflow.service import prescriber
 from workflow.service.common import (
+    MAX_ID,
     clinical_date,
-    course_and_mrn,
     course_by_id,
+    history_row,
     not_before,
     optional_text,
     patient_by_mrn,
@@ -296,6 +300,66 @@ def retreat(
     return request_course(session=session, data=data, by=by, clock=clock, policy=policy, prior=old)
 
 
+#: The tables ``review`` writes without the unit of work.
+COURSES: Table = Course.__table__  # type: ignore[assignment]
+REVIEWS: Table = Review.__table__  # type: ignore[assignment]
+
+#: What ``review`` reads of the course, locked (``FOR UPDATE OF courses`` on PostgreSQL;
+#: on SQLite the writer holds the database): the columns its rules read, the
+#: recommendation's outcome and the patient's MRN, not the whole row with its documents.
+_UNDER_REVIEW = (
+    select(
+        Course.id,
+        Course.state,
+        Course.version,
+        Course.patient_id,
+        Course.requested_on,
+        Course.requested_by,
+        Course.entered_by,
+        Course.recommendation["outcome"].as_string(),
+        Patient.mrn,
+        # Whether a correction named another requester (rare: then they are read).
+        exists()
+        .where(Event.course_id == Course.id, Event.trigger == prescriber.CORRECT_REQUESTER)
+        .correlate(Course),
+    )
+    .join(Patient, Patient.id == Course.patient_id)
+    .where(Course.id == bindparam("course_id"))
+    .with_for_update(of=Course)
+)
+_RECOMMENDATION = select(Course.recommendation).where(Course.id == bindparam("course_id"))
+#: The decision on the course: the version the rules saw, moved on by one (a course
+#: changed meanwhile matches no row: ``Conflict``, as the unit of work's version check).
+_DECIDED = (
+    update(COURSES)
+    .where(COURSES.c.id == bindparam("course_id"), COURSES.c.version == bindparam("seen"))
+    .values(
+        state=bindparam("to_state"),
+        awaiting_information=bindparam("awaiting"),
+        updated_at=bindparam("at"),
+        version=bindparam("next_version"),
+    )
+)
+_APPROVED = _DECIDED.values(approved_on=bindparam("on"))
+_REVIEW_ROW = insert(REVIEWS).returning(REVIEWS.c.id)
+
+
+@dataclass(slots=True)
+class _UnderReview:
+    """The course as ``review`` reads it (``_UNDER_REVIEW``)."""
+
+    id: int
+    state: str
+    version: int
+    patient_id: int
+    requested_on: date
+    requested_by: str
+    entered_by: str
+    outcome: str
+    mrn: str
+    corrected: bool
+
+
 def review(
     *,
     session: Session,
@@ -309,23 +373,42 @@ def review(
     on: date | None = None,
     version: int | None = None,
     delegated: bool = False,
-) -> Course:
-    """A human decision on a request; the software only recommends.
+) -> int:
+    """A human decision on a request; the software only recommends. Returns the
+    course's id (the edges read the course to show it).
 
     Approving against a recommendation that is not ``supported`` needs an override
     reason; nobody reviews a request they made or entered, through a token minted by
     someone else, or after it changed from the ``version`` they saw
     (``permissions.check_review_of``).
+
+    The hot path of the programme, written without the unit of work: one locked read
+    of the columns the rules need (the corrected requesters only when a correction
+    exists), then the course's update
+    (its version checked), the history row, the review row and the requester's notice
+    as Core statements compiled once. A ``Course`` the session already holds is
+    expired, so it is read again as written.
     """
     on = clinical_date(on or clock.today(), today=clock.today())
     reviewer = required_text(reviewer, "reviewer")
     note = required_text(note, "note")
     override = optional_text(override_reason, "override-reason")
-    course, mrn = course_and_mrn(session, course_id)
+    if not 0 < course_id <= MAX_ID:
+        raise NotFound(f"course: there is no course {course_id}.")
+    session.flush()  # whatever the session holds is written before these statements
+    connection = session.connection()
+    found = connection.execute(_UNDER_REVIEW, {"course_id": course_id}).one_or_none()
+    if found is None:
+        raise NotFound(f"course: there is no course {course_id}.")
+    course = _UnderReview(*found)
     trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
     require(course, trigger)
     not_before(on, course.requested_on, field="date", what="the request")
-    requesters = prescriber.names(session, course)
+    requesters = (
+        prescriber.names_of(connection, course.id, course.requested_by)
+        if course.corrected
+        else (course.requested_by,)
+    )
     check_review_of(
         course,
         reviewer=reviewer,
@@ -333,33 +416,73 @@ def review(
         delegated=delegated,
         requesters=requesters,
     )
-    outcome = course.recommendation["outcome"]
+    outcome = course.outcome
     if decision == "approve" and outcome != Outcome.SUPPORTED.value and override is None:
-        findings = course.recommendation["findings"]
+        recommendation = connection.execute(_RECOMMENDATION, {"course_id": course.id}).scalar()
+        findings = (recommendation or {})["findings"]
         why = [f["rule"] for f in findings if f["severity"] == "block" or f.get("missing")]
         raise TransitionRefused(
             f"override-reason: the recommendation is {outcome} ({', '.join(why)}); "
             "approving it needs --override-reason."
         )
     reason = note if override is None else f"{note} (override: {override})"
-    transition(session, course, trigger, by=by, clock=clock, on=on, reason=reason)
-    course.awaiting_information = note if decision == "info" else None
-    if decision == "approve":
-        course.approved_on = on
-    row = Review(
+    before, after = fire(course, trigger)
+    now = clock.now()
+    changed = connection.execute(
+        _APPROVED if decision == "approve" else _DECIDED,
+        {
+            "course_id": course.id,
+            "seen": course.version,
+            "to_state": after.value,
+            "awaiting": note if decision == "info" else None,
+            "at": now,
+            "next_version": course.version + 1,
+            "on": on,
+        },
+    )
+    if changed.rowcount != 1:
+        raise Conflict(CHANGED_AT_ONCE)
+    history_row(
+        connection,
+        patient_id=course.patient_id,
         course_id=course.id,
+        trigger=trigger,
+        from_state=before.value,
+        to_state=after.value,
+        on=on,
+        reason=reason,
+        by=by,
+        at=now,
+    )
+    review_id = connection.execute(
+        _REVIEW_ROW,
+        {
+            "course_id": course.id,
+            "decision": decision,
+            "reviewer": reviewer,
+            "note": note,
+            "override_reason": override,
+            "recommendation_outcome": outcome,
+            "at": clock.now(),
+        },
+    ).scalar_one()
+    notify_requester(
+        session,
+        course_id=course.id,
+        patient_id=course.patient_id,
+        state=after.value,
+        review_id=review_id,
         decision=decision,
         reviewer=reviewer,
-        note=note,
-        override_reason=override,
-        recommendation_outcome=outcome,
-        at=clock.now(),
+        on=on,
+        now=clock.now(),
+        mrn=course.mrn,
+        to=requesters[-1],
     )
-    session.add(row)
-    notify_requester(
-        session, course=course, review=row, on=on, now=clock.now(), mrn=mrn, to=requesters[-1]
-    )
-    return course
+    held = session.identity_map.get(identity_key(Course, course.id))
+    if held is not None:
+        session.expire(held)
+    return course.id
 
 
 def amend(
