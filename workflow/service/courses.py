@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from sqlalchemy import Table, bindparam, exists, insert, select, update
+from sqlalchemy import Table, bindparam, exists, insert, literal_column, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.util import identity_key
 
@@ -16,7 +16,7 @@ from workflow.clock import Clock
 from workflow.db import CHANGED_AT_ONCE
 from workflow.dosing import compute_dose
 from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
-from workflow.machine import fire, require
+from workflow.machine import MOVES, require
 from workflow.models import Assessment, Course, Event, Measurement, Patient, Review
 from workflow.outcomes import motor_response, response
 from workflow.review import Policy, PriorCourse, ReviewContext, evaluate
@@ -42,7 +42,7 @@ from workflow.service.permissions import (
     check_review_of,
     same_person,
 )
-from workflow.states import REQUEST_TRIGGER, CourseState
+from workflow.states import REQUEST_TRIGGER, CourseState, allowed_sources
 
 ReviewDecision = Literal["approve", "deny", "info"]
 
@@ -304,52 +304,65 @@ def retreat(
 COURSES: Table = Course.__table__  # type: ignore[assignment]
 REVIEWS: Table = Review.__table__  # type: ignore[assignment]
 
-#: What ``review`` reads of the course, locked (``FOR UPDATE OF courses`` on PostgreSQL;
-#: on SQLite the writer holds the database): the columns its rules read, the
-#: recommendation's outcome and the patient's MRN, not the whole row with its documents.
-_UNDER_REVIEW = (
-    select(
-        Course.id,
-        Course.state,
-        Course.version,
-        Course.patient_id,
-        Course.requested_on,
-        Course.requested_by,
-        Course.entered_by,
-        Course.recommendation["outcome"].as_string(),
-        Patient.mrn,
-        # Whether a correction named another requester (rare: then they are read).
-        exists()
-        .where(Event.course_id == Course.id, Event.trigger == prescriber.CORRECT_REQUESTER)
-        .correlate(Course),
-    )
-    .join(Patient, Patient.id == Course.patient_id)
-    .where(Course.id == bindparam("course_id"))
-    .with_for_update(of=Course)
+#: A review's triggers, each allowed from one state only (requested): what the
+#: decision's ``UPDATE`` matches.
+_DECISIONS: dict[str, str] = {"approve": "approve", "deny": "deny", "info": "ask_information"}
+_FROM: dict[str, CourseState] = {}
+for _trigger in _DECISIONS.values():
+    (_FROM[_trigger],) = allowed_sources(_trigger)
+
+#: What the rules of a review read of the course (and its patient's MRN), not the whole
+#: row with its documents; whether a correction named another requester (rare: then
+#: they are read, ``prescriber.names_of``).
+_RULES_READ = (
+    Course.id,
+    Course.version,
+    Course.patient_id,
+    Course.requested_on,
+    Course.requested_by,
+    Course.entered_by,
+    Course.recommendation["outcome"].as_string(),
+    # Named in full: SQLite's RETURNING is rendered with bare column names, which in a
+    # subquery would name the subquery's own table (events.id for courses.id).
+    select(Patient.mrn).where(Patient.id == literal_column("courses.patient_id")).scalar_subquery(),
+    exists().where(
+        Event.course_id == literal_column("courses.id"),
+        Event.trigger == prescriber.CORRECT_REQUESTER,
+    ),
 )
-_RECOMMENDATION = select(Course.recommendation).where(Course.id == bindparam("course_id"))
-#: The decision on the course: the version the rules saw, moved on by one (a course
-#: changed meanwhile matches no row: ``Conflict``, as the unit of work's version check).
+#: The decision, written first: the course in the trigger's one source state moves to
+#: its destination, its version on by one, returning what the rules read (the old
+#: version is the new one less one). The row is locked from here to the commit
+#: (PostgreSQL; on SQLite the writer holds the database); a rule that refuses rolls it
+#: back. No row: the course is missing or in another state (``_UNDER_REVIEW`` says which).
 _DECIDED = (
     update(COURSES)
-    .where(COURSES.c.id == bindparam("course_id"), COURSES.c.version == bindparam("seen"))
+    .where(COURSES.c.id == bindparam("course_id"), COURSES.c.state == bindparam("from_state"))
     .values(
         state=bindparam("to_state"),
         awaiting_information=bindparam("awaiting"),
         updated_at=bindparam("at"),
-        version=bindparam("next_version"),
+        version=COURSES.c.version + 1,
     )
+    .returning(*_RULES_READ)
 )
 _APPROVED = _DECIDED.values(approved_on=bindparam("on"))
+#: The course as it is, locked, when the decision matched no row: for the refusal.
+_UNDER_REVIEW = (
+    select(Course.state, *_RULES_READ)
+    .where(Course.id == bindparam("course_id"))
+    .with_for_update(of=Course)
+)
+_RECOMMENDATION = select(Course.recommendation).where(Course.id == bindparam("course_id"))
 _REVIEW_ROW = insert(REVIEWS).returning(REVIEWS.c.id)
 
 
 @dataclass(slots=True)
 class _UnderReview:
-    """The course as ``review`` reads it (``_UNDER_REVIEW``)."""
+    """The course as the rules of a review read it (``_RULES_READ``)."""
 
-    id: int
     state: str
+    id: int
     version: int
     patient_id: int
     requested_on: date
@@ -382,12 +395,15 @@ def review(
     someone else, or after it changed from the ``version`` they saw
     (``permissions.check_review_of``).
 
-    The hot path of the programme, written without the unit of work: one locked read
-    of the columns the rules need (the corrected requesters only when a correction
-    exists), then the course's update
-    (its version checked), the history row, the review row and the requester's notice
-    as Core statements compiled once. A ``Course`` the session already holds is
-    expired, so it is read again as written.
+    The hot path of the programme, written without the unit of work, in as many
+    statements as the writes themselves: the course's ``UPDATE … RETURNING`` the few
+    columns the rules read (the Machine's move, the row locked), the rules (a refusal
+    rolls the transaction back, so nothing is written), then the history row, the
+    review row and the requester's notice, as Core statements compiled once. The
+    refusals and their order are those of reading first: a missing course, a state
+    the Machine does not allow, a date before the request, the separation of duties,
+    the version seen, the override. A ``Course`` the session already holds is expired,
+    so it is read again as written.
     """
     on = clinical_date(on or clock.today(), today=clock.today())
     reviewer = required_text(reviewer, "reviewer")
@@ -395,14 +411,31 @@ def review(
     override = optional_text(override_reason, "override-reason")
     if not 0 < course_id <= MAX_ID:
         raise NotFound(f"course: there is no course {course_id}.")
+    trigger = _DECISIONS[decision]
+    before = _FROM[trigger]
+    after = MOVES[(before.value, trigger)]
     session.flush()  # whatever the session holds is written before these statements
     connection = session.connection()
-    found = connection.execute(_UNDER_REVIEW, {"course_id": course_id}).one_or_none()
+    now = clock.now()
+    found = connection.execute(
+        _APPROVED if decision == "approve" else _DECIDED,
+        {
+            "course_id": course_id,
+            "from_state": before.value,
+            "to_state": after.value,
+            "awaiting": note if decision == "info" else None,
+            "at": now,
+            "on": on,
+        },
+    ).one_or_none()
     if found is None:
-        raise NotFound(f"course: there is no course {course_id}.")
-    course = _UnderReview(*found)
-    trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
-    require(course, trigger)
+        found = connection.execute(_UNDER_REVIEW, {"course_id": course_id}).one_or_none()
+        if found is None:
+            raise NotFound(f"course: there is no course {course_id}.")
+        require(_UnderReview(*found), trigger)
+        raise Conflict(CHANGED_AT_ONCE)  # it left the state and came back: look again
+    course = _UnderReview(before.value, *found)
+    course.version -= 1  # the version the rules judge is the one before this decision
     not_before(on, course.requested_on, field="date", what="the request")
     requesters = (
         prescriber.names_of(connection, course.id, course.requested_by)
@@ -425,23 +458,6 @@ def review(
             f"override-reason: the recommendation is {outcome} ({', '.join(why)}); "
             "approving it needs --override-reason."
         )
-    reason = note if override is None else f"{note} (override: {override})"
-    before, after = fire(course, trigger)
-    now = clock.now()
-    changed = connection.execute(
-        _APPROVED if decision == "approve" else _DECIDED,
-        {
-            "course_id": course.id,
-            "seen": course.version,
-            "to_state": after.value,
-            "awaiting": note if decision == "info" else None,
-            "at": now,
-            "next_version": course.version + 1,
-            "on": on,
-        },
-    )
-    if changed.rowcount != 1:
-        raise Conflict(CHANGED_AT_ONCE)
     history_row(
         connection,
         patient_id=course.patient_id,
@@ -450,7 +466,7 @@ def review(
         from_state=before.value,
         to_state=after.value,
         on=on,
-        reason=reason,
+        reason=note if override is None else f"{note} (override: {override})",
         by=by,
         at=now,
     )
