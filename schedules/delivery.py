@@ -34,6 +34,7 @@ from schedules import channels
 from workflow import outbox
 from workflow.clock import Clock
 from workflow.db import transaction
+from workflow.errors import log_unexpected
 from workflow.models import Reminder
 
 log = logging.getLogger("ivig.schedules.delivery")
@@ -156,7 +157,7 @@ def _deliver_one(
         _mark_sent(engine, claim, sent_at)
         report.sent.append(rid)
     except Exception as exc:  # a database error on one row must not stop the others
-        log.error("reminder=%s could not be processed (%s)", rid, type(exc).__name__)
+        log_unexpected(log, exc, f"processing reminder={rid}")
         report.failed.append(rid)
 
 

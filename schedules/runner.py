@@ -33,6 +33,7 @@ from schedules.raising import raise_and_escalate
 from schedules.review_deadlines import notify_overdue
 from workflow.config import Settings
 from workflow.db import engine_for, ensure_schema
+from workflow.errors import IvigError, log_unexpected
 from workflow.review import load_policy
 
 log = logging.getLogger("ivig.schedules.runner")
@@ -125,13 +126,11 @@ def raise_job(settings: Settings) -> None:
         if expired:
             log.info("expired lapsed approvals of %d courses", len(expired))
     except Exception as exc:
-        log.error(
-            "expiry of lapsed approvals failed (%s); the next run retries", type(exc).__name__
-        )
+        _failed(exc, "expiry of lapsed approvals")
     try:
         _, _, raised, escalated = raise_now(settings, ids=False)
     except Exception as exc:
-        log.error("raising job failed (%s); the next run retries", type(exc).__name__)
+        _failed(exc, "raising job")
         return
     if raised or escalated:
         log.info("raising job raised=%d escalated=%d", raised, escalated)
@@ -142,10 +141,20 @@ def deliver_job(settings: Settings) -> None:
     try:
         report = deliver_now(settings)
     except Exception as exc:
-        log.error("delivery job failed (%s); the next run retries", type(exc).__name__)
+        _failed(exc, "delivery job")
         return
     if report.sent or report.failed:
         log.info("delivery job sent=%d failed=%d", len(report.sent), len(report.failed))
+
+
+def _failed(exc: Exception, what: str) -> None:
+    """A job's failure: an expected one (a bad setting, the database unreachable or
+    behind) by its kind; anything else with its traceback (never its message, which
+    may repeat a patient's data). The next run tries again either way."""
+    if isinstance(exc, IvigError):
+        log.error("%s failed (%s); the next run retries", what, type(exc).__name__)
+    else:
+        log_unexpected(log, exc, f"in the scheduler's {what}; the next run retries")
 
 
 def build_scheduler(settings: Settings, *, interval_seconds: int) -> BackgroundScheduler:

@@ -280,7 +280,11 @@ class PatientUpdateBody(ActionInput):
 
     weight_kg: WeightKg | None = Field(None, description="Body weight in kg.")
     height_cm: HeightCm | None = Field(None, description="Height in cm.")
-    diabetes: Diabetes | None = Field(None, description="none, type1 or type2.")
+    diabetes: Diabetes | None = Field(
+        None,
+        description="none, type1 or type2; with diabetes on, the HbA1c and monofilament "
+        "follow-ups are planned, off, cancelled (docs/followups.md).",
+    )
     name: PatientName | None = Field(None, description="Full name.")
     self_report: SelfReportMode | None = Field(
         None,

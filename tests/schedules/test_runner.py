@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -73,6 +74,27 @@ def test_a_failing_job_logs_and_returns(db_url: str) -> None:
     broken = settings_for(db_url, notify="ftp://nowhere/x")
     runner.raise_job(broken)  # no exception: the next run tries again
     runner.deliver_job(broken)
+
+
+def test_an_unexpected_job_failure_is_logged_with_its_traceback_not_its_message(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    patient = "Jane Example, born 1950-01-01"
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise ValueError(patient)
+
+    monkeypatch.setattr(runner, "raise_now", broken)
+    monkeypatch.setattr(runner, "deliver_now", broken)
+    with caplog.at_level(logging.ERROR, logger="ivig"):
+        runner.raise_job(settings_for(db_url))
+        runner.deliver_job(settings_for(db_url))
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2
+    for text, job in zip(errors, ("raising job", "delivery job"), strict=True):
+        assert job in text and "the next run retries" in text
+        assert "Traceback" in text and "in broken" in text and "ValueError" in text
+        assert patient not in text
 
 
 def test_start_catches_up_everything_missed(db_url: str, sink: Sink) -> None:

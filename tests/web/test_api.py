@@ -470,6 +470,27 @@ def test_patient_update_through_the_api_keeps_old_and_new(web: Web) -> None:
     assert history[-1]["actor"] == COORDINATOR
 
 
+def test_diabetes_off_through_the_api_cancels_the_diabetes_followups(web: Web) -> None:
+    cid = in_monitoring(web)  # a patient with type 2 diabetes: the plan has them
+    doc = ok(web, COORDINATOR, "patients/M1/update", diabetes="none", reason="entered in error")
+    assert doc["diabetes"] == "none"
+    rows = web.api(COORDINATOR).get(f"{API}/followups", params={"mrn": "M1"}).json()
+    status = {r["kind"]: r["status"] for r in rows}
+    assert status == {
+        "reassess_2w": "scheduled",
+        "reassess_1m": "scheduled",
+        "hba1c": "cancelled",
+        "monofilament": "cancelled",
+    }
+    reason = web.api(REVIEWER).get(f"{API}/patients/M1/history").json()[-1]["reason"]
+    assert reason.startswith("entered in error; follow-ups ") and "cancelled" in reason
+    ok(web, COORDINATOR, "patients/M1/update", diabetes="type1", reason="it was type 1")
+    rows = web.api(COORDINATOR).get(f"{API}/followups", params={"course": cid}).json()
+    assert {r["kind"] for r in rows} == {"reassess_2w", "reassess_1m"}
+    rows = web.api(COORDINATOR).get(f"{API}/followups", params={"mrn": "M1"}).json()
+    assert sorted(r["status"] for r in rows if r["kind"] == "hba1c") == ["cancelled", "scheduled"]
+
+
 def test_a_reviewer_may_not_update_a_patient(web: Web) -> None:
     register(web)
     detail = refused(web, REVIEWER, "patients/M1/update", 403, weight_kg=80, reason="x")

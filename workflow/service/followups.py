@@ -11,6 +11,7 @@ from workflow.clock import Clock
 from workflow.followups import (
     COMPLETION_WINDOW_DAYS,
     OPEN_STATUSES,
+    PLAN,
     Level,
     Status,
     first_due_date,
@@ -19,6 +20,15 @@ from workflow.followups import (
     satisfied_kinds,
 )
 from workflow.models import Course, FollowUp, Patient
+from workflow.states import CourseState
+
+#: States of a course whose follow-up plan was made (it entered monitoring).
+_PLANNED = (
+    CourseState.MONITORING.value,
+    CourseState.RELAPSED.value,
+    CourseState.RETREATED.value,
+    CourseState.COMPLETED.value,
+)
 
 
 def has_diabetes(patient: Patient) -> bool:
@@ -77,6 +87,74 @@ def schedule_for_course(
         )
     session.add_all(made)
     return made
+
+
+def diabetes_changed(
+    session: Session, *, patient: Patient, had_diabetes: bool, clock: Clock
+) -> str | None:
+    """Plans or cancels the diabetes follow-ups after a correction of diabetes status.
+
+    Diabetes on: the patient's newest course whose plan was made (it entered
+    monitoring) gets the diabetes kinds it would have had, due as planned from its
+    last infusion date L, or today when that date has passed; kinds already open are
+    left alone. Diabetes off: the open diabetes follow-ups are cancelled (kept, with
+    ``closed_at``). Answers a note for the history row, or None when nothing changed.
+    The caller holds the patient's row lock.
+    """
+    now, today = clock.now(), clock.today()
+    if has_diabetes(patient) == had_diabetes:
+        return None
+    diabetes_kinds = [k for k in PLAN if k.diabetes_only]
+    open_rows = {
+        row.kind: row
+        for row in session.scalars(
+            select(FollowUp).where(
+                FollowUp.patient_id == patient.id,
+                FollowUp.course_id.is_(None),
+                FollowUp.kind.in_([k.kind for k in diabetes_kinds]),
+                FollowUp.status.in_(OPEN_STATUSES),
+            )
+        )
+    }
+    if not has_diabetes(patient):
+        rows = sorted(open_rows.values(), key=lambda r: r.id)
+        for row in rows:
+            row.status = Status.CANCELLED.value
+            row.closed_at = now
+        return _note(rows, "cancelled: the patient has no diabetes") if rows else None
+    course = session.scalars(
+        select(Course)
+        .where(
+            Course.patient_id == patient.id,
+            Course.state.in_(_PLANNED),
+            Course.last_infusion_date.is_not(None),
+        )
+        .order_by(Course.last_infusion_date.desc(), Course.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if course is None or course.last_infusion_date is None:
+        return None  # planned when a course enters monitoring
+    made = [
+        FollowUp(
+            patient_id=patient.id,
+            course_id=None,
+            origin_course_id=course.id,
+            kind=kind.kind,
+            due_date=max(first_due_date(kind, course.last_infusion_date), today),
+            status=Status.SCHEDULED.value,
+            created_at=now,
+        )
+        for kind in diabetes_kinds
+        if kind.kind not in open_rows
+    ]
+    session.add_all(made)
+    session.flush()
+    return _note(made, f"planned from course {course.id}") if made else None
+
+
+def _note(rows: list[FollowUp], what: str) -> str:
+    listed = ", ".join(f"{r.id} ({r.kind}, due {r.due_date.isoformat()})" for r in rows)
+    return f"follow-up{'s' if len(rows) > 1 else ''} {listed} {what}"
 
 
 def cancel_for_course(session: Session, *, course: Course, clock: Clock) -> int:

@@ -17,7 +17,7 @@ from workflow.models import Measurement, Patient, normalise_mrn
 from workflow.schemas import PatientIn
 from workflow.service import selfreport
 from workflow.service.common import clinical_date, patient_by_mrn, record, required_text
-from workflow.service.followups import complete_with_measurement
+from workflow.service.followups import complete_with_measurement, diabetes_changed, has_diabetes
 from workflow.service.permissions import check_allowed
 
 
@@ -166,6 +166,8 @@ def update_patient(
 
     Only the fields given change; an update that gives none, or changes nothing, is
     refused. Courses keep the weight they were dosed with (their request is a record).
+    A change of diabetes status plans or cancels the diabetes follow-ups
+    (:func:`~workflow.service.followups.diabetes_changed`); the history row says which.
     """
     given = {f: _plain(v) for f in UPDATABLE if (v := getattr(data, f, None)) is not None}
     enrolling = any(getattr(data, f, None) is not None for f in ENROLMENT)
@@ -185,9 +187,13 @@ def update_patient(
         raise TransitionRefused(
             f"update: patient {patient.mrn} already has these values; nothing changed."
         )
+    had_diabetes = has_diabetes(patient)
     for f, change in changes.items():
         if f in given:  # the self-report columns are already set by _enrol
             setattr(patient, f, change["new"])
+    note = diabetes_changed(session, patient=patient, had_diabetes=had_diabetes, clock=clock)
+    if note is not None:
+        reason = f"{reason}; {note}"
     now = clock.now()
     record(
         session,
