@@ -65,8 +65,10 @@ def test_gabapentin_3600_at_clearance_12(ivig: Ivig) -> None:
         creatinine_clearance_ml_min=12,
     )
     found = findings(course)
-    assert "100–300 mg/day" in found["therapy.renal_adjustment"]["message"]
+    # Below 15 mL/min both labels reduce gabapentin in proportion: 300 x 12/15.
+    assert "at most 240 mg/day" in found["therapy.renal_adjustment"]["message"]
     assert found["therapy.max_dose"]["severity"] == "warn"
+    assert "above 240 mg/day" in found["therapy.max_dose"]["message"]
 
 
 def test_pregabalin_1200_and_duloxetine_240_exceed_the_label(ivig: Ivig) -> None:

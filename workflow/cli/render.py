@@ -122,8 +122,12 @@ def request_lines(details: dict[str, Any] | None) -> list[str]:
     meds = [
         f"{m['name']}"
         + (f" {m['mg_per_day']:g} mg/day" if m.get("mg_per_day") is not None else "")
-        + (f" = {m['matched']}" if m.get("matched") and m["matched"] != m["name"] else "")
-        + ("" if m.get("matched") else " (not recognised)")
+        + (
+            f" (not recognised: read as {m['matched']}, check the spelling)"
+            if m.get("guessed")
+            else (f" = {m['matched']}" if m.get("matched") and m["matched"] != m["name"] else "")
+            + ("" if m.get("matched") else " (not recognised)")
+        )
         for m in details["medications"]
     ]
     steroids = details.get("steroids") or {}

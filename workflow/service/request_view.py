@@ -74,7 +74,12 @@ def request_details(session: Session, course: Course) -> dict[str, Any] | None:
             {
                 "name": line.name,
                 "mg_per_day": line.mg_per_day,
-                "matched": None if found is None else found.label(),
+                # A misspelling read as a medicine: matched names the medicine, and
+                # guessed says that the name itself is not known.
+                "matched": None
+                if found is None
+                else (found.generic if found.guessed_from else found.label()),
+                "guessed": found is not None and found.guessed_from is not None,
                 "generic": None if found is None else found.generic,
                 "class": None if found is None else found.medicine.klass,
                 "atc": None if found is None else found.medicine.atc,
