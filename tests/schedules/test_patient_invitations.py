@@ -43,8 +43,10 @@ def test_an_enrolled_patient_gets_one_e_mail_per_reassessment(ivig: Ivig) -> Non
     with smtp_server() as (box, port):
         setup(ivig, port)
         enrol(ivig)
-        ivig.ok("followups", "raise")
-        ivig.ok("followups", "raise")  # nothing new the second time
+        raised = {r["kind"]: r["self_report"] for r in ivig.ok("followups", "raise")}
+        assert ivig.ok("followups", "raise") == []  # nothing new the second time
+    # The list of those raised says who was invited, as the worklist does.
+    assert raised["reassess_2w"] == raised["reassess_1m"] == "invited"
     sent = mails(box)
     assert len(sent) == 2  # reassess_2w and reassess_1m (hba1c is not self-reported)
     assert all(r == ["pat@example.org"] for r in box.recipients)
@@ -60,6 +62,10 @@ def test_an_enrolled_patient_gets_one_e_mail_per_reassessment(ivig: Ivig) -> Non
         # Whom to call is the configured contact, and the message is dated (RFC 5322).
         assert "please call the IVIG nurses on 01234 567890." in body.replace("\n", " ")
         assert email.utils.parsedate_to_datetime(str(message["Date"])) is not None
+    # Plain lines of at most 78 characters: no quoted-printable soft breaks ("=") in the
+    # text a plain mail reader shows, the link whole on its line.
+    assert all(m["Content-Transfer-Encoding"] in ("7bit", "8bit") for m in sent)
+    assert all(LINK.search(raw.decode()) for raw in box.messages)
     assert len(tokens) == 2
     with transaction(engine_for(os.environ["IVIG_DATABASE_URL"])) as session:
         stored = set(session.scalars(select(Invitation.token_hash)))
@@ -84,8 +90,9 @@ def test_letter_patients_get_no_e_mail_but_an_invitation_to_print(ivig: Ivig) ->
     with smtp_server() as (box, port):
         setup(ivig, port)
         enrol(ivig, "letter")
-        ivig.ok("followups", "raise")
+        raised = {r["kind"]: r["self_report"] for r in ivig.ok("followups", "raise")}
     assert box.messages == []
+    assert raised["reassess_2w"] == "letter_to_print"
     with transaction(engine_for(os.environ["IVIG_DATABASE_URL"])) as session:
         channels = [i.channel for i in session.scalars(select(Invitation))]
         assert channels == ["letter", "letter"]

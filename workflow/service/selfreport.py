@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -174,14 +175,17 @@ def message_body(
         if reminder
         else "Your treatment team would like to know how you are feeling."
     )
-    return (
-        f"Dear {name},\n\n"
-        f"{opening}\n\n"
-        "Please answer a few short questions. It takes about one minute:\n\n"
-        f"{url}\n\n"
-        f"The link works once, until {expires.isoformat()}.\n"
-        f"If you cannot use it, or you have questions, please call {contact}.\n"
-    )
+    # Prose wrapped at 72 columns (plain text mail; a line over 78 would make the whole
+    # body quoted-printable); the link stays whole on a line of its own.
+    paragraphs = [
+        f"Dear {name},",
+        opening,
+        "Please answer a few short questions. It takes about one minute:",
+        url,
+        f"The link works once, until {expires.isoformat()}. If you cannot use it, or "
+        f"you have questions, please call {contact}.",
+    ]
+    return "\n\n".join(p if p == url else textwrap.fill(p, 72) for p in paragraphs) + "\n"
 
 
 def invite(
@@ -192,13 +196,15 @@ def invite(
     policy: SelfReport,
     base_url: str,
     contact: str = DEFAULT_CONTACT,
+    made: dict[int, str] | None = None,
 ) -> list[PatientMessage]:
     """Makes the invitations that raising these follow-ups calls for.
 
     Only enrolled patients and only the policy's kinds; one invitation per follow-up
     (a unique column), so raising twice never invites twice. E-mail invitations get
     their token now and are returned as messages for the outbox; letter invitations
-    get theirs when the letter is printed.
+    get theirs when the letter is printed. ``made``, if given, receives each invited
+    follow-up's worklist state (``invited`` or ``letter_to_print``).
     """
     if not followup_ids:
         return []
@@ -229,6 +235,8 @@ def invite(
         )
         session.add(invitation)
         session.flush()
+        if made is not None:
+            made[followup_id] = "invited" if by_email else "letter_to_print"
         if token is not None and patient.email:
             messages.append(
                 PatientMessage(
@@ -553,12 +561,14 @@ def _enqueue(session: Session, message: PatientMessage, *, patient_id: int, now:
     )
 
 
-def send_invitations(session: Session, *, followup_ids: list[int], now: datetime) -> int:
+def send_invitations(session: Session, *, followup_ids: list[int], now: datetime) -> dict[int, str]:
     """Invites the enrolled patients of these just-raised follow-ups (in the raising
-    transaction, so an invitation exists exactly when its follow-up was raised)."""
+    transaction, so an invitation exists exactly when its follow-up was raised).
+    Returns each invited follow-up's worklist state, for the list of those raised."""
     from workflow.config import get_settings
     from workflow.review.policy import load_policy
 
+    made: dict[int, str] = {}
     messages = invite(
         session,
         followup_ids=followup_ids,
@@ -566,8 +576,10 @@ def send_invitations(session: Session, *, followup_ids: list[int], now: datetime
         policy=load_policy().self_report,
         base_url=get_settings().public_base_url,
         contact=get_settings().patient_contact,
+        made=made,
     )
-    return _send(session, messages, now)
+    _send(session, messages, now)
+    return made
 
 
 def send_reminders(session: Session, *, now: datetime) -> int:
