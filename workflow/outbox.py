@@ -182,9 +182,9 @@ def row(
 
 #: The outbox table, written by Core statements compiled once per dialect (``write``).
 _TABLE: Table = Reminder.__table__  # type: ignore[assignment]
-_SKIPPING = {
-    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing(),
+_SKIPPING = {  # inline: the rows' ids are not needed (no RETURNING)
+    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing().inline(),
+    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing().inline(),
 }
 
 
@@ -198,7 +198,7 @@ def write(session: Session, values: Sequence[dict[str, Any]]) -> None:
         return
     session.flush()
     connection = session.connection()
-    statement = _SKIPPING.get(connection.dialect.name, insert(_TABLE))
+    statement = _SKIPPING.get(connection.dialect.name, insert(_TABLE).inline())
     connection.execute(statement, values[0] if len(values) == 1 else list(values))
 
 
