@@ -45,7 +45,7 @@ from workflow.web.api_models import (
     UserBody,
 )
 from workflow.web.auth import Principal, api_principal
-from workflow.web.context import clock, work
+from workflow.web.context import clock, deliver_if_urgent, work
 from workflow.web.paging import PAGE_HEADERS, Cursor, Limit
 from workflow.web.params import FollowUpKindName, QueryDate
 
@@ -312,8 +312,11 @@ def _perform(request: Request, me: Me, action: Action, target: Any, body: Any) -
     with work(request) as session:
         result = perform(action, session=session, target=target, data=body, actor=actor, clock=now)
         if action.scope == Scope.PATIENT:
-            return queries.patient_read(result)
-        return queries.course_read(session, result, today=now.today())
+            answer: Any = queries.patient_read(result)
+        else:
+            answer = queries.course_read(session, result, today=now.today())
+    deliver_if_urgent(request, action.extra)
+    return answer
 
 
 def _action_route(action: Action) -> None:
