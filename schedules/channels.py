@@ -19,7 +19,7 @@ import socket
 import threading
 from collections.abc import Sequence
 from email.message import EmailMessage
-from email.utils import parseaddr
+from email.utils import formatdate, parseaddr
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -194,6 +194,9 @@ def _message(url: str, payload: dict[str, Any]) -> EmailMessage:
     message["Subject"] = _subject(body, envelope)
     message["From"] = query.get("from", ["ivig-reminders@localhost"])[0]
     message["To"] = ", ".join(envelope.get("to") or recipients(url))
+    # RFC 5322 requires it; a submission server need not add it, and mail without one
+    # is marked as suspect by many receivers (a patient's invitation must not be).
+    message["Date"] = formatdate(usegmt=True)
     message_id = str(body.get("message_id") or "")
     if message_id:
         message["Message-ID"] = message_id_header(message_id, message["From"])

@@ -1,6 +1,6 @@
 """Start-up of the read commands, timed as whole processes against bare imports.
 
-    python scripts/bench_startup.py [--runs 15] [--database-url URL] [--json]
+    python scripts/bench_startup.py [--runs 15] [--json]
 
 The baseline is a process that imports only the libraries every command needs and
 does nothing else: ``from sqlalchemy.orm import Session``, ``import typer``,
@@ -8,9 +8,10 @@ does nothing else: ``from sqlalchemy.orm import Session``, ``import typer``,
 names each library is used through, so each is loaded as the program loads it).
 Each read command (``patient show``, ``course show``, ``followups list``) runs as
 the ``ivig`` console script on a small SQLite database (one patient, one course in
-monitoring with its follow-ups), made here in a temporary directory. Runs are
-interleaved (baseline, each command, baseline, …) so that load from other work on
-the machine falls on all of them alike.
+monitoring with its follow-ups), made here in a temporary directory. The program's
+modules are compiled to bytecode first, as an installation does (the libraries' are).
+Runs are interleaved (baseline, each command, baseline, …) so that load from other
+work on the machine falls on all of them alike.
 
 Prints, per command: the median wall time and CPU time (user + system) of the runs,
 each as a ratio to the baseline's, and the largest peak resident memory (from the
@@ -21,6 +22,8 @@ memory ≤ 70 MiB.
 from __future__ import annotations
 
 import argparse
+import compileall
+import importlib.util
 import json
 import os
 import shutil
@@ -118,7 +121,22 @@ def make_data(env: dict[str, str], cwd: str) -> None:
         call("course", "infuse", "1", "--date", day, "--grams", "28")
 
 
+def compile_program() -> None:
+    """Writes the program's bytecode, as installing it does.
+
+    The libraries of the baseline were compiled when pip installed them; an editable
+    install of this program is compiled on first use, unless PYTHONDONTWRITEBYTECODE is
+    set (it is on some development machines), when every run would compile every module
+    again (~50 ms a command) and the comparison would be unfair to the program.
+    """
+    for package in ("workflow", "schedules"):
+        spec = importlib.util.find_spec(package)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            compileall.compile_dir(folder, quiet=1)
+
+
 def measure(runs: int, env: dict[str, str], cwd: str) -> dict[str, list[Sample]]:
+    compile_program()
     plans = {"baseline": [sys.executable, "-c", BASELINE]}
     plans.update({name: [ivig(), *args] for name, args in READ_COMMANDS})
     for argv in plans.values():  # warm the page cache and the bytecode once

@@ -30,3 +30,12 @@ def test_head_read_without_alembic_is_alembics_head() -> None:
 
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert head_revision() == script.get_current_head()
+
+
+def test_revision_scan_agrees_with_the_syntax_tree() -> None:
+    """The line scan every command runs reads the same ids as parsing each file."""
+    from workflow.db import MIGRATIONS, _revision_ids, _revision_ids_parsed
+
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        assert _revision_ids(path) == _revision_ids_parsed(source), path.name

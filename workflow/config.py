@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -13,18 +13,23 @@ from typing import Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from workflow.clock import Clock, FixedClock, SystemClock
 from workflow.errors import InvalidInput
 
+#: Every variable of ours starts with this (in any case: ``ivig_actor`` counts too).
+PREFIX = "IVIG_"
 
-class Settings(BaseSettings):
-    """Everything configurable, with the variable names users set."""
 
-    # An empty variable counts as unset (a shell that blanks IVIG_FROZEN_NOW means "none").
-    model_config = SettingsConfigDict(env_prefix="IVIG_", extra="ignore", env_ignore_empty=True)
+class Settings(BaseModel):
+    """Everything configurable, with the variable names users set: ``IVIG_`` and the
+    field's name (``IVIG_DATABASE_URL``). :meth:`from_environment` reads them; a
+    ``Settings(...)`` made in code (tests, the demo) takes its values from its arguments.
+    """
+
+    # Defaults go through the validators too, as values from the environment do.
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     database_url: str = "sqlite:///ivig.db"
     timezone: str = "UTC"
@@ -130,18 +135,35 @@ class Settings(BaseSettings):
     def notify_urls(self) -> list[str]:
         return [part.strip() for part in self.notify.split(",") if part.strip()]
 
+    @classmethod
+    def from_environment(cls, variables: Iterable[tuple[str, str]]) -> Settings:
+        """The settings the ``IVIG_*`` variables among ``variables`` give; an empty
+        variable counts as unset (a shell that blanks IVIG_FROZEN_NOW means "none").
+
+        Read here rather than with pydantic-settings, whose import alone cost every
+        command ~25 ms at start-up; the names match without regard to case, the last
+        spelling of a name wins, and each value is validated like an argument.
+        """
+        values: dict[str, str] = {}
+        for name, value in variables:
+            key = name.lower()
+            if key.startswith(PREFIX.lower()):
+                values[key.removeprefix(PREFIX.lower())] = value
+        return cls.model_validate({k: v for k, v in values.items() if v != ""})
+
 
 _installed: ContextVar[Settings | None] = ContextVar("ivig_settings", default=None)
 
 
 def _environment() -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("IVIG_")))
+    """The ``IVIG_*`` variables, in the environment's order (the last spelling wins)."""
+    return tuple((k, v) for k, v in os.environ.items() if k.upper().startswith(PREFIX))
 
 
 @lru_cache(maxsize=8)
 def _load(environment: tuple[tuple[str, str], ...]) -> Settings:
     try:
-        return Settings()
+        return Settings.from_environment(environment)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "IVIG_" + str(first["loc"][0]).upper() if first["loc"] else "IVIG_*"

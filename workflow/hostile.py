@@ -30,6 +30,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    ConfigDict,
     Field,
     GetJsonSchemaHandler,
     ValidationError,
@@ -156,7 +157,12 @@ def _declare(schema: Any) -> None:
 
 
 class StrictInput(BaseModel):
-    """Mix-in for input models: every field checked as the module docstring says."""
+    """Mix-in for input models: every field checked as the module docstring says.
+
+    Built on first use (``defer_build``): a command validates one input model, if any,
+    and need not build every action's at start-up."""
+
+    model_config = ConfigDict(defer_build=True)
 
     @field_validator("*", mode="before")
     @classmethod

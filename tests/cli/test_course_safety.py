@@ -193,6 +193,32 @@ def test_an_infusion_day_above_the_ceiling_needs_an_override_even_as_planned(ivi
     assert course["state"] == "monitoring"
 
 
+def test_exactly_at_the_ceilings_does_not_block(ivig: Ivig) -> None:
+    register(ivig)  # 82 kg
+    # 0.44 x 5 is 2.2000000000000002 in floating point: still exactly the course ceiling.
+    for dose, days in [(0.44, 5), (0.22, 10), (1.0, 2)]:
+        course = request(ivig, dose_g_per_kg_per_day=dose, days=days)
+        assert "dose.ceiling" not in _rules(course), (dose, days)
+        ivig.ok("course", "cancel", str(course["id"]), "--reason", "boundary")
+    for dose, days in [(0.45, 5), (1.01, 1), (1.1, 2)]:
+        course = request(ivig, dose_g_per_kg_per_day=dose, days=days)
+        assert _rules(course)["dose.ceiling"] == "block", (dose, days)
+        ivig.ok("course", "cancel", str(course["id"]), "--reason", "boundary")
+
+
+def test_days_within_10_percent_that_pass_the_course_ceiling_need_an_override(
+    ivig: Ivig,
+) -> None:
+    register(ivig)  # 82 kg: course ceiling 180.4 g
+    cid = int(request(ivig, dose_g_per_kg_per_day=0.44, days=5)["id"])  # 36.08 g a day
+    approve(ivig, cid)
+    for day in range(1, 5):  # 146 g in 4 days, each within 10 % of the plan
+        ivig.ok("course", "infuse", str(cid), "--date", f"2026-10-0{day}", "--grams", "36.5")
+    args = ["course", "infuse", str(cid), "--date", "2026-10-05", "--grams", "39"]
+    assert_refused(ivig, args, code=1, names=["grams", "course ceiling", "override-reason"])
+    assert ivig.ok(*args[:-1], "34.4")["state"] == "monitoring"  # 180.4 g: at the ceiling
+
+
 # --- approvals lapse -------------------------------------------------------------------
 
 
@@ -244,6 +270,12 @@ def test_the_lot_is_recorded_and_shown(ivig: Ivig) -> None:
     )
     assert course["infusions"][0]["lot"] == "OCT-2026-0142"
     assert "lot OCT-2026-0142" in course["history"][-1]["reason"]
+
+
+def test_a_blank_lot_is_malformed_not_silently_dropped(ivig: Ivig) -> None:
+    cid = course_in(ivig, "reviewed")
+    args = ["course", "infuse", str(cid), "--date", "2026-10-01", "--grams", "32.8"]
+    assert_refused(ivig, [*args, "--lot", "  "], code=2, names=["lot"])
 
 
 # --- approvals expire -------------------------------------------------------------------

@@ -109,3 +109,44 @@ def test_a_bad_output_path_is_refused_and_records_nothing(ivig: Ivig, tmp_path: 
     assert result.code == 2 and "out:" in result.err
     with transaction(engine_for(os.environ["IVIG_DATABASE_URL"])) as session:
         assert session.scalars(select(Invitation)).one().letter_printed_at is None
+
+
+def qr_contents(path: Path) -> list[str]:
+    """What each page's QR code says, decoded from the image embedded in the PDF."""
+    try:
+        from pyzbar.pyzbar import decode
+    except ImportError:  # the zbar library (Debian's libzbar0) is missing
+        pytest.skip("no QR decoder: libzbar0 is not installed")
+    found = []
+    for page in PdfReader(path).pages:
+        (image,) = page.images
+        (code,) = decode(image.image)
+        found.append(code.data.decode())
+    return found
+
+
+def test_the_qr_code_is_the_printed_link(ivig: Ivig, tmp_path: Path) -> None:
+    letter_invitation(ivig)
+    out = tmp_path / "letters.pdf"
+    ivig.ok("letters", "print", "--out", str(out))
+    written = re.search(r"https://clinic\.example/r/[A-Za-z0-9_-]+", pdf_pages(out)[0])
+    assert written
+    assert qr_contents(out) == [written.group(0)]
+
+
+def test_printing_for_another_day_keeps_when_it_was_really_entered(
+    ivig: Ivig, tmp_path: Path
+) -> None:
+    """``--as-of`` dates the letters and their window; the history still says when the
+    printing was entered (the clock's now), with the letters' date as its date."""
+    cid = letter_invitation(ivig)
+    out = tmp_path / "letters.pdf"
+    ivig.ok("letters", "print", "--as-of", "2026-11-23", "--out", str(out))
+    assert "2026-11-23" in pdf_pages(out)[0]
+    (row,) = [
+        h
+        for h in ivig.ok("course", "show", str(cid))["history"]
+        if h["trigger"] == "letter_printed"
+    ]
+    assert row["date"] == "2026-11-23"
+    assert row["at"].startswith(fixed_now().strftime("%Y-%m-%dT%H:%M"))

@@ -29,6 +29,28 @@ def _walk(node: Any) -> Iterator[tuple[str, Any]]:
             yield from _walk(item)
 
 
+STANDARD = ("http://loinc.org", "http://snomed.info/sct", "http://www.whocc.no/atc")
+
+
+def _listed_codes() -> dict[tuple[str, str], str]:
+    """(system, code) -> display of every code the terminology lists."""
+    terms = terminology()
+    listed: dict[tuple[str, str], str] = {}
+    for group in (
+        terms.measures,
+        terms.indications,
+        terms.severity,
+        terms.medicines,
+        terms.activities,
+        terms.adverse_events,
+    ):
+        for code in group.values():  # type: ignore[attr-defined]
+            listed[(code.uri, code.code)] = code.display
+            if code.broader is not None:
+                listed[(code.broader.uri, code.broader.code)] = code.broader.display
+    return listed
+
+
 def check_bundle(doc: dict[str, Any]) -> Counter[str]:
     """Parses with the R4B models, resolves every reference, checks codes and units."""
     from fhir.resources.R4B.bundle import Bundle
@@ -42,14 +64,20 @@ def check_bundle(doc: dict[str, Any]) -> Counter[str]:
         if key == "reference" and isinstance(value, str) and not value.startswith("#"):
             assert value in urls, f"dangling reference {value}"
     terms = terminology()
-    known = {uri for uri, _ in terms.systems.values()} | {
-        "http://terminology.hl7.org/CodeSystem/condition-clinical",
-        "http://terminology.hl7.org/CodeSystem/adverse-event-severity",
-        "http://terminology.hl7.org/CodeSystem/adverse-event-outcome",
-    }
+    known = {uri for uri, _ in terms.systems.values()}
     for key, value in _walk(doc["entry"]):
         if key == "system" and isinstance(value, str):
             assert value in known, f"unknown system {value}"
+    listed = _listed_codes()
+    for key, value in _walk(doc["entry"]):
+        if key == "coding":
+            for coding in value:
+                system, code = coding["system"], coding["code"]
+                if system in (terms.local_system, *STANDARD):
+                    # A local code is one the terminology lists (and so documents); a
+                    # LOINC, SNOMED CT or ATC code is one whose meaning was checked there.
+                    assert (system, code) in listed, f"{system}|{code} is not in codes.yaml"
+                    assert coding.get("display") == listed[(system, code)], (system, code)
         if key in ("valueQuantity", "doseQuantity", "dose") and isinstance(value, dict):
             assert value["system"] == "http://unitsofmeasure.org"
             assert value["code"] in terms.units

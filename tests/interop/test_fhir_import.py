@@ -172,3 +172,63 @@ def test_an_exported_bundle_s_labs_import_into_another_system_unchanged(
         lab["subject"] = {"identifier": {"system": MRN_SYSTEM, "value": "M1"}}
     result = ivig.ok("fhir", "import", write_json(tmp_path / "b.json", bundle(*labs)))
     assert len(result["imported"]) == 1
+
+
+def test_a_value_written_as_a_json_string_is_refused(ivig: Ivig, tmp_path: Path) -> None:
+    """FHIR JSON writes a decimal as a number; the R4B models would take "7.2"."""
+    course_in(ivig, "monitoring")
+    quoted = observation("quoted", LOINC, "4548-4", 7.2, "%")
+    quoted["valueQuantity"]["value"] = "7.2"
+    path = write_json(
+        tmp_path / "b.json", bundle(observation("good", LOINC, "2164-2", 80, "mL/min"), quoted)
+    )
+    assert_refused(ivig, ["fhir", "import", path], code=2, names=["entry 2", "quoted", "value"])
+
+
+def _transaction(*resources: dict[str, Any]) -> dict[str, Any]:
+    doc = bundle(*resources)
+    doc["type"] = "transaction"
+    for entry in doc["entry"]:
+        entry["request"] = {"method": "POST", "url": entry["resource"]["resourceType"]}
+    return doc
+
+
+def five_labs() -> list[dict[str, Any]]:
+    return [
+        observation("t-a1c", LOINC, "4548-4", 7.2, "%", on="2026-11-04"),
+        observation("t-crcl", LOINC, "2164-2", 85, "mL/min", on="2026-11-04"),
+        observation("t-mono", LOCAL, "monofilament-sites-felt", 8, "{sites}", on="2026-11-04"),
+        observation("t-ifcc", LOINC, "59261-8", 53, "mmol/mol", on="2026-11-05"),
+        observation("t-vas", LOINC, "38214-3", 3, "{score}", on="2026-11-05"),
+    ]
+
+
+def test_a_transaction_of_five_labs_is_imported(ivig: Ivig, tmp_path: Path) -> None:
+    course_in(ivig, "monitoring")
+    path = write_json(tmp_path / "t.json", _transaction(*five_labs()))
+    assert len(ivig.ok("fhir", "import", path)["imported"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("spoil", "names"),
+    [
+        (lambda d: d["entry"][2].pop("request"), ["entry 3", "request", "bdl-3"]),
+        (lambda d: d.update(type="collection"), ["entry 1", "request", "bdl-3"]),
+        (
+            lambda d: d["entry"][4].update(fullUrl=d["entry"][3]["fullUrl"]),
+            ["entry 5", "fullUrl", "bdl-7"],
+        ),
+        (lambda d: d["entry"][4]["resource"]["valueQuantity"].update(value=11), ["entry 5", "vas"]),
+    ],
+    ids=["transaction-entry-without-request", "collection-with-requests", "same-fullurl", "range"],
+)
+def test_one_bad_entry_of_a_five_entry_transaction_writes_nothing(
+    ivig: Ivig, tmp_path: Path, spoil: Any, names: list[str]
+) -> None:
+    """The Bundle invariants an independent FHIR validator checks (bdl-3, bdl-7) and a
+    value out of range in the last entry: exit 2 naming it, and no row written."""
+    course_in(ivig, "monitoring")
+    doc = _transaction(*five_labs())
+    spoil(doc)
+    path = write_json(tmp_path / "t.json", doc)
+    assert_refused(ivig, ["fhir", "import", path], code=2, names=names)

@@ -153,6 +153,27 @@ def test_docs_list_every_rule_with_its_source() -> None:
         assert " ".join(config.source.split()) in page
 
 
+def test_docs_give_the_course_safety_limits_with_their_sources() -> None:
+    policy = load_policy("default")
+    page = render_markdown(policy)
+    for source in (policy.dosing.source, policy.safety.source, policy.safety.followup.source):
+        assert " ".join(source.split()) in page
+    assert "valid for 90 days" in page and "lapsing within 14 days" in page
+    assert "more than 3 days apart" in page and "grade 3 or more" in page
+    assert "under 18 years" in page and "below 152 cm" in page and "pregnancy" in page
+    assert "creatinine clearance below 60 mL/min, age 65 or more, or diabetes" in page
+
+
+def test_rules_list_gives_the_safety_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IVIG_POLICY", raising=False)
+    document = json.loads(runner.invoke(app, ["list", "--json"]).stdout)
+    assert document["safety"]["approval_valid_days"] == 90
+    assert document["safety"]["followup"]["min_age"] == 65
+    assert document["safety"]["source"] and document["dosing"]["source"]
+    people = runner.invoke(app, ["list"]).stdout
+    assert '"approval_valid_days": 90' in people and "renal dysfunction" in people
+
+
 runner = CliRunner()
 
 

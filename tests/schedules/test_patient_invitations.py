@@ -4,6 +4,7 @@ through the outbox; one reminder follows if they do not answer."""
 from __future__ import annotations
 
 import email
+import email.utils
 import os
 import re
 from email.message import Message
@@ -18,6 +19,7 @@ from workflow.models import Invitation, Reminder
 from workflow.service.selfreport import hash_token
 
 LINK = re.compile(r"https://clinic\.example/r/([A-Za-z0-9_-]+)")
+CONTACT = "the IVIG nurses on 01234 567890"
 
 
 def enrol(ivig: Ivig, mode: str = "email") -> None:
@@ -33,6 +35,7 @@ def setup(ivig: Ivig, port: int) -> int:
     ivig.monkeypatch.setenv("IVIG_PATIENT_SMTP", f"smtp://127.0.0.1:{port}")
     ivig.monkeypatch.setenv("IVIG_PATIENT_FROM", "clinic@example.org")
     ivig.monkeypatch.setenv("IVIG_PUBLIC_BASE_URL", "https://clinic.example")
+    ivig.monkeypatch.setenv("IVIG_PATIENT_CONTACT", CONTACT)
     return course_in(ivig, "monitoring")
 
 
@@ -50,10 +53,17 @@ def test_an_enrolled_patient_gets_one_e_mail_per_reassessment(ivig: Ivig) -> Non
         body = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
         assert message["From"] == "clinic@example.org"
         assert "M1" not in body and "M1" not in str(message["Subject"])
-        assert "IVIG" not in body and "vas" not in body.lower()
+        assert "IVIG" not in body.replace(CONTACT, "") and "vas" not in body.lower()
         match = LINK.search(body)
         assert match
         tokens.add(match.group(1))
+        # Whom to call is the configured contact, and the message is dated (RFC 5322).
+        assert "please call the IVIG nurses on 01234 567890." in body.replace("\n", " ")
+        assert email.utils.parsedate_to_datetime(str(message["Date"])) is not None
+    # Plain lines of at most 78 characters: no quoted-printable soft breaks ("=") in the
+    # text a plain mail reader shows, the link whole on its line.
+    assert all(m["Content-Transfer-Encoding"] in ("7bit", "8bit") for m in sent)
+    assert all(LINK.search(raw.decode()) for raw in box.messages)
     assert len(tokens) == 2
     with transaction(engine_for(os.environ["IVIG_DATABASE_URL"])) as session:
         stored = set(session.scalars(select(Invitation.token_hash)))

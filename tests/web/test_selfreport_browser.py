@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import Ivig
 from tests.factories import course_in
 from tests.schedules.servers import smtp_server
+from tests.web.conftest import Web
 from tests.web.test_browser import CHROMIUM, SHOTS, browser, live  # noqa: F401 (fixtures)
 
 pytestmark = [
@@ -90,3 +91,59 @@ def test_patient_answers_from_the_e_mail_link_in_a_phone_browser(
     assert assessment["source"] == "patient" and assessment["vas"] == 3
     status = {f["id"]: f["status"] for f in course["followups"]}
     assert status[two_weeks] == "done"
+
+
+def test_the_one_month_form_works_without_javascript_on_a_small_phone(
+    live: str,  # noqa: F811
+    browser: Any,  # noqa: F811
+    ivig: Ivig,
+    web: Web,
+) -> None:
+    """No script at all, a 320 px screen: every control labelled, every target at least
+    44 px, nothing wider than the screen; answer, change, send; the link is then used."""
+    from playwright.sync_api import expect
+
+    from tests.web.test_selfreport import CLOSED, invited
+
+    cid, token = invited(web, ivig, "reassess_1m")
+    context = browser.new_context(
+        viewport={"width": 320, "height": 568}, is_mobile=True, java_script_enabled=False
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    scripts: list[str] = []
+    page.on("request", lambda r: scripts.append(r.url) if r.resource_type == "script" else None)
+    page.goto(f"{live}/r/{token}")
+    expect(page.get_by_role("heading", name="How are you?")).to_be_visible()
+    unlabelled = page.evaluate(
+        "() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]"
+        ".filter(e => !(e.labels && e.labels.length)).map(e => e.name)"
+    )
+    assert unlabelled == []
+    small = page.evaluate(
+        "() => [...document.querySelectorAll('label.choice, button, input[type=text]')]"
+        ".map(e => e.getBoundingClientRect()).filter(r => r.height < 44 || r.width < 44).length"
+    )
+    assert small == 0
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    page.get_by_label("7", exact=True).check()
+    page.get_by_label("To a nearby shop (about 500 metres)").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Please check your answers")).to_be_visible()
+    expect(page.locator(".answers")).to_contain_text("about 500 metres")
+    page.get_by_role("button", name="No, change my answers").click()
+    expect(page.get_by_label("7", exact=True)).to_be_checked()  # the answers are kept
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Yes, send my answers").click()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    page.goto(f"{live}/r/{token}")
+    expect(page.get_by_role("heading", name=CLOSED)).to_be_visible()
+    assert scripts == []
+
+    course = ivig.ok("course", "show", str(cid))
+    (assessment,) = course["assessments"]
+    assert assessment["source"] == "patient"
+    assert (assessment["vas"], assessment["walking_distance_m"]) == (7, 500)
+    (one_month,) = [f for f in course["followups"] if f["kind"] == "reassess_1m"]
+    # The MRC sum needs an examination: still open, marked as answered by the patient.
+    assert (one_month["status"], one_month["self_report"]) == ("raised", "answered")

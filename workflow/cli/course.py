@@ -26,8 +26,6 @@ from workflow.cli.common import (
     wants_json,
 )
 from workflow.read import queries
-from workflow.review import load_policy
-from workflow.service import courses
 
 app = typer.Typer(help="Request, review, infuse and follow an IVIG course.", no_args_is_help=True)
 
@@ -43,6 +41,9 @@ def _show(course_id: int, json_out: bool) -> None:
 @app.command("request")
 def request(file: FileOpt, actor: ActorOpt = None, json_out: JsonOpt = False) -> None:
     """Record a request for an IVIG course (state: requested)."""
+    from workflow.review import load_policy
+    from workflow.service import courses
+
     data = request_document(file)
     by, clock, policy = RUNTIME.actor(actor), RUNTIME.clock, load_policy()
     change_course(
@@ -105,6 +106,7 @@ def expire_lapsed(
 
     Not a catalogue action: it has no one target, it acts on every lapsed course.
     """
+    from workflow.review import load_policy
     from workflow.service import safety
 
     clock, policy = RUNTIME.clock, load_policy()

@@ -44,10 +44,12 @@ def print_(
     from workflow.letters import render as render_pdf
 
     settings, clock = RUNTIME.settings, RUNTIME.clock
-    now = clock.now()
+    entered = now = clock.now()
     if as_of is not None:
         day = parse_date(as_of, "as-of")
-        now = datetime.combine(day, time(12, 0), tzinfo=clock.zone).astimezone(now.tzinfo)
+        if day != clock.today():  # printed for another day: judged at that day's noon
+            now = datetime.combine(day, time(12, 0), tzinfo=clock.zone).astimezone(now.tzinfo)
+    printed_on = now.astimezone(clock.zone).date()
     target = Path(out)
     if target.suffix.lower() != ".pdf":
         raise InvalidInput(f"out: {out} must be a .pdf file.")
@@ -57,14 +59,16 @@ def print_(
     policy = load_policy().self_report
     with unit_of_work() as session:
         letters = selfreport.letters_due(
-            session, now=now, policy=policy, base_url=settings.public_base_url, by=by
+            session,
+            now=now,
+            policy=policy,
+            base_url=settings.public_base_url,
+            by=by,
+            entered_at=entered,  # the history keeps when it really happened
+            on=printed_on,
         )
         if letters:
-            pdf = render_pdf(
-                letters,
-                printed_on=now.astimezone(clock.zone).date(),
-                contact=settings.patient_contact,
-            )
+            pdf = render_pdf(letters, printed_on=printed_on, contact=settings.patient_contact)
             try:
                 target.write_bytes(pdf)
             except OSError as exc:

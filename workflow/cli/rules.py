@@ -41,6 +41,24 @@ def list_rules(
         if rule.thresholds:
             typer.echo(f"  limits: {json.dumps(rule.thresholds, ensure_ascii=False)}")
         typer.echo(f"  source: {rule.source}")
+    _echo_limits("dosing", active.dosing.model_dump(mode="json"))
+    _echo_limits("safety", active.safety.model_dump(mode="json"))
+
+
+def _echo_limits(name: str, section: dict[str, object]) -> None:
+    """A policy section that is not a rule (checks on the course): limits and source."""
+    sources = {k: section.pop(k) for k in list(section) if k == "source"}
+    nested = {k: section.pop(k) for k in list(section) if isinstance(section[k], dict)}
+    typer.echo(f"\n{name}  (policy section)")
+    typer.echo(f"  limits: {json.dumps(section, ensure_ascii=False)}")
+    if sources.get("source"):
+        typer.echo(f"  source: {sources['source']}")
+    for key, value in nested.items():
+        if isinstance(value, dict) and "source" in value:
+            inner = dict(value)
+            inner_source = inner.pop("source")
+            typer.echo(f"  {key}: {json.dumps(inner, ensure_ascii=False)}")
+            typer.echo(f"    source: {inner_source}")
 
 
 def _document(policy: Policy) -> dict[str, object]:
@@ -49,5 +67,6 @@ def _document(policy: Policy) -> dict[str, object]:
         "policy_version": policy.version,
         "title": policy.title,
         "dosing": policy.dosing.model_dump(mode="json"),
+        "safety": policy.safety.model_dump(mode="json"),
         "rules": [rule.model_dump(mode="json") for rule in describe_rules(policy)],
     }

@@ -77,8 +77,7 @@ PATIENT = Column("patient", "text", "Pseudonym of the patient: HMAC-SHA256 of th
 VOIDED = (
     Column("voided", "boolean", "1: the row was voided (entered in error); leave it out."),
     Column("voided_at", "datetime", "When it was voided (UTC)."),
-    Column("void_reason", "text", "Why it was voided."),
-)
+)  # the reason is free text (it may name the patient): left out, like notes
 
 
 def _tables() -> list[Table]:

@@ -65,8 +65,6 @@ TASK_STATUS = {"scheduled": "requested", "raised": "ready"}
 ISSUE_SEVERITY = {"block": "high", "warn": "moderate", "info": "low"}
 #: CTCAE grade -> AdverseEvent.severity (HL7 adverse-event-severity).
 AE_SEVERITY = {1: "mild", 2: "moderate", 3: "severe", 4: "severe", 5: "severe"}
-AE_SEVERITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
-AE_OUTCOME_SYSTEM = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
 CAREPLAN_STATUS = {
     "monitoring": "active",
     "relapsed": "completed",
@@ -281,12 +279,7 @@ def _condition(b: _Builder, course: Course, patient_url: str) -> str:
         "resourceType": "Condition",
         "identifier": b.identifier("record", f"course/{course.id}/indication"),
         "clinicalStatus": {
-            "coding": [
-                {
-                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                    "code": "active",
-                }
-            ]
+            "coding": [{"system": b.terms.uri("condition_clinical"), "code": "active"}]
         },
         "code": concept(indication, text=text),
         "subject": _ref(patient_url),
@@ -476,7 +469,9 @@ def _adverse_event(b: _Builder, course: Course, row: Any, patient_url: str) -> N
     """An adverse event, with the infusion day given on or before it as the suspect."""
     grade = int(row.grade)
     severity: dict[str, Any] = {
-        "coding": [{"system": AE_SEVERITY_SYSTEM, "code": AE_SEVERITY.get(grade, "severe")}],
+        "coding": [
+            {"system": b.terms.uri("ae_severity"), "code": AE_SEVERITY.get(grade, "severe")}
+        ],
         "text": f"CTCAE grade {grade}",
     }
     local = b.terms.severity.get(grade)
@@ -500,7 +495,7 @@ def _adverse_event(b: _Builder, course: Course, row: Any, patient_url: str) -> N
     if getattr(row, "actor", None):
         resource["recorder"] = {"display": row.actor}
     if grade == 5:
-        resource["outcome"] = {"coding": [{"system": AE_OUTCOME_SYSTEM, "code": "fatal"}]}
+        resource["outcome"] = {"coding": [{"system": b.terms.uri("ae_outcome"), "code": "fatal"}]}
     given = [
         i for i in course.infusions if i.date <= row.date and getattr(i, "voided_at", None) is None
     ]
@@ -631,7 +626,7 @@ def _provenance(b: _Builder, events: Iterable[Event], patient_url: str) -> None:
             "target": [_ref(target)],
             "recorded": _instant(event.at),
             "activity": {
-                "coding": [{"system": b.terms.uri("local"), "code": f"event-{event.trigger}"}],
+                "coding": [{"system": b.terms.uri("event"), "code": event.trigger}],
                 "text": event.trigger
                 + (f": {event.from_state} -> {event.to_state}" if event.to_state else ""),
             },

@@ -95,6 +95,49 @@ def _structure(doc: Any) -> None:
         raise _fail(
             where, f"is not valid FHIR R4B ({path or 'resource'}: {first['msg']})."
         ) from None
+    _invariants(doc)
+
+
+#: Bundle types whose entries must each carry a ``request`` (FHIR invariant bdl-3), and
+#: those whose entries must each carry a ``response`` (bdl-4); no other type may.
+_REQUEST_TYPES = ("batch", "transaction", "history")
+_RESPONSE_TYPES = ("batch-response", "transaction-response", "history")
+
+
+def _invariants(doc: dict[str, Any]) -> None:
+    """The Bundle rules of R4B that the models do not check (bdl-3, bdl-4, bdl-7: an
+    independent validator refuses such a Bundle, so the import does too)."""
+    kind = doc.get("type")
+    seen: dict[str, int] = {}
+    for number, entry in enumerate(doc.get("entry") or [], start=1):
+        where = f"entry {number}{_described(doc, number - 1)}"
+        for part, types, rule in (
+            ("request", _REQUEST_TYPES, "bdl-3"),
+            ("response", _RESPONSE_TYPES, "bdl-4"),
+        ):
+            if kind in types and not entry.get(part):
+                raise _fail(
+                    where,
+                    f"has no {part}, which every entry of a {kind} Bundle needs "
+                    f"(FHIR R4B invariant {rule}).",
+                )
+            if kind not in types and entry.get(part):
+                raise _fail(
+                    where,
+                    f"has a {part}, which an entry of a {kind} Bundle may not have "
+                    f"(FHIR R4B invariant {rule}).",
+                )
+        full_url = entry.get("fullUrl")
+        if full_url and kind != "history":  # a history holds versions of one resource
+            resource = entry.get("resource")
+            meta = resource.get("meta") if isinstance(resource, dict) else None
+            key = f"{full_url} {meta.get('versionId') if isinstance(meta, dict) else ''}"
+            if key in seen:
+                raise _fail(
+                    where,
+                    f"repeats the fullUrl of entry {seen[key]} (FHIR R4B invariant bdl-7).",
+                )
+            seen[key] = number
 
 
 def _described(doc: dict[str, Any], index: int) -> str:
@@ -185,7 +228,11 @@ def _quantity(resource: dict[str, Any], measure: Code, terms: Terminology, where
     unit = quantity.get("code") if quantity.get("system") else quantity.get("unit")
     if quantity.get("system") not in (None, terms.uri("ucum")) or unit != measure.unit:
         raise _fail(where, f"unit {unit!r} is not {measure.unit!r} (UCUM) for {measure.display}.")
-    value = float(quantity["value"])
+    raw = quantity["value"]
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        # FHIR JSON writes a decimal as a JSON number; the models would take "65".
+        raise _fail(where, f"valueQuantity.value {raw!r} is not a JSON number.")
+    value = float(raw)
     if measure.key in WHOLE and value != int(value):
         raise _fail(where, f"{FIELD_NAMES[measure.key]}: {value:g} is not a whole number.")
     return value

@@ -79,6 +79,7 @@ def render_markdown(policy: Policy) -> str:
         _OUTCOME_TEXT,
         "## Rules\n\n" + _HEADER + "\n" + "\n".join(rows),
         "## Dosing\n\n" + _dosing(policy),
+        "## Course safety\n\n" + _safety(policy),
         "## Response, relapse signal and laboratory values\n\n" + _response(policy),
         "## Medicines vocabulary\n\n" + _medicines(),
         "## Immunoglobulin products\n\n" + _products(),
@@ -141,7 +142,12 @@ def _dosing(policy: Policy) -> str:
         + (
             f" (adjusted body weight when BMI ≥ {dosing.obesity_bmi:g} and height is known: "
             f"ideal + {dosing.adjusted_fraction:g} × (actual − ideal), ideal by Devine; "
-            "sex other/unknown uses the female formula)"
+            "sex other/unknown uses the female formula). Actual weight instead under "
+            f"{dosing.adult_age} years on the request date, below {dosing.min_height_cm:g} cm "
+            "(ideal body weight is not used there)"
+            + (", in pregnancy (`pregnant` in the request)" if dosing.pregnancy_exempt else "")
+            + ", or when actual weight is below the adjusted; height unknown: actual weight "
+            "and `dose.height_unknown`"
             if dosing.weight == "adjusted"
             else ""
         ),
@@ -155,6 +161,43 @@ def _dosing(policy: Policy) -> str:
     ]
     for product, sizes in dosing.vials.items():
         lines.append(f"- Vials of {product}: " + ", ".join(f"{s:g} g" for s in sizes))
+    if dosing.source:
+        lines.append(f"- Source: {_cell(dosing.source)}")
+    return "\n".join(lines)
+
+
+def _safety(policy: Policy) -> str:
+    """The checks on the course itself (refusals, not findings) and their sources."""
+    safety, followup = policy.safety, policy.safety.followup
+    ceiling = policy.rules.dose_ceiling
+    lines = [
+        "Checks made when a course is recorded (`docs/safety.md`): each refuses the command "
+        "(exit 1) unless an override reason is given where one is named.",
+        "",
+        f"- An approval is valid for {safety.approval_valid_days} days from its review date: "
+        "an infusion dated after that is refused, and a course still `reviewed` then moves "
+        "to `expired` (`course expire-lapsed`, the scheduler's daily pass).",
+        f"- The worklist lists approvals lapsing within {safety.approval_lapse_warning_days} days.",
+        f"- Infusion days of one course more than {safety.max_infusion_gap_days} days apart "
+        "need an override reason.",
+        f"- An infusion day above {ceiling.max_g_per_kg_per_day:g} g/kg of the dosing weight, "
+        f"or a course passing {ceiling.max_course_g_per_kg:g} g/kg in all, needs an override "
+        "reason (`dose.ceiling`).",
+        f"- An adverse event of CTCAE grade {safety.notify_adverse_event_grade} or more is "
+        "messaged to the reminder channels at once.",
+        f"- Source: {_cell(safety.source)}",
+    ]
+    if followup.enabled:
+        lines += [
+            f"- A course stopped after an adverse event gets a `{followup.kind}` follow-up "
+            f"{followup.days_after_last_infusion} days after its last infusion for a patient "
+            f"at renal risk: creatinine clearance below "
+            f"{followup.max_creatinine_clearance_ml_min:g} mL/min, age {followup.min_age} or "
+            "more" + (", or diabetes" if followup.diabetes else "") + ". Source: "
+            f"{_cell(followup.source)}",
+        ]
+    else:
+        lines.append("- No safety follow-up after a course stopped for an adverse event.")
     return "\n".join(lines)
 
 

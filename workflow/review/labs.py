@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 from workflow.review.context import ReviewContext
+from workflow.review.packaged import vocabulary
 from workflow.schemas import CourseRequestIn
 
 MONTH_DAYS = 30.4375
@@ -44,8 +43,7 @@ class LabData(_Frozen):
 @lru_cache(maxsize=1)
 def load_lab_data() -> LabData:
     """The packaged conversions (``vocab/labs.yaml``), parsed once."""
-    entry = resources.files("workflow.review").joinpath("vocab", "labs.yaml")
-    return LabData.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
+    return LabData.model_validate(vocabulary("labs.yaml"))
 
 
 def ifcc_to_percent(mmol_mol: float) -> float:

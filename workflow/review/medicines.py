@@ -18,9 +18,9 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from workflow.review.packaged import load_yaml
 from workflow.schemas import Medication
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -45,6 +45,7 @@ class RenalBand(_Frozen):
 class Medicine(_Frozen):
     generic: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9 -]*$")]
     atc: str | None = None
+    atc_former: str | None = None  # the code before a WHO ATC alteration, if it moved
     klass: Annotated[str, Field(alias="class", pattern=r"^[a-z_]+$")]
     brands: tuple[str, ...] = ()
     synonyms: tuple[str, ...] = ()
@@ -173,7 +174,7 @@ def _build_index(vocabulary: Vocabulary) -> _Index:
 def load_medicines() -> Vocabulary:
     """The packaged vocabulary, parsed and validated once."""
     text = resources.files(_PACKAGE).joinpath(_FOLDER, _FILE).read_text(encoding="utf-8")
-    raw: Any = yaml.safe_load(text)
+    raw: Any = load_yaml(text)
     return Vocabulary.model_validate(raw)
 
 

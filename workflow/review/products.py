@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from workflow.review.packaged import vocabulary
 
 
 class _Frozen(BaseModel):
@@ -65,9 +65,7 @@ def _key(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def load_products() -> ProductVocabulary:
-    entry = resources.files("workflow.review").joinpath("vocab", "products.yaml")
-    raw: Any = yaml.safe_load(entry.read_text(encoding="utf-8"))
-    return ProductVocabulary.model_validate(raw)
+    return ProductVocabulary.model_validate(vocabulary("products.yaml"))
 
 
 def match_product(name: str) -> ProductMatch | None:

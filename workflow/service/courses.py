@@ -7,16 +7,16 @@ from datetime import date
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from workflow.catalogue import Actor, CorrectRequesterBody
 from workflow.clock import Clock
 from workflow.dosing import compute_dose
 from workflow.errors import InvalidInput, TransitionRefused
 from workflow.machine import require
-from workflow.models import Assessment, Course, Measurement, Patient, Review
+from workflow.models import Assessment, Course, Patient, Review
 from workflow.outcomes import motor_response, response
-from workflow.review import Policy, PriorCourse, ReviewContext, evaluate
+from workflow.review import Policy, PriorCourse, evaluate
 from workflow.schemas import CourseRequestIn, Outcome
 from workflow.service import prescriber
 from workflow.service.common import (
@@ -38,6 +38,11 @@ from workflow.service.permissions import (
     check_review_of,
     same_person,
 )
+from workflow.service.record import (
+    age_on,
+    review_context,
+)
+from workflow.service.record import other_courses as _other_courses
 from workflow.states import REQUEST_TRIGGER, CourseState
 
 ReviewDecision = Literal["approve", "deny", "info"]
@@ -77,21 +82,8 @@ def prior_course_context(session: Session, course: Course, policy: Policy) -> Pr
     )
 
 
-def age_on(birth_date: date, on: date) -> int:
-    """Age in whole years on ``on``."""
-    before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
-    return on.year - birth_date.year - before_birthday
-
-
 #: States in which a course blocks a new request for the same patient.
 _ACTIVE = (CourseState.REQUESTED, CourseState.REVIEWED, CourseState.INFUSING)
-
-
-def _other_courses(session: Session, patient_id: int, exclude: int | None) -> list[Course]:
-    query = select(Course).where(Course.patient_id == patient_id).order_by(Course.id)
-    if exclude is not None:
-        query = query.where(Course.id != exclude)
-    return list(session.scalars(query))
 
 
 def check_one_active_course(session: Session, patient: Patient) -> None:
@@ -110,65 +102,6 @@ def check_one_active_course(session: Session, patient: Patient) -> None:
                 f"mrn: patient {patient.mrn} has relapsed course {other.id}: use "
                 f"`course retreat {other.id}` to request its re-treatment."
             )
-
-
-def latest_hba1c(session: Session, patient_id: int) -> float | None:
-    """The patient's most recent HbA1c from ``patient measure``, if any."""
-    return session.scalar(
-        select(Measurement.hba1c_percent)
-        .where(
-            Measurement.patient_id == patient_id,
-            Measurement.hba1c_percent.is_not(None),
-            Measurement.voided_at.is_(None),
-        )
-        .order_by(Measurement.date.desc(), Measurement.id.desc())
-        .limit(1)
-    )
-
-
-def dated_measurements(
-    session: Session, patient_id: int, column: InstrumentedAttribute[float | None]
-) -> tuple[tuple[date, float], ...]:
-    """(date, value) of every live measurement of the patient with ``column`` set."""
-    rows = session.execute(
-        select(Measurement.date, column).where(
-            Measurement.patient_id == patient_id,
-            column.is_not(None),
-            Measurement.voided_at.is_(None),
-        )
-    ).all()
-    return tuple((on, float(value)) for on, value in rows if value is not None)
-
-
-def review_context(
-    session: Session,
-    patient: Patient,
-    prior: PriorCourse | None,
-    as_of: date,
-    course_id: int | None = None,
-) -> ReviewContext:
-    """The patient's record as the rules need it: diabetes, prior course, dated labs,
-    registered weight, age, and the patient's other courses in monitoring."""
-    in_monitoring = tuple(
-        other.id
-        for other in _other_courses(session, patient.id, course_id)
-        if other.state == CourseState.MONITORING
-    )
-    return ReviewContext(
-        sex=patient.sex,
-        height_cm=patient.height_cm,
-        diabetes=patient.diabetes,
-        prior=prior,
-        latest_hba1c_percent=latest_hba1c(session, patient.id),
-        clearance_measurements=dated_measurements(
-            session, patient.id, Measurement.creatinine_clearance_ml_min
-        ),
-        hba1c_measurements=dated_measurements(session, patient.id, Measurement.hba1c_percent),
-        as_of=as_of,
-        registered_weight_kg=patient.weight_kg,
-        age_years=age_on(patient.birth_date, as_of),
-        monitoring_courses=in_monitoring,
-    )
 
 
 def _apply_request(

@@ -22,7 +22,7 @@ from workflow.review.medicines import match
 from workflow.review.products import match_product
 from workflow.schemas import CourseRequestIn
 from workflow.service import prescriber
-from workflow.service.courses import review_context
+from workflow.service.record import review_context
 from workflow.states import REQUEST_TRIGGER
 
 

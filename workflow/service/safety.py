@@ -191,7 +191,7 @@ def has_adverse_event(session: Session, course_id: int) -> bool:
 
 def renal_risk(session: Session, course: Course, patient: Patient, policy: Policy) -> list[str]:
     """Why the patient is at renal risk under the policy (empty: not at risk)."""
-    from workflow.service.courses import age_on, dated_measurements
+    from workflow.service.record import age_on, dated_measurements
 
     rule = policy.safety.followup
     reasons = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -160,21 +161,31 @@ class PatientMessage:
 SUBJECT = "Your treatment team would like to hear how you are"
 
 
-def message_body(*, name: str, url: str, expires: date, reminder: bool) -> str:
-    """The e-mail text: who it is from, what to do, the link, when it stops working."""
+#: Whom a patient is told to call when no ``contact`` is given (``IVIG_PATIENT_CONTACT``).
+DEFAULT_CONTACT = "your treatment team"
+
+
+def message_body(
+    *, name: str, url: str, expires: date, reminder: bool, contact: str = DEFAULT_CONTACT
+) -> str:
+    """The e-mail text: whom it greets (the patient's name as registered), what to do,
+    the link, until when it works, whom to call (``IVIG_PATIENT_CONTACT``)."""
     opening = (
         "This is a reminder: we have not yet heard from you."
         if reminder
         else "Your treatment team would like to know how you are feeling."
     )
-    return (
-        f"Dear {name},\n\n"
-        f"{opening}\n\n"
-        "Please answer a few short questions. It takes about one minute:\n\n"
-        f"{url}\n\n"
-        f"The link works once, until {expires.isoformat()}.\n"
-        "If you cannot use it, or you have questions, please call your treatment team.\n"
-    )
+    # Prose wrapped at 72 columns (plain text mail; a line over 78 would make the whole
+    # body quoted-printable); the link stays whole on a line of its own.
+    paragraphs = [
+        f"Dear {name},",
+        opening,
+        "Please answer a few short questions. It takes about one minute:",
+        url,
+        f"The link works once, until {expires.isoformat()}. If you cannot use it, or "
+        f"you have questions, please call {contact}.",
+    ]
+    return "\n\n".join(p if p == url else textwrap.fill(p, 72) for p in paragraphs) + "\n"
 
 
 def invite(
@@ -184,6 +195,7 @@ def invite(
     now: datetime,
     policy: SelfReport,
     base_url: str,
+    contact: str = DEFAULT_CONTACT,
 ) -> list[PatientMessage]:
     """Makes the invitations that raising these follow-ups calls for.
 
@@ -234,6 +246,7 @@ def invite(
                         url=link(base_url, token),
                         expires=expires.date(),
                         reminder=False,
+                        contact=contact,
                     ),
                     reminder=False,
                 )
@@ -250,7 +263,12 @@ def _open_unanswered() -> tuple[object, ...]:
 
 
 def remind(
-    session: Session, *, now: datetime, policy: SelfReport, base_url: str
+    session: Session,
+    *,
+    now: datetime,
+    policy: SelfReport,
+    base_url: str,
+    contact: str = DEFAULT_CONTACT,
 ) -> list[PatientMessage]:
     """One reminder e-mail per unanswered invitation, ``reminder_after_days`` after it.
 
@@ -290,6 +308,7 @@ def remind(
                     url=link(base_url, token),
                     expires=invitation.expires_at.date(),
                     reminder=True,
+                    contact=contact,
                 ),
                 reminder=True,
             )
@@ -313,12 +332,24 @@ class Letter:
 
 
 def letters_due(
-    session: Session, *, now: datetime, policy: SelfReport, base_url: str, by: str
+    session: Session,
+    *,
+    now: datetime,
+    policy: SelfReport,
+    base_url: str,
+    by: str,
+    entered_at: datetime | None = None,
+    on: date | None = None,
 ) -> list[Letter]:
     """Letters to print now: each unprinted letter invitation, and one reminder letter
     ``reminder_after_days`` after an unanswered one was printed. Printing gives the
-    invitation its token (stored hashed) and starts its window."""
+    invitation its token (stored hashed) and starts its window.
+
+    ``now`` is the moment the letters are printed for (``--as-of``); the history rows
+    keep the moment they were really entered (``entered_at``, default ``now``) and the
+    letters' date (``on``) as their clinical date."""
     letters: list[Letter] = []
+    stamp = History(by=by, at=entered_at or now, on=on)
     first = session.execute(
         select(Invitation, Patient, FollowUp.course_id)
         .join(FollowUp, FollowUp.id == Invitation.followup_id)
@@ -338,7 +369,7 @@ def letters_due(
         invitation.letter_printed_at = now
         invitation.expires_at = now + timedelta(days=policy.window_days)
         letters.append(_letter(invitation, patient, link(base_url, token), reminder=False))
-        _printed(session, invitation, course_id, "", by=by, at=now)
+        _printed(session, invitation, course_id, "", stamp)
     cutoff = now - timedelta(days=policy.reminder_after_days)
     again = session.execute(
         select(Invitation, Patient, FollowUp.course_id)
@@ -358,18 +389,21 @@ def letters_due(
         invitation.reminder_token_hash = digest
         invitation.reminder_sent_at = now
         letters.append(_letter(invitation, patient, link(base_url, token), reminder=True))
-        _printed(session, invitation, course_id, "reminder ", by=by, at=now)
+        _printed(session, invitation, course_id, "reminder ", stamp)
     return letters
 
 
+@dataclass(frozen=True)
+class History:
+    """Who printed the letters, when that was entered, and the letters' date."""
+
+    by: str
+    at: datetime
+    on: date | None
+
+
 def _printed(
-    session: Session,
-    invitation: Invitation,
-    course_id: int | None,
-    what: str,
-    *,
-    by: str,
-    at: datetime,
+    session: Session, invitation: Invitation, course_id: int | None, what: str, stamp: History
 ) -> None:
     record(
         session,
@@ -377,8 +411,9 @@ def _printed(
         course_id=course_id,
         trigger="letter_printed",
         reason=f"self-report {what}letter printed for follow-up {invitation.followup_id}",
-        by=by,
-        at=at,
+        by=stamp.by,
+        at=stamp.at,
+        on=stamp.on,
     )
 
 
@@ -534,6 +569,7 @@ def send_invitations(session: Session, *, followup_ids: list[int], now: datetime
         now=now,
         policy=load_policy().self_report,
         base_url=get_settings().public_base_url,
+        contact=get_settings().patient_contact,
     )
     return _send(session, messages, now)
 
@@ -548,6 +584,7 @@ def send_reminders(session: Session, *, now: datetime) -> int:
         now=now,
         policy=load_policy().self_report,
         base_url=get_settings().public_base_url,
+        contact=get_settings().patient_contact,
     )
     return _send(session, messages, now)
 

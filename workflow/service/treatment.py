@@ -120,6 +120,9 @@ def _check_same_day(session: Session, course: Course, on: date) -> None:
 
 
 def _lot(value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        # A recall finds patients by lot: a blank one given is a mistake, not "unknown".
+        raise InvalidInput("lot: is empty; leave --lot out when the lot is not known.")
     lot = optional_text(value, "lot")
     if lot is not None and len(lot) > 100:
         raise InvalidInput("lot: is longer than 100 characters.")

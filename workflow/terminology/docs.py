@@ -37,6 +37,24 @@ HEADER = (
 )
 
 
+def _vocabulary() -> str:
+    """The review's medicines vocabulary (workflow/review/vocab/medicines.yaml), ATC-coded."""
+    from workflow.review.medicines import load_medicines
+
+    vocabulary = load_medicines()
+    rows = []
+    for medicine in vocabulary.medicines:
+        code = f"`{medicine.atc}`" if medicine.atc else "none listed"
+        former = f"`{medicine.atc_former}`" if medicine.atc_former else ""
+        source = "WHO ATC/DDD index" if medicine.atc else "no ATC code was verified"
+        if medicine.atc_former:
+            source += f" (moved from {medicine.atc_former} in the 2023 ATC alterations)"
+        rows.append(f"| {medicine.generic} | {code} | {former} | {medicine.klass} | {source}. |")
+    return "| medicine | ATC | former ATC | class | source |\n|---|---|---|---|---|\n" + "\n".join(
+        rows
+    )
+
+
 def document(terms: Terminology | None = None) -> str:
     """The whole of docs/terminology.md."""
     terms = terms or terminology()
@@ -69,8 +87,22 @@ def document(terms: Terminology | None = None) -> str:
         f"## Indications\n\n{HEADER}{indications}\n\n"
         f"## Severity (CTCAE grade)\n\n{HEADER}{severity}\n\n"
         f"## Medicines\n\n{HEADER}{medicines}\n\n"
+        "### Medicines vocabulary (WHO ATC)\n\n"
+        "The medicines a request lists are recognised against the review's vocabulary\n"
+        "(`workflow/review/vocab/medicines.yaml`, kept by a pharmacist); each carries its\n"
+        "WHO ATC code, and this table is generated from that file.\n\n"
+        f"{_vocabulary()}\n\n"
         f"## Follow-ups and review (CarePlan activities, Tasks)\n\n{HEADER}{activities}\n\n"
         f"## Adverse event kinds\n\n{HEADER}{adverse}\n\n"
+        "## The project's identifier and id systems\n\n"
+        "Not codes to map, but the project's own names, each documented where it is made:\n"
+        "`ivig-rule` codes are the review rule ids (docs/rules.md); `ivig-event` codes are\n"
+        "the triggers of history rows (`Provenance.activity`: the state machine's triggers in\n"
+        "docs/states.md, and the recording commands such as `assess`, `measure`, `update`);\n"
+        "the policy URI ends in the policy's id and version; MRN, course and record ids are\n"
+        "identifiers, not codes. HL7's code systems above are used only for the elements\n"
+        "whose value set FHIR fixes (`Condition.clinicalStatus`, `AdverseEvent.severity` and\n"
+        "`outcome`).\n\n"
         "## UCUM units\n\n| code | meaning | source |\n|---|---|---|\n"
         f"{units}\n\n"
         f"## Choices\n\n{notes}\n"

@@ -31,7 +31,14 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX)
 
 
-def _error_page(request: Request, status: int, message: str) -> Response:
+def _error_page(
+    request: Request, status: int, message: str, error: Exception | None = None
+) -> Response:
+    from workflow.web import selfreport
+
+    if selfreport.is_patient_path(request.url.path):
+        # A patient never lands on the staff's pages (names, navigation, "IVIG").
+        return selfreport.error_page(request, status, error)
     return page(
         request,
         "error.html",
@@ -48,7 +55,7 @@ async def ivig_error(request: Request, exc: Exception) -> Response:
         return JSONResponse(
             {"detail": exc.message, "error": type(exc).__name__}, status, headers=headers
         )
-    return _error_page(request, status, exc.message)
+    return _error_page(request, status, exc.message, exc)
 
 
 async def sign_in_required(request: Request, exc: Exception) -> Response:

@@ -23,7 +23,7 @@ from workflow.config import get_settings
 from workflow.errors import InvalidInput, IvigError
 from workflow.review.policy import Policy, load_policy
 from workflow.service import selfreport
-from workflow.web.auth import posted_form
+from workflow.web.auth import CsrfRefused, posted_form
 from workflow.web.context import clock, work
 from workflow.web.render import page
 
@@ -63,18 +63,41 @@ def _policy() -> Policy:
     return load_policy()
 
 
+#: The patient's pages send no referrer at all (the page's URL holds the token).
+PATIENT_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
+
+
+def is_patient_path(path: str) -> bool:
+    """A path under ``/r``: whatever happens there, a patient sees a patient's page."""
+    return path == "/r" or path.startswith("/r/")
+
+
 def _screen(request: Request, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     base = {"contact": get_settings().patient_contact}
-    return page(request, "selfreport.html", {**base, **context}, status_code=status)
+    response = page(request, "selfreport.html", {**base, **context}, status_code=status)
+    response.headers.update(PATIENT_HEADERS)
+    return response
 
 
-def _closed(request: Request) -> HTMLResponse:
+def _closed(request: Request, status: int = 404) -> HTMLResponse:
     """The one answer for every link that does not open a form."""
-    return _screen(request, {"screen": "closed"}, status=404)
+    return _screen(request, {"screen": "closed"}, status=status)
 
 
-def _too_many(request: Request) -> HTMLResponse:
-    return _screen(request, {"screen": "busy"}, status=429)
+def _too_many(request: Request, limits: Limits) -> HTMLResponse:
+    response = _screen(request, {"screen": "busy"}, status=429)
+    response.headers["Retry-After"] = str(limits.per_token.get_expiry())
+    return response
+
+
+def error_page(request: Request, status: int, error: Exception | None = None) -> HTMLResponse:
+    """What a patient sees when a request under ``/r`` fails before or outside the form's
+    own handling (``workflow.web.errors`` sends those here, never to the staff pages):
+    a refused CSRF token (the page was open too long, or cookies are blocked) asks to
+    open the link again; anything else is the closed page, whatever the link."""
+    if isinstance(error, CsrfRefused):
+        return _screen(request, {"screen": "stale"}, status=403)
+    return _closed(request, status=status)
 
 
 def _address(request: Request) -> str:
@@ -88,8 +111,9 @@ def thanks(request: Request) -> Response:
 
 @router.get("/r/{token}", response_class=HTMLResponse)
 def form(request: Request, token: str) -> Response:
-    if not _limits(request).allow(_address(request), token):
-        return _too_many(request)
+    limits = _limits(request)
+    if not limits.allow(_address(request), token):
+        return _too_many(request, limits)
     policy = _policy().self_report
     with work(request) as session:
         opened = selfreport.find_open(session, token=token, now=clock(request).now(), policy=policy)
@@ -112,8 +136,10 @@ def _form_context(
 
 @router.post("/r/{token}", response_class=HTMLResponse)
 async def submit(request: Request, token: str) -> Response:
-    if not _limits(request).allow(_address(request), token):
-        return _too_many(request)
+    limits = _limits(request)
+    if not limits.allow(_address(request), token):
+        return _too_many(request, limits)
+    # Checked before the token is looked at: a refused form says nothing about the link.
     fields = await posted_form(request)
     policy = _policy()
     now = clock(request).now()
