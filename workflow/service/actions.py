@@ -51,7 +51,7 @@ def perform(
 def review(
     *, session: Session, target: int, data: ReviewBody, actor: Actor, clock: Clock
 ) -> Course:
-    return courses.review(
+    reviewed = courses.review(
         session=session,
         course_id=target,
         decision=data.decision,
@@ -64,6 +64,7 @@ def review(
         version=data.version,
         delegated=actor.delegated,
     )
+    return session.get_one(Course, reviewed)  # the course as the review left it
 
 
 def amend(*, session: Session, target: int, data: AmendBody, actor: Actor, clock: Clock) -> Course:
