@@ -110,3 +110,14 @@ def test_a_new_action_is_a_working_command_from_its_entry_alone(ivig: Ivig) -> N
     assert '"mrn": "M1"' in result.output or '"mrn":"M1"' in result.output
     last = ivig.ok("patient", "history", "M1")[-1]
     assert (last["trigger"], last["reason"], last["actor"]) == ("note", "called the GP", "c.cole")
+
+
+def test_an_adapter_refuses_an_input_field_its_use_case_does_not_take() -> None:
+    """The older use-cases get the uniform signature from their input model; a field
+    with no parameter of its name is caught when the adapter is made, not at run time."""
+    from workflow.catalogue import StopBody
+    from workflow.service import monitoring
+    from workflow.service.actions import uniform
+
+    with pytest.raises(TypeError, match=r"close takes no \['reason'\]"):
+        uniform(monitoring.close, StopBody)
