@@ -71,7 +71,11 @@ MESSAGE_ID_LIMIT = 200  # the width of reminders.message_id
 #: A payload key kept for the e-mail channel only (never in a JSON record): optional
 #: ``subject`` and ``to`` (a list of addresses replacing the channel's ``?to=``).
 ENVELOPE = "_envelope"
+#: A message's statuses: waiting to be sent (again), claimed by a sender, sent.
 PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+STATUSES = (PENDING, SENDING, SENT)
 
 
 def followup_message_id(followup_id: int, kind: str) -> str:
