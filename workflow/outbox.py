@@ -71,7 +71,11 @@ MESSAGE_ID_LIMIT = 200  # the width of reminders.message_id
 #: A payload key kept for the e-mail channel only (never in a JSON record): optional
 #: ``subject`` and ``to`` (a list of addresses replacing the channel's ``?to=``).
 ENVELOPE = "_envelope"
+#: A message's statuses: waiting to be sent (again), claimed by a sender, sent.
 PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+STATUSES = (PENDING, SENDING, SENT)
 
 
 def followup_message_id(followup_id: int, kind: str) -> str:
@@ -182,9 +186,9 @@ def row(
 
 #: The outbox table, written by Core statements compiled once per dialect (``write``).
 _TABLE: Table = Reminder.__table__  # type: ignore[assignment]
-_SKIPPING = {
-    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing(),
+_SKIPPING = {  # inline: the rows' ids are not needed (no RETURNING)
+    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing().inline(),
+    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing().inline(),
 }
 
 
@@ -198,7 +202,7 @@ def write(session: Session, values: Sequence[dict[str, Any]]) -> None:
         return
     session.flush()
     connection = session.connection()
-    statement = _SKIPPING.get(connection.dialect.name, insert(_TABLE))
+    statement = _SKIPPING.get(connection.dialect.name, insert(_TABLE).inline())
     connection.execute(statement, values[0] if len(values) == 1 else list(values))
 
 

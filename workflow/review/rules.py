@@ -389,7 +389,8 @@ def dose_weight_mismatch(
     message = (
         f"The request's dosing weight of {_g(request.weight_kg)} kg differs from the "
         f"patient's registered weight of {_g(registered)} kg by {_percent(deviation)}, more "
-        f"than {_percent(config.max_difference)}: correct the registration or the request."
+        f"than {_percent(config.max_difference)}: correct the registration (then amend the "
+        "request so it is judged again) or the request's weight_kg."
     )
     return _finding("dose.weight_mismatch", config, message)
 

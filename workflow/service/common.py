@@ -96,7 +96,7 @@ def record(
 
 #: The history table, for the Core write path (``history_row``).
 EVENTS: Table = Event.__table__  # type: ignore[assignment]
-_HISTORY = insert(EVENTS)
+_HISTORY = insert(EVENTS).inline()  # the row's id is not needed: no RETURNING
 
 
 def history_row(

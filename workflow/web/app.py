@@ -31,6 +31,7 @@ from workflow.web import (
 )
 from workflow.web.auth import secret_key as find_secret_key
 from workflow.web.context import WebConfig
+from workflow.web.deferred import silence_alias_warning
 from workflow.web.headers import CSP as CSP
 from workflow.web.headers import SECURITY_HEADERS as SECURITY_HEADERS
 from workflow.web.headers import BodyLimit
@@ -39,6 +40,19 @@ from workflow.web.render import make_templates
 STATIC = Path(__file__).with_name("static")
 SESSION_COOKIE = "ivig_session"
 SESSION_HOURS = 8
+
+
+def _quiet_fastapi_body_aliases() -> None:
+    """FastAPI wraps each body model in a field of its own (``alias='body'``) and
+    silences pydantic's warning that such an alias has no effect, but only while it
+    builds the wrapper; our models build on first use (``defer_build``, which spares
+    the CLI's start-up), so the wrapper builds at the first request, outside FastAPI's
+    silence. The warning says nothing about our models: silenced here for good."""
+    import warnings
+
+    from pydantic.warnings import UnsupportedFieldAttributeWarning
+
+    warnings.filterwarnings("ignore", category=UnsupportedFieldAttributeWarning)
 
 
 def create_app(
@@ -54,6 +68,7 @@ def create_app(
     ``secret_key`` to ``IVIG_SECRET_KEY`` or a persisted generated key;
     ``secure_cookies`` to ``IVIG_SECURE_COOKIES`` (set it when served over HTTPS).
     """
+    _quiet_fastapi_body_aliases()
     settings = get_settings()
     url = database_url or settings.database_url
     engine = engine_for(url)
@@ -87,6 +102,7 @@ def create_app(
     app.include_router(downloads.router)
     app.include_router(selfreport.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    silence_alias_warning()
     errors.install(app)
     openapi.install(app)
     app.middleware("http")(_security_headers)
