@@ -370,7 +370,11 @@ def test_course_page_and_review_form_show_the_whole_request(web: Web) -> None:
     _new_patient(web)
     doc = {
         **request_doc(),
-        "medications": [{"name": "Lyrica", "mg_per_day": 150}, {"name": "dulxetine"}],
+        "medications": [
+            {"name": "Lyrica", "mg_per_day": 150},
+            {"name": "dulxetine"},
+            {"name": "xyzzy"},
+        ],
         "steroids": {"trial": "no_response", "intolerance": ["Solu-Medrol"]},
         "creatinine_clearance_ml_min": 25,
         "creatinine_clearance_date": "2026-11-01",
@@ -385,8 +389,9 @@ def test_course_page_and_review_form_show_the_whole_request(web: Web) -> None:
         "The request",
         "Lyrica 150 mg/day",
         "Lyrica (pregabalin)",
-        "dulxetine",
-        "not recognised",
+        "dulxetine <strong>not recognised</strong>",
+        "(read as duloxetine: check the spelling)",
+        "xyzzy <strong>not recognised</strong>",
         "Solu-Medrol",
         "25 mL/min (of 2026-11-01",
         "8.1 % (of 2026-10-01",
