@@ -36,13 +36,10 @@ from workflow.clock import Clock
 from workflow.db import transaction
 from workflow.errors import log_unexpected
 from workflow.models import Reminder
+from workflow.outbox import PENDING, SENDING, SENT
 
 log = logging.getLogger("ivig.schedules.delivery")
 
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-STATUSES = (PENDING, SENDING, SENT)
 
 #: How long a claimed message is left to its sender before another may take it over.
 LEASE = timedelta(minutes=10)

@@ -209,9 +209,10 @@ def _raise_batch(
         now,
         channels,
     )
+    invited: dict[int, str] = {}
     if rows:
         # Enrolled patients are invited to report in the same transaction (issue 17).
-        selfreport.send_invitations(session, followup_ids=[r.id for r in rows], now=now)
+        invited = selfreport.send_invitations(session, followup_ids=[r.id for r in rows], now=now)
     if log.isEnabledFor(logging.INFO):
         for r in rows:
             log.info("raised followup=%s due=%s", r.id, r.due_date)
@@ -224,6 +225,7 @@ def _raise_batch(
             due_date=r.due_date,
             status=Status.RAISED.value,
             days_overdue=max((as_of - r.due_date).days, 0),
+            self_report=invited.get(r.id),
         )
         for r in rows
     ]

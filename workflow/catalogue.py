@@ -43,6 +43,8 @@ How to add an action
 That is all: the CLI command, the API route, the page form (a generic one, unless
 ``form="special"`` and the course template has a block for it), the role check and
 the docs tables follow. Run ``python scripts/make_docs.py`` to regenerate the docs.
+Two files of code (this one and the service module), three or four with a new
+trigger or a special form (docs/decisions.md, "What a new action touches").
 
 Nothing here imports the database, the web layer or a service module.
 """
@@ -325,8 +327,9 @@ class Action:
     #: Fields that on the web and the API are always the signed-in user.
     signed_in: tuple[str, ...] = ()
     form: FormKind = "generic"
-    #: The CLI command and API route are written by hand (a document on ``--file``);
-    #: a test checks they exist under the catalogue's name and path.
+    #: The API route is written by hand (``amend``, ``retreat``: a request document with
+    #: rules of its own); a test holds it to this entry's path and input. The CLI
+    #: command is always derived (a document field is read from ``--file``).
     custom_edges: bool = False
     #: The action answers a new course (the API answers 201; the CLI prints it whole).
     creates: bool = False

@@ -156,8 +156,11 @@ _installed: ContextVar[Settings | None] = ContextVar("ivig_settings", default=No
 
 
 def _environment() -> tuple[tuple[str, str], ...]:
-    """The ``IVIG_*`` variables, in the environment's order (the last spelling wins)."""
-    return tuple((k, v) for k, v in os.environ.items() if k.upper().startswith(PREFIX))
+    """The ``IVIG_*`` variables, in the environment's order (the last spelling wins).
+
+    Read on every transaction that writes to the outbox: only our variables' values
+    are fetched (decoding every value of the environment cost several times more)."""
+    return tuple((k, os.environ[k]) for k in os.environ if k.upper().startswith(PREFIX))
 
 
 @lru_cache(maxsize=8)

@@ -78,18 +78,20 @@ def _tune_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(_READ_ONLY):
-            # A reader takes no lock at all (WAL: it reads a snapshot), so readers never
-            # queue behind a writer or each other. query_only makes a stray write in a
-            # read transaction fail at once instead of upgrading the lock (which, in
-            # WAL, fails with "database is locked" whenever another writer came first).
-            conn.exec_driver_sql("PRAGMA query_only=ON")
-            conn.exec_driver_sql("BEGIN")
-        else:
-            # BEGIN IMMEDIATE takes the write lock up front: two writers queue instead
-            # of both reading a course and one failing late with "database is locked".
-            conn.exec_driver_sql("PRAGMA query_only=OFF")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader takes no lock at all (WAL: it reads a snapshot), so readers never
+        # queue behind a writer or each other. query_only makes a stray write in a
+        # read transaction fail at once instead of upgrading the lock (which, in WAL,
+        # fails with "database is locked" whenever another writer came first).
+        # BEGIN IMMEDIATE takes the write lock up front: two writers queue instead of
+        # both reading a course and one failing late with "database is locked".
+        # The pragma is sent only when this connection's last transaction was of the
+        # other kind (it stays set on the connection).
+        reading = bool(conn.get_execution_options().get(_READ_ONLY))
+        info = conn.connection.info
+        if info.get(_READ_ONLY) is not reading:
+            conn.exec_driver_sql(f"PRAGMA query_only={'ON' if reading else 'OFF'}")
+            info[_READ_ONLY] = reading
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 #: Execution option marking a connection's transactions as reads (see ``reading``).
@@ -115,7 +117,7 @@ def engine_for(url: str) -> Engine:
         engine = _ENGINES[url] = make_engine(url)
         while len(_ENGINES) > _MAX_ENGINES:
             _ENGINES.popitem(last=False)[1].dispose()
-            _reader.cache_clear()
+            _forget_factories()
         return engine
 
 
@@ -125,7 +127,7 @@ def forget_engine(url: str) -> None:
         engine = _ENGINES.pop(url, None)
     if engine is not None:
         engine.dispose()
-        _reader.cache_clear()
+        _forget_factories()
 
 
 def dispose_engines() -> None:
@@ -133,7 +135,7 @@ def dispose_engines() -> None:
     with _ENGINES_LOCK:
         while _ENGINES:
             _ENGINES.popitem()[1].dispose()
-    _reader.cache_clear()
+    _forget_factories()
 
 
 def alembic_config(url: str) -> Config:
@@ -294,14 +296,33 @@ def ensure_schema(engine: Engine) -> None:
     )
 
 
+def _forget_factories() -> None:
+    _reader.cache_clear()
+    _sessions.cache_clear()
+
+
 @functools.cache
 def _reader(engine: Engine) -> Engine:
     # Shares the engine's pool and events; only the transactions it begins differ.
     return engine.execution_options(**{_READ_ONLY: True})
 
 
+@functools.lru_cache(maxsize=32)
+def _sessions(bind: Engine) -> sessionmaker[Session]:
+    """One session factory per engine: ``sessionmaker`` makes a Session subclass, and a
+    new class per transaction rebuilt its event dispatch every time (~0.1 ms each)."""
+    return sessionmaker(bind, expire_on_commit=False)
+
+
 def _read_bind(engine: Engine) -> Engine:
     return _reader(engine) if engine.dialect.name == "sqlite" else engine
+
+
+#: A course whose version moved on between reading and writing it (``Conflict``).
+CHANGED_AT_ONCE = (
+    "course: someone else changed this course at the same moment; nothing was saved, "
+    "look at it again and retry."
+)
 
 
 @contextmanager
@@ -316,15 +337,12 @@ def transaction(engine: Engine, *, read_only: bool = False) -> Iterator[Session]
     A course changed by someone else meanwhile (its version moved on) or a database
     that stayed locked becomes a ``Conflict``: a clear refusal, never a lost update.
     """
-    factory = sessionmaker(_read_bind(engine) if read_only else engine, expire_on_commit=False)
+    factory = _sessions(_read_bind(engine) if read_only else engine)
     try:
         with factory() as session, session.begin():
             yield session
     except StaleDataError:
-        raise Conflict(
-            "course: someone else changed this course at the same moment; nothing was saved, "
-            "look at it again and retry."
-        ) from None
+        raise Conflict(CHANGED_AT_ONCE) from None
     except OperationalError as exc:
         if "locked" in str(exc.orig):
             raise Conflict(

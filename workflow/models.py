@@ -225,6 +225,10 @@ class Voidable:
     voided_by: Mapped[str | None] = mapped_column(String(200))
     void_reason: Mapped[str | None] = mapped_column(Text)
 
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
+
 
 class Review(Base):
     __tablename__ = "reviews"

@@ -40,7 +40,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -71,7 +71,11 @@ MESSAGE_ID_LIMIT = 200  # the width of reminders.message_id
 #: A payload key kept for the e-mail channel only (never in a JSON record): optional
 #: ``subject`` and ``to`` (a list of addresses replacing the channel's ``?to=``).
 ENVELOPE = "_envelope"
+#: A message's statuses: waiting to be sent (again), claimed by a sender, sent.
 PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+STATUSES = (PENDING, SENDING, SENT)
 
 
 def followup_message_id(followup_id: int, kind: str) -> str:
@@ -180,19 +184,26 @@ def row(
     }
 
 
+#: The outbox table, written by Core statements compiled once per dialect (``write``).
+_TABLE: Table = Reminder.__table__  # type: ignore[assignment]
+_SKIPPING = {  # inline: the rows' ids are not needed (no RETURNING)
+    "postgresql": postgresql.insert(_TABLE).on_conflict_do_nothing().inline(),
+    "sqlite": sqlite.insert(_TABLE).on_conflict_do_nothing().inline(),
+}
+
+
 def write(session: Session, values: Sequence[dict[str, Any]]) -> None:
     """Inserts outbox rows; a row whose (message id, channel) exists is skipped.
 
-    Skipping, not failing: a repeat must not roll back the caller's transaction."""
+    Skipping, not failing: a repeat must not roll back the caller's transaction. One
+    Core statement on the transaction's connection, after the session's pending rows
+    (which the outbox rows may point at) are flushed."""
     if not values:
         return
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(Reminder).on_conflict_do_nothing(), values)
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(Reminder).on_conflict_do_nothing(), values)
-    else:
-        session.execute(insert(Reminder), values)
+    session.flush()
+    connection = session.connection()
+    statement = _SKIPPING.get(connection.dialect.name, insert(_TABLE).inline())
+    connection.execute(statement, values[0] if len(values) == 1 else list(values))
 
 
 def configured_channels() -> list[str]:

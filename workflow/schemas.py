@@ -2,7 +2,9 @@
 
 ``*In`` models validate what users send (unknown fields are refused, so a typo in
 an optional clinical field is never silently dropped); ``*Read`` models are what
-``--json`` and the API print.
+``--json`` and the API print. The read side builds them from database rows
+(``from_attributes``, ``workflow.read``): where a field's name differs from its
+column, the column is a second ``validation_alias`` (the JSON keeps the field's name).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from workflow.hostile import StrictInput, out_of_range
@@ -202,15 +204,20 @@ class Recommendation(_Model):
     policy_version: str
 
 
+def column(name: str, column: str) -> Any:
+    """A read field named ``name`` filled from the row's ``column`` (``from_attributes``)."""
+    return Field(validation_alias=AliasChoices(name, column))
+
+
 class DoseRead(_Model):
-    g_per_kg_per_day: float
+    g_per_kg_per_day: float = column("g_per_kg_per_day", "dose_g_per_kg_per_day")
     days: int
     grams_per_day: float
     total_grams: float
     weight_kg: float
     dosing_weight_kg: float
-    weight_rule: str
-    rounding: str | None = None
+    weight_rule: str = column("weight_rule", "dosing_weight_rule")
+    rounding: str | None = Field(None, validation_alias=AliasChoices("rounding", "rounding_rule"))
     #: What the live (not voided) infusion days add up to.
     days_given: int = 0
     grams_given: float = 0.0
@@ -228,18 +235,19 @@ class VoidRead(_Model):
 class HistoryRead(_Model):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
-    from_: str | None = Field(alias="from")
-    to: str | None
+    from_: str | None = Field(alias="from", validation_alias=AliasChoices("from", "from_state"))
+    to: str | None = column("to", "to_state")
     trigger: str
     at: datetime
-    date: date | None
+    # Annotated: a default named ``date`` would hide the type ``date`` from the others.
+    date: Annotated[date | None, column("date", "clinical_date")]
     actor: str
     reason: str | None
 
 
 class InfusionRead(VoidRead):
     id: int
-    day: int
+    day: int = column("day", "day_number")
     date: date
     grams: float
     lot: str | None = None

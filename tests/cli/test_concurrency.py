@@ -140,6 +140,34 @@ def test_parallel_infusions_on_one_day_record_one_row(ivig: Ivig) -> None:
     assert sum(h["trigger"] == "infuse" for h in course["history"]) == 1
 
 
+def test_two_courses_of_one_patient_racing_for_one_day_record_one_infusion(ivig: Ivig) -> None:
+    for n in range(2):
+        mrn = f"M{n}"
+        register(ivig, mrn)
+        first = request(ivig, mrn)["id"]
+        approve(ivig, first)
+        for day in range(1, 6):
+            ivig.ok(
+                "course", "infuse", str(first), "--date", f"2026-09-2{day + 4}", "--grams", "32.8"
+            )
+        second = request(ivig, mrn)["id"]  # allowed: the first is in monitoring
+        approve(ivig, second)
+        # The first course's last day was a mistake: it is infusing again, one day to go.
+        ivig.ok("course", "void-infusion", str(first), "--day", "5", "--reason", "wrong day")
+
+        results = _race([_infuse(first, date(2026, 10, 1)), _infuse(second, date(2026, 10, 1))])
+
+        assert sum(r is None for r in results) == 1, [r and r.message for r in results]
+        _losers_were_refused(results)
+        days = [
+            i["date"]
+            for cid in (first, second)
+            for i in _shown(ivig, cid)["infusions"]
+            if not i["voided"]
+        ]
+        assert days.count("2026-10-01") == 1
+
+
 def test_parallel_infusions_never_exceed_the_planned_days(ivig: Ivig) -> None:
     register(ivig, "M1", diabetes="none")
     cid = request(ivig, "M1", days=3)["id"]

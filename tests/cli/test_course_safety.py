@@ -43,6 +43,25 @@ def test_a_dosing_weight_far_from_the_registered_one_blocks(ivig: Ivig) -> None:
     assert "95 kg" in finding["message"] and "71.5 kg" in finding["message"]
 
 
+@pytest.mark.parametrize(
+    ("request_kg", "blocks"), [(78.65, False), (78.66, True), (64.35, False), (64.34, True)]
+)
+def test_the_weight_check_is_10_percent_either_way(
+    ivig: Ivig, request_kg: float, blocks: bool
+) -> None:
+    register(ivig, **{"weight_kg": "71.5"})
+    assert ("dose.weight_mismatch" in _rules(request(ivig, weight_kg=request_kg))) is blocks
+
+
+def test_correcting_the_registration_then_amending_clears_the_weight_mismatch(ivig: Ivig) -> None:
+    register(ivig, **{"weight_kg": "71.5"})
+    cid = request(ivig, weight_kg=95)["id"]
+    ivig.ok("patient", "update", "M1", "--weight-kg", "95", "--reason", "weighed again")
+    amend = ["course", "amend", str(cid), "--file", "-", "--note", "registration corrected"]
+    course = ivig.ok(*amend, stdin=json.dumps(request_doc(weight_kg=95)))
+    assert "dose.weight_mismatch" not in _rules(course)
+
+
 def test_an_obese_adult_is_dosed_on_adjusted_weight_and_the_course_says_why(ivig: Ivig) -> None:
     register(ivig, **{"weight_kg": "120"})  # 170 cm: BMI 41.5
     course = request(ivig, weight_kg=120)

@@ -65,8 +65,10 @@ def test_gabapentin_3600_at_clearance_12(ivig: Ivig) -> None:
         creatinine_clearance_ml_min=12,
     )
     found = findings(course)
-    assert "100–300 mg/day" in found["therapy.renal_adjustment"]["message"]
+    # Below 15 mL/min both labels reduce gabapentin in proportion: 300 x 12/15.
+    assert "at most 240 mg/day" in found["therapy.renal_adjustment"]["message"]
     assert found["therapy.max_dose"]["severity"] == "warn"
+    assert "above 240 mg/day" in found["therapy.max_dose"]["message"]
 
 
 def test_pregabalin_1200_and_duloxetine_240_exceed_the_label(ivig: Ivig) -> None:
@@ -132,6 +134,32 @@ def test_a_measured_clearance_newer_than_the_request_value_is_used(ivig: Ivig) -
     found = findings(course)
     assert "2026-11-01" in found["therapy.renal_adjustment"]["message"]
     assert "25 mL/min" in found["therapy.max_dose"]["message"]
+    # The reviewer sees both: the measurement the rules used and what the request said.
+    shown = ivig.ok("course", "show", str(course["id"]))
+    assert shown["request_details"]["creatinine_clearance_in_request"] == {
+        "ml_min": 90,
+        "date": "2026-06-01",
+    }
+    text = " ".join(ivig("course", "show", str(course["id"])).out.split())
+    assert "25 mL/min (of 2026-11-01, from the measurements); the request said 90 mL/min" in text
+
+
+def test_an_opioid_written_beside_paracetamol_on_one_line_is_an_opioid(ivig: Ivig) -> None:
+    register(ivig, "M1")
+    course = request(
+        ivig,
+        "M1",
+        medications=[
+            {"name": "pregabalin", "mg_per_day": 300},
+            {"name": "paracetamol/codeine 500/30"},
+            {"name": "Tylenol No. 3"},
+            {"name": "Endone"},
+        ],
+    )
+    opioids = findings(course)["therapy.opioids"]
+    assert opioids["severity"] == "warn"
+    for name in ("paracetamol/codeine", "Tylenol No 3", "Endone (oxycodone)"):
+        assert name in opioids["message"]
 
 
 def test_a_clearance_out_of_range_is_refused(ivig: Ivig) -> None:

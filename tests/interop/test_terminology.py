@@ -81,6 +81,8 @@ def test_a_measure_is_found_by_its_code_or_an_accepted_one() -> None:
     assert terms.measure_for(loinc, "38214-3") is terms.measures["vas"]
     assert terms.measure_for(loinc, "72514-3") is terms.measures["vas"]
     assert terms.measure_for(loinc, "64098-7") is terms.measures["walking_distance_m"]
+    snomed = terms.uri("snomed")
+    assert terms.measure_for(snomed, "165263003") is terms.measures["walking_distance_m"]
     assert terms.measure_for(terms.local_system, "mrc-sum-score") is terms.measures["mrc_sum"]
     assert terms.measure_for(loinc, "mrc-sum-score") is None
 
@@ -138,3 +140,70 @@ def test_every_unit_the_programme_writes_is_in_the_ucum_table() -> None:
         for column in table.columns:
             assert not column.unit or column.unit in units, (table.name, column.name)
     assert "a" in units
+
+
+_VERHOEFF_D = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+    [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+    [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+    [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+    [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+    [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+    [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+    [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+]
+_VERHOEFF_P = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+    [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+    [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+    [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+    [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+    [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+    [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+]
+
+
+def _snomed_concept_id_is_well_formed(sctid: str) -> bool:
+    """A SNOMED CT concept id: Verhoeff check digit valid, partition 00 (a concept)."""
+    check = 0
+    for i, digit in enumerate(reversed(sctid)):
+        check = _VERHOEFF_D[check][_VERHOEFF_P[i % 8][int(digit)]]
+    return sctid.isdigit() and 6 <= len(sctid) <= 18 and check == 0 and sctid[-3:-1] == "00"
+
+
+def _loinc_check_digit_is_right(code: str) -> bool:
+    """LOINC's mod-10 check digit (the digit after the hyphen)."""
+    number, _, check = code.partition("-")
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        digit = int(ch) * (2 if i % 2 == 0 else 1)
+        total += digit // 10 + digit % 10
+    return check.isdigit() and (10 - total % 10) % 10 == int(check)
+
+
+def test_every_standard_code_is_well_formed_so_a_typo_cannot_pass_as_a_code() -> None:
+    terms = terminology()
+    codes = [
+        *terms.measures.values(),
+        *terms.indications.values(),
+        *terms.severity.values(),
+        *terms.medicines.values(),
+    ]
+    pairs = [(c.uri, c.code) for c in codes] + [
+        (c.broader.uri, c.broader.code) for c in codes if c.broader is not None
+    ]
+    pairs += [pair for c in codes for pair in c.also_accepted]
+    checked = {"loinc": 0, "snomed": 0}
+    for uri, code in pairs:
+        if uri == terms.uri("loinc"):
+            assert _loinc_check_digit_is_right(code), code
+            checked["loinc"] += 1
+        elif uri == terms.uri("snomed"):
+            assert _snomed_concept_id_is_well_formed(code), code
+            checked["snomed"] += 1
+    assert checked["loinc"] >= 8 and checked["snomed"] >= 5
+    assert not _snomed_concept_id_is_well_formed("230572003")  # one digit off
+    assert not _loinc_check_digit_is_right("4548-5")

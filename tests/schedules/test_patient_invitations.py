@@ -43,8 +43,10 @@ def test_an_enrolled_patient_gets_one_e_mail_per_reassessment(ivig: Ivig) -> Non
     with smtp_server() as (box, port):
         setup(ivig, port)
         enrol(ivig)
-        ivig.ok("followups", "raise")
-        ivig.ok("followups", "raise")  # nothing new the second time
+        raised = {r["kind"]: r["self_report"] for r in ivig.ok("followups", "raise")}
+        assert ivig.ok("followups", "raise") == []  # nothing new the second time
+    # The list of those raised says who was invited, as the worklist does.
+    assert raised["reassess_2w"] == raised["reassess_1m"] == "invited"
     sent = mails(box)
     assert len(sent) == 2  # reassess_2w and reassess_1m (hba1c is not self-reported)
     assert all(r == ["pat@example.org"] for r in box.recipients)
@@ -88,8 +90,9 @@ def test_letter_patients_get_no_e_mail_but_an_invitation_to_print(ivig: Ivig) ->
     with smtp_server() as (box, port):
         setup(ivig, port)
         enrol(ivig, "letter")
-        ivig.ok("followups", "raise")
+        raised = {r["kind"]: r["self_report"] for r in ivig.ok("followups", "raise")}
     assert box.messages == []
+    assert raised["reassess_2w"] == "letter_to_print"
     with transaction(engine_for(os.environ["IVIG_DATABASE_URL"])) as session:
         channels = [i.channel for i in session.scalars(select(Invitation))]
         assert channels == ["letter", "letter"]

@@ -2,9 +2,11 @@
 
 Each input field becomes one option (``override_reason`` -> ``--override-reason``),
 with the field's description as its help; dates are read as ``YYYY-MM-DD``, a
-``Literal`` or enum field offers its values. Every command also takes ``--actor``
-and ``--json``. A course action prints the course (as ``course show``), a patient
-action the patient.
+``Literal`` or enum field offers its values. A field holding a document (a pydantic
+model: ``amend``'s request), or an input that is the document itself (``retreat``), is
+read from ``--file`` (JSON, ``-`` for stdin), as ``course request`` reads it. Every
+command also takes ``--actor`` and ``--json``. A course action prints the course (as
+``course show``), a patient action the patient.
 """
 
 from __future__ import annotations
@@ -23,9 +25,45 @@ from sqlalchemy.orm import Session
 
 from workflow.catalogue import Action, Actor, Scope, field_type
 from workflow.cli import render
-from workflow.cli.common import RUNTIME, ActorOpt, JsonOpt, emit_json, parse_date, run, wants_json
-from workflow.schemas import CourseRead, PatientRead
+from workflow.cli.common import (
+    RUNTIME,
+    ActorOpt,
+    JsonOpt,
+    emit_json,
+    parse_date,
+    read_document,
+    run,
+    wants_json,
+)
+from workflow.schemas import CourseRead, CourseRequestIn, PatientRead
 from workflow.validation import validate
+
+FileOpt = Annotated[str, typer.Option("--file", help="The request document (JSON); - for stdin.")]
+
+
+def request_document(path: str) -> CourseRequestIn:
+    """The request document at ``path`` (``-``: stdin), checked field by field."""
+    document = read_document(path)
+    if not isinstance(document, dict):
+        from workflow.errors import InvalidInput
+
+        raise InvalidInput("file: the request document must be a JSON object.")
+    return validate(CourseRequestIn, document)  # type: ignore[no-any-return]
+
+
+#: The documents a ``--file`` may hold, by model, with the function that reads one.
+DOCUMENTS: dict[type[BaseModel], Callable[[str], BaseModel]] = {CourseRequestIn: request_document}
+
+
+def document_field(action: Action) -> str | None:
+    """The input field read from ``--file``: a field holding a document, or ``""`` when
+    the whole input is the document; None when the action takes no document."""
+    if action.input in DOCUMENTS:
+        return ""
+    for name, info in action.input.model_fields.items():
+        if _base(info.annotation) in DOCUMENTS:
+            return name
+    return None
 
 
 def print_course(result: CourseRead, json_out: bool, *, whole: bool = True) -> None:
@@ -98,7 +136,10 @@ def _values(model: type[BaseModel], given: dict[str, Any]) -> dict[str, Any]:
     for name, value in given.items():
         if value is None:
             continue
-        if _base(model.model_fields[name].annotation) is dt.date:
+        base = _base(model.model_fields[name].annotation)
+        if base in DOCUMENTS:
+            continue  # read after the options (``_with_document``)
+        if base is dt.date:
             value = parse_date(value, name.replace("_", "-") if name != "date" else "date")
         elif isinstance(value, Enum):
             value = value.value
@@ -109,6 +150,7 @@ def _values(model: type[BaseModel], given: dict[str, Any]) -> dict[str, Any]:
 def command_for(action: Action) -> Callable[..., None]:
     """The Typer command function of ``action``: its signature is made from the input model."""
     model = action.input
+    document = document_field(action)
     target = (
         Annotated[int, typer.Argument(metavar="ID")]
         if action.scope == Scope.COURSE
@@ -117,7 +159,11 @@ def command_for(action: Action) -> Callable[..., None]:
     params = [
         inspect.Parameter("target", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=target)
     ]
+    if document is not None:
+        params.append(inspect.Parameter("file", inspect.Parameter.KEYWORD_ONLY, annotation=FileOpt))
     for name, info in model.model_fields.items():
+        if document == "" or name == document:
+            continue
         params.append(_parameter(name, info, info.is_required() or name in action.cli_required))
     params += [
         inspect.Parameter(
@@ -133,7 +179,8 @@ def command_for(action: Action) -> Callable[..., None]:
     ) -> None:
         from workflow.service.actions import perform
 
-        data = validate(model, _values(model, fields), option_style=True)
+        path = fields.pop("file", None)
+        data = _data(model, document, fields, path)
         who, clock = Actor(RUNTIME.actor(actor)), RUNTIME.clock
         if action.scope == Scope.COURSE and getattr(data, "version", 0) is None:
             # The course as it stands when the command starts is what is decided on.
@@ -156,6 +203,16 @@ def command_for(action: Action) -> Callable[..., None]:
     return command
 
 
+def _data(model: type[BaseModel], document: str | None, fields: dict[str, Any], path: Any) -> Any:
+    """The action's input: the options (dates first), then the document on ``--file``."""
+    values = _values(model, fields)
+    if document == "":
+        return DOCUMENTS[model](path)
+    if document is not None:
+        values[document] = DOCUMENTS[_base(model.model_fields[document].annotation)](path)
+    return validate(model, values, option_style=True)
+
+
 def _deliver_now() -> None:
     """Sends what the outbox holds due now (after the command committed); a channel
     that fails keeps its message for the scheduler's retries."""
@@ -172,9 +229,8 @@ def _version(session: Session, course_id: int) -> int:
 
 
 def add_commands(app: typer.Typer, scope: Scope) -> None:
-    """Adds every catalogue action of ``scope`` (except hand-written ones) to ``app``."""
+    """Adds every catalogue action of ``scope`` to ``app``."""
     from workflow.catalogue import of_scope
 
     for action in of_scope(scope):
-        if not action.custom_edges:
-            app.command(action.name, help=action.help)(command_for(action))
+        app.command(action.name, help=action.help)(command_for(action))

@@ -6,9 +6,15 @@ from typing import Annotated
 
 import typer
 
-from workflow.catalogue import ACTIONS, Actor, AmendBody, Scope
+from workflow.catalogue import Scope
 from workflow.cli import render
-from workflow.cli.actions import add_commands, change_course, print_course
+from workflow.cli.actions import (
+    FileOpt,
+    add_commands,
+    change_course,
+    print_course,
+    request_document,
+)
 from workflow.cli.common import (
     RUNTIME,
     ActorOpt,
@@ -16,17 +22,12 @@ from workflow.cli.common import (
     emit_json,
     parse_date,
     read,
-    read_document,
     run,
     wants_json,
 )
 from workflow.read import queries
-from workflow.schemas import CourseRequestIn
-from workflow.validation import validate
 
 app = typer.Typer(help="Request, review, infuse and follow an IVIG course.", no_args_is_help=True)
-
-FileOpt = Annotated[str, typer.Option("--file", help="The request document (JSON); - for stdin.")]
 
 
 def _show(course_id: int, json_out: bool) -> None:
@@ -37,22 +38,13 @@ def _show(course_id: int, json_out: bool) -> None:
     print_course(result, json_out)
 
 
-def _request_document(path: str) -> CourseRequestIn:
-    document = read_document(path)
-    if not isinstance(document, dict):
-        from workflow.errors import InvalidInput
-
-        raise InvalidInput("file: the request document must be a JSON object.")
-    return validate(CourseRequestIn, document)  # type: ignore[no-any-return]
-
-
 @app.command("request")
 def request(file: FileOpt, actor: ActorOpt = None, json_out: JsonOpt = False) -> None:
     """Record a request for an IVIG course (state: requested)."""
     from workflow.review import load_policy
     from workflow.service import courses
 
-    data = _request_document(file)
+    data = request_document(file)
     by, clock, policy = RUNTIME.actor(actor), RUNTIME.clock, load_policy()
     change_course(
         lambda s: courses.request_course(session=s, data=data, by=by, clock=clock, policy=policy),
@@ -101,46 +93,6 @@ def show(
 ) -> None:
     """Show a course: dose, recommendation, history, infusions, assessments, follow-ups."""
     _show(course_id, json_out)
-
-
-def _perform(name: str, course_id: int, data: object, actor: str | None, json_out: bool) -> None:
-    from workflow.service.actions import perform
-
-    action = ACTIONS[name]
-    who, clock = Actor(RUNTIME.actor(actor)), RUNTIME.clock
-    change_course(
-        lambda s: perform(action, session=s, target=course_id, data=data, actor=who, clock=clock),
-        json_out,
-        whole=action.creates,
-    )
-
-
-@app.command("amend")
-def amend(
-    course_id: Annotated[int, typer.Argument(metavar="ID")],
-    file: FileOpt,
-    note: Annotated[str | None, typer.Option(help="The answer, or what changed.")] = None,
-    date: Annotated[
-        str | None, typer.Option("--date", help="Clinical date, YYYY-MM-DD (default: today).")
-    ] = None,
-    actor: ActorOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Answer a reviewer's question or correct a request still awaiting review."""
-    on = parse_date(date) if date is not None else None
-    data = AmendBody(request=_request_document(file), note=note, date=on)
-    _perform("amend", course_id, data, actor, json_out)
-
-
-@app.command("retreat")
-def retreat(
-    course_id: Annotated[int, typer.Argument(metavar="ID")],
-    file: FileOpt,
-    actor: ActorOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Request a re-treatment after a relapse; prints the new course."""
-    _perform("retreat", course_id, _request_document(file), actor, json_out)
 
 
 @app.command("expire-lapsed")

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from schedules.reminders import list_reminders
 from workflow.cli import render
 from workflow.cli.common import RUNTIME, JsonOpt, emit_json, read, wants_json
+from workflow.read.reminders import list_reminders
 
 app = typer.Typer(
     help="The outbox: reminders and other messages, and their delivery.", no_args_is_help=True

@@ -115,6 +115,16 @@ def _lab_text(lab: dict[str, Any] | None, key: str, unit: str) -> str:
     return f"{lab[key]:g} {unit} ({when}, from the {where}{note})"
 
 
+def _as_written(lab: dict[str, Any] | None, used: dict[str, Any] | None) -> str:
+    """ "; the request said 60 mL/min of 2026-10-01" when the rules used another value."""
+    if lab is None or (used is not None and used.get("from") == "request"):
+        return ""
+    unit, value = next((k, v) for k, v in lab.items() if k != "date")
+    shown = {"ml_min": "mL/min", "percent": "%", "mmol_mol": "mmol/mol"}[unit]
+    when = f"of {lab['date']}" if lab.get("date") else "undated"
+    return f"; the request said {value:g} {shown} ({when})"
+
+
 def request_lines(details: dict[str, Any] | None) -> list[str]:
     """The request as the reviewer needs it, whether or not a finding quotes it."""
     if details is None:
@@ -122,8 +132,12 @@ def request_lines(details: dict[str, Any] | None) -> list[str]:
     meds = [
         f"{m['name']}"
         + (f" {m['mg_per_day']:g} mg/day" if m.get("mg_per_day") is not None else "")
-        + (f" = {m['matched']}" if m.get("matched") and m["matched"] != m["name"] else "")
-        + ("" if m.get("matched") else " (not recognised)")
+        + (
+            f" (not recognised: read as {m['matched']}, check the spelling)"
+            if m.get("guessed")
+            else (f" = {m['matched']}" if m.get("matched") and m["matched"] != m["name"] else "")
+            + ("" if m.get("matched") else " (not recognised)")
+        )
         for m in details["medications"]
     ]
     steroids = details.get("steroids") or {}
@@ -138,10 +152,14 @@ def request_lines(details: dict[str, Any] | None) -> list[str]:
         f"    steroids: trial {steroids.get('trial', 'not recorded')}; intolerance {intolerance}",
         "    creatinine clearance: "
         + _lab_text(details.get("creatinine_clearance"), "ml_min", "mL/min")
+        + _as_written(
+            details.get("creatinine_clearance_in_request"), details.get("creatinine_clearance")
+        )
         + "; hepatic disease: "
         + ("not recorded" if hepatic is None else ("yes" if hepatic else "no")),
         "    HbA1c: "
         + _lab_text(details.get("hba1c"), "percent", "%")
+        + _as_written(details.get("hba1c_in_request"), details.get("hba1c"))
         + f"; diabetes: {details.get('diabetes')}",
         "    thromboembolic risk factors: "
         + (", ".join(details["thromboembolic_risk_factors"]) or "none listed"),

@@ -1,10 +1,17 @@
-"""Read-side use-cases: what ``course show``, ``course list`` and ``followups list`` print."""
+"""Read-side use-cases: what ``course show``, ``course list`` and ``followups list`` print.
+
+Read models are built from rows with pydantic's ``from_attributes`` (:func:`read`): a
+field takes the row's attribute of its name (or the column its ``validation_alias``
+names); what the row does not hold (the patient's MRN on a course, days overdue) is
+given beside it. Nothing is copied field by field.
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -25,53 +32,47 @@ from workflow.models import (
 )
 from workflow.outcomes import response
 from workflow.schemas import (
-    AdverseEventRead,
-    AssessmentRead,
     CourseRead,
     CourseSummary,
     DoseRead,
     FollowUpRead,
-    HistoryRead,
-    InfusionRead,
     LineageEntry,
     MeasurementRead,
     PatientEventRead,
     PatientRead,
-    Recommendation,
     RequesterCorrectionRead,
-    ReviewRead,
     SuspectedRelapse,
 )
 from workflow.service import prescriber, selfreport
 from workflow.service.common import course_by_id, patient_by_mrn
 from workflow.states import CourseState
 
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class _With:
+    """A row seen with more attributes: those of ``extra`` first, then the row's."""
+
+    def __init__(self, row: object, extra: dict[str, Any]) -> None:
+        self.__dict__.update(extra)
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
+
+
+def read(model: type[Model], row: object, **extra: Any) -> Model:
+    """``model`` from ``row``'s attributes (an ORM object or a result row), and from
+    ``extra`` for the fields the row does not hold."""
+    return model.model_validate(_With(row, extra) if extra else row, from_attributes=True)
+
 
 def patient_read(patient: Patient) -> PatientRead:
-    return PatientRead.model_validate(patient, from_attributes=True)
-
-
-def void_marks(row: Infusion | Assessment | Measurement) -> dict[str, Any]:
-    """The correction marks every voidable record is read with."""
-    return {
-        "voided": row.voided_at is not None,
-        "voided_at": row.voided_at,
-        "voided_by": row.voided_by,
-        "void_reason": row.void_reason,
-    }
+    return read(PatientRead, patient)
 
 
 def measurement_read(row: Measurement, mrn: str) -> MeasurementRead:
-    return MeasurementRead(
-        id=row.id,
-        mrn=mrn,
-        date=row.date,
-        hba1c_percent=row.hba1c_percent,
-        monofilament_sites_felt=row.monofilament_sites_felt,
-        creatinine_clearance_ml_min=row.creatinine_clearance_ml_min,
-        actor=row.actor,
-        **void_marks(row),
-    )
+    return read(MeasurementRead, row, mrn=mrn)
 
 
 def list_measurements(
@@ -146,7 +147,7 @@ def patient_history(
         .offset(offset)
         .limit(limit)
     )
-    return [PatientEventRead.model_validate(e) for e in events]
+    return [read(PatientEventRead, e) for e in events]
 
 
 def count_patient_history(*, session: Session, mrn: str) -> int:
@@ -158,36 +159,7 @@ def count_patient_history(*, session: Session, mrn: str) -> int:
 
 def _dose(course: Course, infusions: list[Infusion]) -> DoseRead:
     live = [i for i in infusions if i.voided_at is None]
-    return DoseRead(
-        days_given=len(live),
-        grams_given=sum(i.grams for i in live),
-        g_per_kg_per_day=course.dose_g_per_kg_per_day,
-        days=course.days,
-        grams_per_day=course.grams_per_day,
-        total_grams=course.total_grams,
-        weight_kg=course.weight_kg,
-        dosing_weight_kg=course.dosing_weight_kg,
-        weight_rule=course.dosing_weight_rule,
-        rounding=course.rounding_rule,
-    )
-
-
-def _history(session: Session, course_id: int) -> list[HistoryRead]:
-    events = session.scalars(
-        select(Event).where(Event.course_id == course_id).order_by(Event.id)
-    ).all()
-    return [
-        HistoryRead(
-            from_=e.from_state,
-            to=e.to_state,
-            trigger=e.trigger,
-            at=e.at,
-            date=e.clinical_date,
-            actor=e.actor,
-            reason=e.reason,
-        )
-        for e in events
-    ]
+    return read(DoseRead, course, days_given=len(live), grams_given=sum(i.grams for i in live))
 
 
 def _annotated(
@@ -201,15 +173,7 @@ def followup_read(row: FollowUp, mrn: str, today: date | None = None) -> FollowU
     overdue = None
     if today is not None and row.status in (Status.SCHEDULED, Status.RAISED):
         overdue = max((today - row.due_date).days, 0)
-    return FollowUpRead(
-        id=row.id,
-        kind=row.kind,
-        mrn=mrn,
-        course_id=row.course_id,
-        due_date=row.due_date,
-        status=row.status,
-        days_overdue=overdue,
-    )
+    return read(FollowUpRead, row, mrn=mrn, days_overdue=overdue)
 
 
 def lineage(session: Session, course: Course) -> list[LineageEntry]:
@@ -241,16 +205,11 @@ def lineage(session: Session, course: Course) -> list[LineageEntry]:
             assessments=points[c.id],
         )
         entries.append(
-            LineageEntry(
-                id=c.id,
-                state=c.state,
-                indication=c.indication,
-                requested_on=c.requested_on,
-                last_infusion_date=c.last_infusion_date,
-                baseline_vas=c.baseline_vas,
+            read(
+                LineageEntry,
+                c,
                 lowest_vas=result.lowest_vas,
                 responder=result.responder,
-                relapse_date=c.relapse_date,
                 current=c.id == course.id,
             )
         )
@@ -282,11 +241,17 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
     """The whole course as ``course show`` prints it.
 
     Rows are queried, not read from the course's relationship collections, so a course
-    read in the transaction that just changed it shows the rows that change added.
+    read in the transaction that just changed it shows the rows that change added. The
+    course's own columns fill the fields of their name; each list is its rows, read as
+    its item model (``from_attributes`` goes down into them).
     """
     session.flush()
     mrn = session.get_one(Patient, course.patient_id).mrn
-    next_id = session.scalar(select(Course.id).where(Course.prior_course_id == course.id))
+
+    def rows(model: Any, *order: Any) -> list[Any]:
+        query = select(model).where(model.course_id == course.id)
+        return list(session.scalars(query.order_by(*order, model.id)))
+
     followups = session.scalars(
         select(FollowUp)
         .where(
@@ -295,101 +260,27 @@ def course_read(session: Session, course: Course, *, today: date | None = None) 
         )
         .order_by(FollowUp.due_date, FollowUp.id)
     ).all()
-    request = course.request
-    infusions = list(
-        session.scalars(
-            select(Infusion)
-            .where(Infusion.course_id == course.id)
-            .order_by(Infusion.date, Infusion.id)
-        )
-    )
-    return CourseRead(
-        id=course.id,
+    infusions = rows(Infusion, Infusion.date)
+    return read(
+        CourseRead,
+        course,
         mrn=mrn,
-        state=course.state,
-        indication=course.indication,
-        indication_detail=course.indication_detail,
-        severity_grade=course.severity_grade,
-        product=course.product,
-        prior_course_id=course.prior_course_id,
-        next_course_id=next_id,
-        requested_by=course.requested_by,
+        next_course_id=session.scalar(select(Course.id).where(Course.prior_course_id == course.id)),
         **_requester_corrections(session, course),
-        entered_by=course.entered_by,
-        version=course.version,
-        requested_on=course.requested_on,
-        requested_at=course.requested_at,
-        repeat_every_weeks=course.repeat_every_weeks,
-        request=dict(request),
         request_details=_request_details(session, course),
-        baseline=dict(request.get("baseline", {})),
+        baseline=course.request.get("baseline", {}),
         dose=_dose(course, infusions),
-        recommendation=Recommendation.model_validate(course.recommendation),
-        awaiting_information=course.awaiting_information,
-        suspected_relapse=course.suspected_relapse,
-        last_infusion_date=course.last_infusion_date,
-        relapse_date=course.relapse_date,
-        ended_on=course.ended_on,
-        approved_on=course.approved_on,
         allowed_actions=[
             action
             for action in allowed_actions(CourseState(course.state))
             if action != "dismiss-relapse" or course.suspected_relapse is not None
         ],
         lineage=lineage(session, course),
-        reviews=[
-            ReviewRead(
-                decision=r.decision,
-                reviewer=r.reviewer,
-                note=r.note,
-                override_reason=r.override_reason,
-                at=r.at,
-            )
-            for r in session.scalars(
-                select(Review).where(Review.course_id == course.id).order_by(Review.id)
-            )
-        ],
-        history=_history(session, course.id),
-        infusions=[
-            InfusionRead(
-                id=i.id,
-                day=i.day_number,
-                date=i.date,
-                grams=i.grams,
-                lot=i.lot,
-                override_reason=i.override_reason,
-                actor=i.actor,
-                **void_marks(i),
-            )
-            for i in infusions
-        ],
-        assessments=[
-            AssessmentRead(
-                id=a.id,
-                date=a.date,
-                vas=a.vas,
-                mrc_sum=a.mrc_sum,
-                walking_distance_m=a.walking_distance_m,
-                actor=a.actor,
-                source=a.source,
-                **void_marks(a),
-            )
-            for a in session.scalars(
-                select(Assessment)
-                .where(Assessment.course_id == course.id)
-                .order_by(Assessment.date, Assessment.id)
-            )
-        ],
-        adverse_events=[
-            AdverseEventRead(
-                id=e.id, date=e.date, kind=e.kind, grade=e.grade, note=e.note, actor=e.actor
-            )
-            for e in session.scalars(
-                select(AdverseEvent)
-                .where(AdverseEvent.course_id == course.id)
-                .order_by(AdverseEvent.date, AdverseEvent.id)
-            )
-        ],
+        reviews=rows(Review),
+        history=rows(Event),
+        infusions=infusions,
+        assessments=rows(Assessment, Assessment.date),
+        adverse_events=rows(AdverseEvent, AdverseEvent.date),
         followups=_annotated(session, [followup_read(f, mrn, today) for f in followups], today),
     )
 
@@ -458,10 +349,10 @@ def list_courses(
             Course.state,
             Course.indication,
             Course.requested_at,
-            Course.awaiting_information.is_not(None),
-            Course.suspected_relapse.is_not(None),
+            Course.awaiting_information.is_not(None).label("awaiting_information"),
+            Course.suspected_relapse.is_not(None).label("suspected_relapse"),
             Course.requested_on,
-            Patient.name,
+            Patient.name.label("patient_name"),
         )
         .join(Patient, Patient.id == Course.patient_id)
         .where(*where)
@@ -471,20 +362,7 @@ def list_courses(
         query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    return [
-        CourseSummary(
-            id=cid,
-            mrn=m,
-            state=state_,
-            indication=indication,
-            requested_at=at,
-            awaiting_information=bool(waiting),
-            suspected_relapse=bool(flagged),
-            requested_on=on,
-            patient_name=name,
-        )
-        for cid, m, state_, indication, at, waiting, flagged, on, name in session.execute(query)
-    ]
+    return [read(CourseSummary, row) for row in session.execute(query)]
 
 
 def count_courses(

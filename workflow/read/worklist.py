@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from workflow.errors import InvalidInput
 from workflow.followups import OPEN_STATUSES
 from workflow.models import Course, FollowUp, Patient
+from workflow.read.queries import read
 from workflow.schemas import FollowUpRead
 
 DEFAULT_LIMIT = 50
@@ -97,19 +98,13 @@ def next_due(
         raise InvalidInput(f"limit: {limit} is not between 1 and {MAX_LIMIT}.")
     return [
         DueFollowUp(
-            FollowUpRead(
-                id=fid,
-                kind=kind,
-                mrn=mrn,
-                course_id=course_id,
-                due_date=due,
-                status=status,
-                days_overdue=None if today is None else max((today - due).days, 0),
+            read(
+                FollowUpRead,
+                row,
+                days_overdue=None if today is None else max((today - row.due_date).days, 0),
             ),
-            state,
-            indication,
+            row.state,
+            row.indication,
         )
-        for fid, due, kind, course_id, status, mrn, state, indication in session.execute(
-            _page(limit, due_before is not None), {"due_before": due_before}
-        )
+        for row in session.execute(_page(limit, due_before is not None), {"due_before": due_before})
     ]

@@ -36,16 +36,17 @@ def agent_advice(
         return f"not {name} (avoided in hepatic disease)"
     upper = medicine.max_mg_per_day
     low = adequate if adequate is not None else (medicine.usual_mg_per_day or (None, None))[0]
-    if clearance is not None and medicine.renal_bands:
-        band = medicine.band(clearance.value)
-        if band is not None and band is not medicine.renal_bands[0]:
-            where = f"creatinine clearance {medicine.band_label(band)}"
-            target = min(low or band.high, band.high)
-            if target >= band.high:
-                return f"{name} up to {_g(band.high)} mg/day (the label's most for {where})"
-            return f"{name} {_g(target)}–{_g(band.high)} mg/day (the label's range for {where})"
+    limit = None if clearance is None else medicine.renal_limit(clearance.value)
+    if limit is not None and limit.reduced:
+        where = limit.where()
+        if limit.high <= 0:
+            return f"not {name} without specialist renal dosing (the label's most for {where} is 0)"
+        target = min(low or limit.high, limit.high)
+        if target >= limit.high:
+            return f"{name} up to {_g(limit.high)} mg/day (the label's most for {where})"
+        return f"{name} {_g(target)}–{_g(limit.high)} mg/day (the label's range for {where})"
     text = f"{name} {_g(low)}–{_g(upper)} mg/day" if low and upper else name
-    if clearance is None and medicine.renal_bands:
+    if clearance is None and medicine.renal_tables:
         text += " (less if creatinine clearance is below 60 mL/min: check it first)"
     return text
 

@@ -234,7 +234,19 @@ def _medicines() -> str:
     ]
     for m in vocabulary.medicines:
         usual = f"{m.usual_mg_per_day[0]:g}–{m.usual_mg_per_day[1]:g}" if m.usual_mg_per_day else ""
-        bands = "; ".join(f"{m.band_label(b)}: {b.low:g}–{b.high:g}" for b in m.renal_bands)
+        bands = " / ".join(
+            f"{t.label}: "
+            + "; ".join(
+                f"{t.band_label(b)}: {b.low:g}–{b.high:g}"
+                + (
+                    f" (in proportion below {b.proportional_below:g})"
+                    if b.proportional_below
+                    else ""
+                )
+                for b in t.bands
+            )
+            for t in m.renal_tables
+        )
         notes = []
         if m.avoid_below_creatinine_clearance is not None:
             notes.append(f"avoid below {m.avoid_below_creatinine_clearance:g} mL/min")

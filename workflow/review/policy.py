@@ -152,6 +152,9 @@ class PriorResponseRule(RuleConfig):
 
 class FirstLineRule(RuleConfig):
     adequate_mg_per_day: dict[Token, Positive] = Field(min_length=1)
+    # Any other medicine of these vocabulary classes counts from this dose (a
+    # tricyclic not named above, e.g. imipramine).
+    adequate_mg_per_day_by_class: dict[Token, Positive] = Field(default_factory=dict)
     # From this grade of these indications, a neuropathic agent is no precondition.
     not_required_from_grade: dict[Indication, Grade] = Field(default_factory=dict)
 

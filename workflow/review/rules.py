@@ -18,6 +18,7 @@ from workflow.review.labs import LabValue, creatinine_clearance, hba1c, months_o
 from workflow.review.medicines import (
     AgentDose,
     Medicine,
+    RenalLimit,
     daily_totals,
     identify,
     load_medicines,
@@ -388,7 +389,8 @@ def dose_weight_mismatch(
     message = (
         f"The request's dosing weight of {_g(request.weight_kg)} kg differs from the "
         f"patient's registered weight of {_g(registered)} kg by {_percent(deviation)}, more "
-        f"than {_percent(config.max_difference)}: correct the registration or the request."
+        f"than {_percent(config.max_difference)}: correct the registration (then amend the "
+        "request so it is judged again) or the request's weight_kg."
     )
     return _finding("dose.weight_mismatch", config, message)
 
@@ -468,7 +470,7 @@ def _clearance_text(lab: LabValue) -> str:
 
 def _label_sources(medicines: list[Medicine]) -> str:
     vocabulary = load_medicines()
-    texts = dict.fromkeys(vocabulary.source_text(m) for m in medicines)
+    texts = dict.fromkeys(t for m in medicines for t in vocabulary.renal_source_texts(m))
     return " ".join(texts)
 
 
@@ -490,34 +492,39 @@ def _entry(dose: AgentDose) -> str:
 def therapy_unrecognised(
     request: CourseRequestIn, context: ReviewContext, policy: Policy
 ) -> Finding | None:
-    unknown = [m.name for m in request.medications if match(m.name, policy.aliases) is None]
-    if not unknown:
+    found = [(m.name, match(m.name, policy.aliases)) for m in request.medications]
+    unknown = [name for name, one in found if one is None]
+    guessed = [(name, one) for name, one in found if one is not None and one.guessed_from]
+    parts = []
+    if unknown:
+        quoted = ", ".join(f'"{name}"' for name in unknown)
+        parts.append(
+            f"The medicines vocabulary does not know {quoted}, so no therapy rule could judge "
+            + ("it." if len(unknown) == 1 else "them.")
+        )
+    if guessed:
+        read = ", ".join(f'"{name}" as {one.written_as}' for name, one in guessed)
+        parts.append(
+            f"Not a name the medicines vocabulary knows, but one or two letters from one: "
+            f"read {read} for the checks; confirm the spelling."
+        )
+    if not parts:
         return None
-    quoted = ", ".join(f'"{name}"' for name in unknown)
-    message = (
-        f"The medicines vocabulary does not know {quoted}, so no therapy rule could judge "
-        + ("it." if len(unknown) == 1 else "them.")
-    )
+    message = " ".join(parts)
     return _finding("therapy.unrecognised", policy.rules.therapy_unrecognised, message)
 
 
-def _renal_band(medicine: Medicine | None, clearance: LabValue | None) -> str | None:
-    """ "15–30 mL/min" when the clearance is below the label's top band, else None."""
-    if medicine is None or clearance is None or not medicine.renal_bands:
+def _renal_limit(agent: str, clearance: LabValue | None) -> RenalLimit | None:
+    medicine = load_medicines().get(agent)
+    if medicine is None or clearance is None:
         return None
-    band = medicine.band(clearance.value)
-    if band is None or band is medicine.renal_bands[0]:
-        return None
-    return medicine.band_label(band)
+    return medicine.renal_limit(clearance.value)
 
 
 def _adequate_dose(agent: str, adequate: float, clearance: LabValue | None) -> float:
-    """The adequate dose, capped at the renal band's maximum."""
-    medicine = load_medicines().get(agent)
-    if medicine is None or clearance is None or not medicine.renal_bands:
-        return adequate
-    band = medicine.band(clearance.value)
-    return adequate if band is None else min(adequate, band.high)
+    """The adequate dose, capped at the labels' maximum for the creatinine clearance."""
+    limit = _renal_limit(agent, clearance)
+    return adequate if limit is None else min(adequate, limit.high)
 
 
 def therapy_first_line(
@@ -528,15 +535,20 @@ def therapy_first_line(
     if exempt_from is not None and request.severity_grade >= exempt_from:
         return None
     clearance = creatinine_clearance(request, context)
-    needed = {
-        agent: _adequate_dose(agent, dose, clearance)
-        for agent, dose in config.adequate_mg_per_day.items()
-    }
+    wanted = dict(config.adequate_mg_per_day)
+    for medicine in load_medicines().medicines:
+        by_class = config.adequate_mg_per_day_by_class.get(medicine.klass)
+        if by_class is not None:
+            wanted.setdefault(medicine.generic, by_class)
+    needed = {agent: _adequate_dose(agent, dose, clearance) for agent, dose in wanted.items()}
     totals = daily_totals(request.medications, needed, policy.aliases)
     if any(dose.mg_per_day >= needed[agent] for agent, dose in totals.items()):
         return None
     advice = dose_advice(request, context, policy)
-    agents = _names(list(needed))
+    agents = _names(list(config.adequate_mg_per_day))
+    if config.adequate_mg_per_day_by_class:
+        classes = " or ".join(config.adequate_mg_per_day_by_class)
+        agents += f", or another medicine of class {classes}"
     if not totals:
         message = f"No first-line neuropathic agent ({agents}) is listed."
         return _finding("therapy.first_line", config, message, advice=advice)
@@ -548,7 +560,7 @@ def therapy_first_line(
         f"{_entry(dose)} (adequate: {_g(needed[agent])}"
         + (
             f", the label's most for {_clearance_text(clearance)}"
-            if clearance is not None and needed[agent] < config.adequate_mg_per_day[agent]
+            if clearance is not None and needed[agent] < wanted[agent]
             else ""
         )
         + ")"
@@ -559,19 +571,28 @@ def therapy_first_line(
     return _finding("therapy.first_line", config, message, advice=advice)
 
 
-def _renal_line(dose: AgentDose, medicine: Medicine | None, clearance: LabValue) -> str:
-    band = None if medicine is None else medicine.band(clearance.value)
-    if medicine is None or band is None:
-        return f"{_entry(dose)} needs its dose adjusted to renal function"
-    where = (
-        f"the label's band for creatinine clearance {medicine.band_label(band)} is "
-        f"{_g(band.low)}–{_g(band.high)} mg/day"
+def _band_text(limit: RenalLimit) -> str:
+    """ "the label's band for creatinine clearance 15–30 mL/min is 25–150 mg/day", or,
+    where the labels differ, each label's band and the lowest maximum of them."""
+    ranges = {(band.low, band.high) for band in limit.bands}
+    if len(ranges) == 1 and not any(band.proportional for band in limit.bands):
+        return f"the label's band for {limit.where()} is {_g(limit.low)}–{_g(limit.high)} mg/day"
+    return (
+        f"the labels' bands for creatinine clearance {_g(limit.clearance)} mL/min "
+        f"({limit.ranges()}) allow at most {_g(limit.high)} mg/day"
     )
+
+
+def _renal_line(dose: AgentDose, medicine: Medicine | None, clearance: LabValue) -> str:
+    limit = None if medicine is None else medicine.renal_limit(clearance.value)
+    if limit is None:
+        return f"{_entry(dose)} needs its dose adjusted to renal function"
+    where = _band_text(limit)
     if dose.combination or (dose.dose_unknown and dose.mg_per_day == 0):
         return f"{_entry(dose)}: {where}"
-    if dose.mg_per_day > band.high + _EPSILON:
+    if dose.mg_per_day > limit.high + _EPSILON:
         verdict = "above it"
-    elif dose.mg_per_day < band.low - _EPSILON:
+    elif dose.mg_per_day < limit.low - _EPSILON:
         verdict = "below its range"
     else:
         verdict = "within it"
@@ -635,15 +656,12 @@ def therapy_max_dose(
         if medicine is None or dose.combination:
             continue
         limit, why = medicine.max_mg_per_day, "the label's maximum"
-        band = None if clearance is None else medicine.band(clearance.value)
-        if clearance is not None and band is not None and (limit is None or band.high < limit):
-            limit = band.high
-            why = (
-                f"the label's maximum for creatinine clearance {medicine.band_label(band)} "
-                f"({_clearance_text(clearance)})"
-            )
+        renal = None if clearance is None else medicine.renal_limit(clearance.value)
+        if clearance is not None and renal is not None and (limit is None or renal.high < limit):
+            limit = renal.high
+            why = f"the most the labels allow for {renal.where()} ({_clearance_text(clearance)})"
         if limit is not None and dose.mg_per_day > limit + _EPSILON:
-            over.append(f"{_entry(dose)} is above {why} of {_g(limit)} mg/day")
+            over.append(f"{_entry(dose)} is above {_g(limit)} mg/day, {why}")
             judged.append(medicine)
     if not over:
         return None

@@ -5,16 +5,20 @@ Every edge (CLI, JSON API, pages) runs an action the same way::
     perform(action, session=s, target=course_id, data=body, actor=actor, clock=clock)
 
 ``perform`` checks the actor's role (when known) before anything is read, then
-calls the action's service function. The functions below adapt the older,
-field-by-field use-cases to the uniform signature
-``fn(*, session, target, data, actor, clock)``; a new action writes its service
-function with that signature directly (see ``workflow/catalogue.py``).
+calls the action's service function. The older, field-by-field use-cases get the
+uniform signature ``fn(*, session, target, data, actor, clock)`` here: most through
+:func:`uniform` (each input field passed as the parameter of its name, ``date`` as
+``on``), the few with more to do as functions of their own. A new action writes its
+service function with the uniform signature directly (see ``workflow/catalogue.py``).
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from workflow.catalogue import (
@@ -48,10 +52,36 @@ def perform(
     return action.function(session=session, target=target, data=data, actor=actor, clock=clock)
 
 
+def uniform(
+    use_case: Callable[..., Course], model: type[BaseModel], *, with_policy: bool = False
+) -> Callable[..., Course]:
+    """``use_case(session=, course_id=target, by=actor.name, clock=, <each field>=…)`` with
+    the uniform signature; ``with_policy``: the review policy too. Every field of
+    ``model`` must be a parameter of ``use_case`` (checked here, on import)."""
+    names = {field: _PARAMETER.get(field, field) for field in model.model_fields}
+    unknown = set(names.values()) - set(inspect.signature(use_case).parameters)
+    if unknown:
+        raise TypeError(f"{use_case.__qualname__} takes no {sorted(unknown)}")
+
+    def action(*, session: Session, target: int, data: Any, actor: Actor, clock: Clock) -> Course:
+        values = {names[field]: getattr(data, field) for field in names}
+        if with_policy:
+            values["policy"] = load_policy()
+        return use_case(session=session, course_id=target, by=actor.name, clock=clock, **values)
+
+    action.__name__ = action.__qualname__ = use_case.__name__
+    action.__doc__ = f"The catalogue's ``{use_case.__name__}`` ({model.__name__})."
+    return action
+
+
+#: Input fields passed under another parameter name.
+_PARAMETER = {"date": "on"}
+
+
 def review(
     *, session: Session, target: int, data: ReviewBody, actor: Actor, clock: Clock
 ) -> Course:
-    return courses.review(
+    reviewed = courses.review(
         session=session,
         course_id=target,
         decision=data.decision,
@@ -64,6 +94,7 @@ def review(
         version=data.version,
         delegated=actor.delegated,
     )
+    return session.get_one(Course, reviewed)  # the course as the review left it
 
 
 def amend(*, session: Session, target: int, data: AmendBody, actor: Actor, clock: Clock) -> Course:
@@ -92,33 +123,6 @@ def retreat(
     )
 
 
-def infuse(
-    *, session: Session, target: int, data: InfusionBody, actor: Actor, clock: Clock
-) -> Course:
-    return treatment.infuse(
-        session=session,
-        course_id=target,
-        on=data.date,
-        grams=data.grams,
-        override_reason=data.override_reason,
-        lot=data.lot,
-        by=actor.name,
-        clock=clock,
-        policy=load_policy(),
-    )
-
-
-def stop(*, session: Session, target: int, data: StopBody, actor: Actor, clock: Clock) -> Course:
-    return treatment.stop(
-        session=session,
-        course_id=target,
-        on=data.date,
-        reason=data.reason,
-        by=actor.name,
-        clock=clock,
-    )
-
-
 def assess(
     *, session: Session, target: int, data: AssessmentBody, actor: Actor, clock: Clock
 ) -> Course:
@@ -136,59 +140,6 @@ def assess(
     return session.get_one(Course, row.course_id)
 
 
-def relapse(
-    *, session: Session, target: int, data: RelapseBody, actor: Actor, clock: Clock
-) -> Course:
-    return monitoring.relapse(
-        session=session, course_id=target, on=data.date, note=data.note, by=actor.name, clock=clock
-    )
-
-
-def dismiss_relapse(
-    *, session: Session, target: int, data: DismissBody, actor: Actor, clock: Clock
-) -> Course:
-    return monitoring.dismiss_relapse(
-        session=session,
-        course_id=target,
-        reason=data.reason,
-        by=actor.name,
-        clock=clock,
-        on=data.date,
-    )
-
-
-def close(*, session: Session, target: int, data: CloseBody, actor: Actor, clock: Clock) -> Course:
-    return monitoring.close(
-        session=session, course_id=target, on=data.date, by=actor.name, clock=clock
-    )
-
-
-def cancel(
-    *, session: Session, target: int, data: CancelBody, actor: Actor, clock: Clock
-) -> Course:
-    return courses.cancel(
-        session=session,
-        course_id=target,
-        reason=data.reason,
-        on=data.date,
-        by=actor.name,
-        clock=clock,
-    )
-
-
-def void_infusion(
-    *, session: Session, target: int, data: VoidInfusionBody, actor: Actor, clock: Clock
-) -> Course:
-    return corrections.void_infusion(
-        session=session,
-        course_id=target,
-        day=data.day,
-        reason=data.reason,
-        by=actor.name,
-        clock=clock,
-    )
-
-
 def void_assessment(
     *, session: Session, target: int, data: VoidAssessmentBody, actor: Actor, clock: Clock
 ) -> Course:
@@ -201,3 +152,12 @@ def void_assessment(
         clock=clock,
         signal=load_policy().relapse_signal,
     )
+
+
+infuse = uniform(treatment.infuse, InfusionBody, with_policy=True)
+stop = uniform(treatment.stop, StopBody)
+relapse = uniform(monitoring.relapse, RelapseBody)
+dismiss_relapse = uniform(monitoring.dismiss_relapse, DismissBody)
+close = uniform(monitoring.close, CloseBody)
+cancel = uniform(courses.cancel, CancelBody)
+void_infusion = uniform(corrections.void_infusion, VoidInfusionBody)

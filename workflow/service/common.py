@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -43,22 +43,6 @@ def course_by_id(session: Session, course_id: int, *, lock: bool = True) -> Cour
     if course is None:
         raise NotFound(f"course: there is no course {course_id}.")
     return course
-
-
-def course_and_mrn(session: Session, course_id: int) -> tuple[Course, str]:
-    """``course_by_id`` (locked) and its patient's MRN, read in the same statement (the
-    patient's row is not locked)."""
-    if not 0 < course_id <= MAX_ID:
-        raise NotFound(f"course: there is no course {course_id}.")
-    found = session.execute(
-        select(Course, Patient.mrn)
-        .join(Patient, Patient.id == Course.patient_id)
-        .where(Course.id == course_id)
-        .with_for_update(of=Course)
-    ).one_or_none()
-    if found is None:
-        raise NotFound(f"course: there is no course {course_id}.")
-    return found[0], found[1]
 
 
 def clinical_date(value: date, *, today: date, field: str = "date") -> date:
@@ -108,6 +92,43 @@ def record(
     )
     session.add(event)
     return event
+
+
+#: The history table, for the Core write path (``history_row``).
+EVENTS: Table = Event.__table__  # type: ignore[assignment]
+_HISTORY = insert(EVENTS).inline()  # the row's id is not needed: no RETURNING
+
+
+def history_row(
+    connection: Connection,
+    *,
+    patient_id: int,
+    course_id: int,
+    trigger: str,
+    from_state: str,
+    to_state: str,
+    on: date | None,
+    reason: str | None,
+    by: str,
+    at: datetime,
+) -> None:
+    """``record`` of a transition as one Core ``INSERT`` on the transaction's connection
+    (no unit of work): the same row, for use-cases that write without the ORM."""
+    connection.execute(
+        _HISTORY,
+        {
+            "patient_id": patient_id,
+            "course_id": course_id,
+            "trigger": trigger,
+            "from_state": from_state,
+            "to_state": to_state,
+            "clinical_date": on,
+            "actor": by,
+            "reason": reason,
+            "at": at,
+            "changes": None,
+        },
+    )
 
 
 def transition(

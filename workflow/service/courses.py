@@ -3,26 +3,30 @@ requester, cancel."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, exists, insert, literal_column, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from workflow.catalogue import Actor, CorrectRequesterBody
 from workflow.clock import Clock
+from workflow.db import CHANGED_AT_ONCE
 from workflow.dosing import compute_dose
-from workflow.errors import InvalidInput, TransitionRefused
-from workflow.machine import require
-from workflow.models import Assessment, Course, Patient, Review
+from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
+from workflow.machine import MOVES, require
+from workflow.models import Assessment, Course, Event, Patient, Review
 from workflow.outcomes import motor_response, response
 from workflow.review import Policy, PriorCourse, evaluate
 from workflow.schemas import CourseRequestIn, Outcome
 from workflow.service import prescriber
 from workflow.service.common import (
+    MAX_ID,
     clinical_date,
-    course_and_mrn,
     course_by_id,
+    history_row,
     not_before,
     optional_text,
     patient_by_mrn,
@@ -43,7 +47,7 @@ from workflow.service.record import (
     review_context,
 )
 from workflow.service.record import other_courses as _other_courses
-from workflow.states import REQUEST_TRIGGER, CourseState
+from workflow.states import REQUEST_TRIGGER, CourseState, allowed_sources
 
 ReviewDecision = Literal["approve", "deny", "info"]
 
@@ -229,6 +233,79 @@ def retreat(
     return request_course(session=session, data=data, by=by, clock=clock, policy=policy, prior=old)
 
 
+#: The tables ``review`` writes without the unit of work.
+COURSES: Table = Course.__table__  # type: ignore[assignment]
+REVIEWS: Table = Review.__table__  # type: ignore[assignment]
+
+#: A review's triggers, each allowed from one state only (requested): what the
+#: decision's ``UPDATE`` matches.
+_DECISIONS: dict[str, str] = {"approve": "approve", "deny": "deny", "info": "ask_information"}
+_FROM: dict[str, CourseState] = {}
+for _trigger in _DECISIONS.values():
+    (_FROM[_trigger],) = allowed_sources(_trigger)
+
+#: What the rules of a review read of the course (and its patient's MRN), not the whole
+#: row with its documents; whether a correction named another requester (rare: then
+#: they are read, ``prescriber.names_of``).
+_RULES_READ = (
+    Course.id,
+    Course.version,
+    Course.patient_id,
+    Course.requested_on,
+    Course.requested_by,
+    Course.entered_by,
+    Course.recommendation["outcome"].as_string(),
+    # Named in full: SQLite's RETURNING is rendered with bare column names, which in a
+    # subquery would name the subquery's own table (events.id for courses.id).
+    select(Patient.mrn).where(Patient.id == literal_column("courses.patient_id")).scalar_subquery(),
+    exists().where(
+        Event.course_id == literal_column("courses.id"),
+        Event.trigger == prescriber.CORRECT_REQUESTER,
+    ),
+)
+#: The decision, written first: the course in the trigger's one source state moves to
+#: its destination, its version on by one, returning what the rules read (the old
+#: version is the new one less one). The row is locked from here to the commit
+#: (PostgreSQL; on SQLite the writer holds the database); a rule that refuses rolls it
+#: back. No row: the course is missing or in another state (``_UNDER_REVIEW`` says which).
+_DECIDED = (
+    update(COURSES)
+    .where(COURSES.c.id == bindparam("course_id"), COURSES.c.state == bindparam("from_state"))
+    .values(
+        state=bindparam("to_state"),
+        awaiting_information=bindparam("awaiting"),
+        updated_at=bindparam("at"),
+        version=COURSES.c.version + 1,
+    )
+    .returning(*_RULES_READ)
+)
+_APPROVED = _DECIDED.values(approved_on=bindparam("on"))
+#: The course as it is, locked, when the decision matched no row: for the refusal.
+_UNDER_REVIEW = (
+    select(Course.state, *_RULES_READ)
+    .where(Course.id == bindparam("course_id"))
+    .with_for_update(of=Course)
+)
+_RECOMMENDATION = select(Course.recommendation).where(Course.id == bindparam("course_id"))
+_REVIEW_ROW = insert(REVIEWS).returning(REVIEWS.c.id)
+
+
+@dataclass(slots=True)
+class _UnderReview:
+    """The course as the rules of a review read it (``_RULES_READ``)."""
+
+    state: str
+    id: int
+    version: int
+    patient_id: int
+    requested_on: date
+    requested_by: str
+    entered_by: str
+    outcome: str
+    mrn: str
+    corrected: bool
+
+
 def review(
     *,
     session: Session,
@@ -242,23 +319,62 @@ def review(
     on: date | None = None,
     version: int | None = None,
     delegated: bool = False,
-) -> Course:
-    """A human decision on a request; the software only recommends.
+) -> int:
+    """A human decision on a request; the software only recommends. Returns the
+    course's id (the edges read the course to show it).
 
     Approving against a recommendation that is not ``supported`` needs an override
     reason; nobody reviews a request they made or entered, through a token minted by
     someone else, or after it changed from the ``version`` they saw
     (``permissions.check_review_of``).
+
+    The hot path of the programme, written without the unit of work, in as many
+    statements as the writes themselves: the course's ``UPDATE … RETURNING`` the few
+    columns the rules read (the Machine's move, the row locked), the rules (a refusal
+    rolls the transaction back, so nothing is written), then the history row, the
+    review row and the requester's notice, as Core statements compiled once. The
+    refusals and their order are those of reading first: a missing course, a state
+    the Machine does not allow, a date before the request, the separation of duties,
+    the version seen, the override. A ``Course`` the session already holds is expired,
+    so it is read again as written.
     """
     on = clinical_date(on or clock.today(), today=clock.today())
     reviewer = required_text(reviewer, "reviewer")
     note = required_text(note, "note")
     override = optional_text(override_reason, "override-reason")
-    course, mrn = course_and_mrn(session, course_id)
-    trigger = {"approve": "approve", "deny": "deny", "info": "ask_information"}[decision]
-    require(course, trigger)
+    if not 0 < course_id <= MAX_ID:
+        raise NotFound(f"course: there is no course {course_id}.")
+    trigger = _DECISIONS[decision]
+    before = _FROM[trigger]
+    after = MOVES[(before.value, trigger)]
+    session.flush()  # whatever the session holds is written before these statements
+    connection = session.connection()
+    now = clock.now()
+    found = connection.execute(
+        _APPROVED if decision == "approve" else _DECIDED,
+        {
+            "course_id": course_id,
+            "from_state": before.value,
+            "to_state": after.value,
+            "awaiting": note if decision == "info" else None,
+            "at": now,
+            "on": on,
+        },
+    ).one_or_none()
+    if found is None:
+        found = connection.execute(_UNDER_REVIEW, {"course_id": course_id}).one_or_none()
+        if found is None:
+            raise NotFound(f"course: there is no course {course_id}.")
+        require(_UnderReview(*found), trigger)
+        raise Conflict(CHANGED_AT_ONCE)  # it left the state and came back: look again
+    course = _UnderReview(before.value, *found)
+    course.version -= 1  # the version the rules judge is the one before this decision
     not_before(on, course.requested_on, field="date", what="the request")
-    requesters = prescriber.names(session, course)
+    requesters = (
+        prescriber.names_of(connection, course.id, course.requested_by)
+        if course.corrected
+        else (course.requested_by,)
+    )
     check_review_of(
         course,
         reviewer=reviewer,
@@ -266,33 +382,56 @@ def review(
         delegated=delegated,
         requesters=requesters,
     )
-    outcome = course.recommendation["outcome"]
+    outcome = course.outcome
     if decision == "approve" and outcome != Outcome.SUPPORTED.value and override is None:
-        findings = course.recommendation["findings"]
+        recommendation = connection.execute(_RECOMMENDATION, {"course_id": course.id}).scalar()
+        findings = (recommendation or {})["findings"]
         why = [f["rule"] for f in findings if f["severity"] == "block" or f.get("missing")]
         raise TransitionRefused(
             f"override-reason: the recommendation is {outcome} ({', '.join(why)}); "
             "approving it needs --override-reason."
         )
-    reason = note if override is None else f"{note} (override: {override})"
-    transition(session, course, trigger, by=by, clock=clock, on=on, reason=reason)
-    course.awaiting_information = note if decision == "info" else None
-    if decision == "approve":
-        course.approved_on = on
-    row = Review(
+    history_row(
+        connection,
+        patient_id=course.patient_id,
         course_id=course.id,
+        trigger=trigger,
+        from_state=before.value,
+        to_state=after.value,
+        on=on,
+        reason=note if override is None else f"{note} (override: {override})",
+        by=by,
+        at=now,
+    )
+    review_id = connection.execute(
+        _REVIEW_ROW,
+        {
+            "course_id": course.id,
+            "decision": decision,
+            "reviewer": reviewer,
+            "note": note,
+            "override_reason": override,
+            "recommendation_outcome": outcome,
+            "at": clock.now(),
+        },
+    ).scalar_one()
+    notify_requester(
+        session,
+        course_id=course.id,
+        patient_id=course.patient_id,
+        state=after.value,
+        review_id=review_id,
         decision=decision,
         reviewer=reviewer,
-        note=note,
-        override_reason=override,
-        recommendation_outcome=outcome,
-        at=clock.now(),
+        on=on,
+        now=clock.now(),
+        mrn=course.mrn,
+        to=requesters[-1],
     )
-    session.add(row)
-    notify_requester(
-        session, course=course, review=row, on=on, now=clock.now(), mrn=mrn, to=requesters[-1]
-    )
-    return course
+    held = session.identity_map.get(identity_key(Course, course.id))
+    if held is not None:
+        session.expire(held)
+    return course.id
 
 
 def amend(

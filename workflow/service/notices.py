@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow.models import Course, Event, Patient, Review
+from workflow.models import Course, Event, Patient
 from workflow.outbox import ESCALATION, REVIEW_DECISION, REVIEW_QUESTION, enqueue
 from workflow.service import prescriber
 from workflow.states import CourseState
@@ -44,42 +44,43 @@ def working_days_between(start: date, end: date) -> int:
 def notify_requester(
     session: Session,
     *,
-    course: Course,
-    review: Review,
+    course_id: int,
+    patient_id: int,
+    state: str,
+    review_id: int,
+    decision: str,
+    reviewer: str,
     on: date,
     now: datetime,
-    mrn: str | None = None,
-    to: str | None = None,
+    mrn: str,
+    to: str,
 ) -> str:
     """Tells the requester a reviewer asked a question or decided; returns the message id.
 
-    ``mrn`` and ``to`` (the current prescriber, ``prescriber.current``): when the caller
-    has already read them in this transaction, so they are not read again."""
-    session.flush()
-    if mrn is None:
-        mrn = session.get_one(Patient, course.patient_id).mrn
-    asked = review.decision == "info"
+    ``state``: the course's state after the review; ``mrn`` and ``to`` (the current
+    prescriber, ``prescriber.current``) as the caller read them in this transaction."""
+    asked = decision == "info"
     kind = REVIEW_QUESTION if asked else REVIEW_DECISION
     payload = {
-        "course_id": course.id,
+        "course_id": course_id,
         "mrn": mrn,
-        "to": prescriber.current(session, course) if to is None else to,
-        "decision": review.decision,
-        "reviewer": review.reviewer,
+        "to": to,
+        "decision": decision,
+        "reviewer": reviewer,
         "date": on.isoformat(),
-        "state": course.state,
-        "see": f"ivig course show {course.id}",
+        "state": state,
+        "see": f"ivig course show {course_id}",
     }
-    what = "asks for information about" if asked else f"decided ({review.decision})"
+    what = "asks for information about" if asked else f"decided ({decision})"
     return enqueue(
         session,
         kind=kind,
         payload=payload,
-        dedupe_key=f"review-{review.id}",
-        course_id=course.id,
-        patient_id=course.patient_id,
+        dedupe_key=f"review-{review_id}",
+        course_id=course_id,
+        patient_id=patient_id,
         now=now,
-        subject=f"IVIG course {course.id}: the reviewer {what} the request",
+        subject=f"IVIG course {course_id}: the reviewer {what} the request",
     )
 
 

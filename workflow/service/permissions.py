@@ -19,6 +19,7 @@ This module imports no database driver, no web framework and no password hashing
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from workflow.catalogue import ACTIONS, Actor, permissions
 from workflow.errors import Conflict, IvigError, PermissionDenied, TransitionRefused
@@ -26,6 +27,20 @@ from workflow.models import Course
 from workflow.states import CourseState, destination
 
 _PERMISSIONS = permissions()
+
+
+class Reviewed(Protocol):
+    """What the rules of a review read of a course: a ``Course``, or the few columns
+    ``service.courses.review`` reads of it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def requested_by(self) -> str: ...
+    @property
+    def entered_by(self) -> str: ...
+    @property
+    def version(self) -> int: ...
 
 
 def may(role: str | None, action: str) -> bool:
@@ -55,7 +70,7 @@ CHANGED_SINCE_OPENED = "the request changed since you opened it"
 
 
 def check_not_own_request(
-    reviewer: str, course: Course, requesters: Sequence[str] | None = None
+    reviewer: str, course: Reviewed, requesters: Sequence[str] | None = None
 ) -> None:
     """Separation of duties: the prescriber named in the request (``requested_by``),
     every prescriber a correction named since (``requesters``: all of them, recorded
@@ -110,7 +125,7 @@ def check_not_delegated(delegated: bool) -> None:
         )
 
 
-def check_course_version(course: Course, version: int | None) -> None:
+def check_course_version(course: Reviewed, version: int | None) -> None:
     """The decision is on what the reviewer saw: refused if the course changed since."""
     if version is not None and version != course.version:
         raise Conflict(
@@ -120,7 +135,7 @@ def check_course_version(course: Course, version: int | None) -> None:
 
 
 def check_review_of(
-    course: Course,
+    course: Reviewed,
     *,
     reviewer: str,
     version: int | None = None,

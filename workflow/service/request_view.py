@@ -10,6 +10,7 @@ happens to quote them.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,6 +36,12 @@ def _lab(lab: LabValue | None, unit: str) -> dict[str, Any] | None:
         "from": lab.origin,
         **({"note": lab.note} if lab.note else {}),
     }
+
+
+def _written(value: float | None, on: date | None, unit: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {unit: value, "date": on.isoformat() if on else None}
 
 
 def entered_by(session: Session, course: Course) -> str | None:
@@ -74,7 +81,12 @@ def request_details(session: Session, course: Course) -> dict[str, Any] | None:
             {
                 "name": line.name,
                 "mg_per_day": line.mg_per_day,
-                "matched": None if found is None else found.label(),
+                # A misspelling read as a medicine: matched names the medicine, and
+                # guessed says that the name itself is not known.
+                "matched": None
+                if found is None
+                else (found.generic if found.guessed_from else found.label()),
+                "guessed": found is not None and found.guessed_from is not None,
                 "generic": None if found is None else found.generic,
                 "class": None if found is None else found.medicine.klass,
                 "atc": None if found is None else found.medicine.atc,
@@ -90,6 +102,17 @@ def request_details(session: Session, course: Course) -> dict[str, Any] | None:
         },
         "steroids": None if data.steroids is None else data.steroids.model_dump(mode="json"),
         "creatinine_clearance": _lab(creatinine_clearance(data, context), "ml_min"),
+        # What the request itself said, shown beside a newer measurement the rules used.
+        "creatinine_clearance_in_request": _written(
+            data.creatinine_clearance_ml_min, data.creatinine_clearance_date, "ml_min"
+        ),
+        "hba1c_in_request": _written(
+            data.hba1c_percent if data.hba1c_percent is not None else data.hba1c_mmol_mol,
+            data.hba1c_date,
+            "percent"
+            if data.hba1c_mmol_mol is None or data.hba1c_percent is not None
+            else "mmol_mol",
+        ),
         "hepatic_disease": data.hepatic_disease,
         "hba1c": _lab(hba1c(data, context), "percent"),
         "thromboembolic_risk_factors": list(data.thromboembolic_risk_factors),

@@ -196,13 +196,15 @@ def invite(
     policy: SelfReport,
     base_url: str,
     contact: str = DEFAULT_CONTACT,
+    made: dict[int, str] | None = None,
 ) -> list[PatientMessage]:
     """Makes the invitations that raising these follow-ups calls for.
 
     Only enrolled patients and only the policy's kinds; one invitation per follow-up
     (a unique column), so raising twice never invites twice. E-mail invitations get
     their token now and are returned as messages for the outbox; letter invitations
-    get theirs when the letter is printed.
+    get theirs when the letter is printed. ``made``, if given, receives each invited
+    follow-up's worklist state (``invited`` or ``letter_to_print``).
     """
     if not followup_ids:
         return []
@@ -233,6 +235,8 @@ def invite(
         )
         session.add(invitation)
         session.flush()
+        if made is not None:
+            made[followup_id] = "invited" if by_email else "letter_to_print"
         if token is not None and patient.email:
             messages.append(
                 PatientMessage(
@@ -557,12 +561,14 @@ def _enqueue(session: Session, message: PatientMessage, *, patient_id: int, now:
     )
 
 
-def send_invitations(session: Session, *, followup_ids: list[int], now: datetime) -> int:
+def send_invitations(session: Session, *, followup_ids: list[int], now: datetime) -> dict[int, str]:
     """Invites the enrolled patients of these just-raised follow-ups (in the raising
-    transaction, so an invitation exists exactly when its follow-up was raised)."""
+    transaction, so an invitation exists exactly when its follow-up was raised).
+    Returns each invited follow-up's worklist state, for the list of those raised."""
     from workflow.config import get_settings
     from workflow.review.policy import load_policy
 
+    made: dict[int, str] = {}
     messages = invite(
         session,
         followup_ids=followup_ids,
@@ -570,8 +576,10 @@ def send_invitations(session: Session, *, followup_ids: list[int], now: datetime
         policy=load_policy().self_report,
         base_url=get_settings().public_base_url,
         contact=get_settings().patient_contact,
+        made=made,
     )
-    return _send(session, messages, now)
+    _send(session, messages, now)
+    return made
 
 
 def send_reminders(session: Session, *, now: datetime) -> int:

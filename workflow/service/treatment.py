@@ -20,7 +20,7 @@ from workflow.service.common import (
     required_text,
     transition,
 )
-from workflow.service.followups import cancel_for_course, schedule_for_course
+from workflow.service.followups import cancel_for_course, lock_patient, schedule_for_course
 
 #: Grams further than this from the planned daily dose need an override reason.
 GRAMS_TOLERANCE = 0.10
@@ -100,7 +100,11 @@ def _check_ceiling(
 
 
 def _check_same_day(session: Session, course: Course, on: date) -> None:
-    """Two courses of one patient never both record an infusion on one day."""
+    """Two courses of one patient never both record an infusion on one day.
+
+    The patient's row lock makes two courses' infusions take turns (each holds only its
+    own course's lock), so the second sees the first's day and is refused."""
+    lock_patient(session, session.get_one(Patient, course.patient_id))
     other = session.scalar(
         select(Infusion.course_id)
         .join(Course, Course.id == Infusion.course_id)
@@ -122,7 +126,7 @@ def _check_same_day(session: Session, course: Course, on: date) -> None:
 def _lot(value: str | None) -> str | None:
     if value is not None and not value.strip():
         # A recall finds patients by lot: a blank one given is a mistake, not "unknown".
-        raise InvalidInput("lot: is empty; leave --lot out when the lot is not known.")
+        raise InvalidInput("lot: is empty; leave it out when the lot is not known.")
     lot = optional_text(value, "lot")
     if lot is not None and len(lot) > 100:
         raise InvalidInput("lot: is longer than 100 characters.")

@@ -31,6 +31,7 @@ from workflow.web import (
 )
 from workflow.web.auth import secret_key as find_secret_key
 from workflow.web.context import WebConfig
+from workflow.web.deferred import silence_alias_warning
 from workflow.web.headers import CSP as CSP
 from workflow.web.headers import SECURITY_HEADERS as SECURITY_HEADERS
 from workflow.web.headers import BodyLimit
@@ -87,6 +88,7 @@ def create_app(
     app.include_router(downloads.router)
     app.include_router(selfreport.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    silence_alias_warning()
     errors.install(app)
     openapi.install(app)
     app.middleware("http")(_security_headers)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schedules.delivery import STATUSES
 from workflow.errors import InvalidInput
 from workflow.models import Reminder
+from workflow.outbox import STATUSES
 
 
 class ReminderRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     message_id: str
     followup_id: int | None
@@ -41,20 +43,4 @@ def list_reminders(
         query = query.where(Reminder.status == status)
     if followup_id is not None:
         query = query.where(Reminder.followup_id == followup_id)
-    return [
-        ReminderRead(
-            id=r.id,
-            message_id=r.message_id,
-            followup_id=r.followup_id,
-            course_id=r.course_id,
-            channel=r.channel,
-            kind=r.kind,
-            status=r.status,
-            attempts=r.attempts,
-            next_attempt_at=r.next_attempt_at,
-            last_error=r.last_error,
-            created_at=r.created_at,
-            sent_at=r.sent_at,
-        )
-        for r in session.scalars(query)
-    ]
+    return [ReminderRead.model_validate(r) for r in session.scalars(query)]
