@@ -42,19 +42,6 @@ SESSION_COOKIE = "ivig_session"
 SESSION_HOURS = 8
 
 
-def _quiet_fastapi_body_aliases() -> None:
-    """FastAPI wraps each body model in a field of its own (``alias='body'``) and
-    silences pydantic's warning that such an alias has no effect, but only while it
-    builds the wrapper; our models build on first use (``defer_build``, which spares
-    the CLI's start-up), so the wrapper builds at the first request, outside FastAPI's
-    silence. The warning says nothing about our models: silenced here for good."""
-    import warnings
-
-    from pydantic.warnings import UnsupportedFieldAttributeWarning
-
-    warnings.filterwarnings("ignore", category=UnsupportedFieldAttributeWarning)
-
-
 def create_app(
     *,
     database_url: str | None = None,
@@ -68,7 +55,6 @@ def create_app(
     ``secret_key`` to ``IVIG_SECRET_KEY`` or a persisted generated key;
     ``secure_cookies`` to ``IVIG_SECURE_COOKIES`` (set it when served over HTTPS).
     """
-    _quiet_fastapi_body_aliases()
     settings = get_settings()
     url = database_url or settings.database_url
     engine = engine_for(url)
