@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -369,7 +370,11 @@ def test_course_page_and_review_form_show_the_whole_request(web: Web) -> None:
     _new_patient(web)
     doc = {
         **request_doc(),
-        "medications": [{"name": "Lyrica", "mg_per_day": 150}, {"name": "dulxetine"}],
+        "medications": [
+            {"name": "Lyrica", "mg_per_day": 150},
+            {"name": "dulxetine"},
+            {"name": "xyzzy"},
+        ],
         "steroids": {"trial": "no_response", "intolerance": ["Solu-Medrol"]},
         "creatinine_clearance_ml_min": 25,
         "creatinine_clearance_date": "2026-11-01",
@@ -384,8 +389,9 @@ def test_course_page_and_review_form_show_the_whole_request(web: Web) -> None:
         "The request",
         "Lyrica 150 mg/day",
         "Lyrica (pregabalin)",
-        "dulxetine",
-        "not recognised",
+        "dulxetine <strong>not recognised</strong>",
+        "(read as duloxetine: check the spelling)",
+        "xyzzy <strong>not recognised</strong>",
         "Solu-Medrol",
         "25 mL/min (of 2026-11-01",
         "8.1 % (of 2026-10-01",
@@ -441,6 +447,39 @@ def test_the_safety_page_shows_events_and_a_lot(web: Web) -> None:
     assert "<h1>Safety report</h1>" in page.text, page.text[-3000:]
     assert "headache" in page.text, page.text[page.text.find("<h1>") :]
     assert "Lot lot-9: 1 infusion days" in page.text and f"/courses/{cid}" in page.text
+
+
+def test_a_serious_adverse_event_is_sent_at_once_from_the_api_and_the_page(
+    web: Web, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel = tmp_path / "channel.jsonl"
+    monkeypatch.setenv("IVIG_NOTIFY", f"file://{channel}")
+    _new_patient(web)
+    api = web.api(COORDINATOR)
+    cid = api.post("/api/v1/courses", json=request_doc()).json()["id"]
+    web.api(REVIEWER).post(
+        f"/api/v1/courses/{cid}/review",
+        json={"decision": "approve", "note": "ok", "override_reason": "r", "date": "2026-09-25"},
+    )
+    api.post(f"/api/v1/courses/{cid}/infusions", json={"date": "2026-10-01", "grams": 32.8})
+
+    def sent() -> list[dict[str, object]]:
+        lines = channel.read_text().splitlines() if channel.exists() else []
+        return [r for r in map(json.loads, lines) if r["reminder"] == "adverse_event"]
+
+    event = {"date": "2026-10-01", "kind": "headache", "grade": 2}
+    assert api.post(f"/api/v1/courses/{cid}/adverse-events", json=event).status_code == 200
+    assert sent() == []  # below the policy's grade: not messaged
+    event = {"date": "2026-10-01", "kind": "thrombosis", "grade": 3}
+    assert api.post(f"/api/v1/courses/{cid}/adverse-events", json=event).status_code == 200
+    assert [(r["kind"], r["grade"]) for r in sent()] == [("thrombosis", 3)]  # no scheduler ran
+    response = web.browser(COORDINATOR).post(
+        f"/courses/{cid}/adverse-event",
+        {"date": "2026-10-01", "kind": "aseptic_meningitis", "grade": "4"},
+        page=f"/courses/{cid}",
+    )
+    assert response.status_code == 303, response.text
+    assert [r["kind"] for r in sent()] == ["thrombosis", "aseptic_meningitis"]
 
 
 def test_the_worklist_shows_approvals_lapsing_within_two_weeks(web: Web) -> None:

@@ -15,6 +15,7 @@ the top of a module a read command imports. ``tests/test_startup.py`` enforces t
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import importlib
 import logging
@@ -70,14 +71,74 @@ class LazyGroup(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in SUBCOMMANDS:
             module = importlib.import_module(f"workflow.cli.{SUBCOMMANDS[cmd_name]}")
-            group = typer.main.get_group_from_info(
-                TyperInfo(module.app, name=cmd_name),
-                pretty_exceptions_short=module.app.pretty_exceptions_short,
-                rich_markup_mode=module.app.rich_markup_mode,
-                suggest_commands=module.app.suggest_commands,
-            )
-            self.add_command(group, cmd_name)
+            self.add_command(_lazy_group(module.app, cmd_name), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+
+class LazyCommands(TyperGroup):
+    """A command group whose commands are built from their functions when first asked
+    for: ``ivig patient show`` builds the options of ``show`` only, not of every
+    patient command (reading each function's annotations is most of the cost).
+    ``commands`` (click's mapping of them all) builds the rest when read."""
+
+    pending: dict[str, Any]  # name -> the Typer command info, until built
+    order: list[str]  # the names in the order they were declared
+    build: Any
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, Any]:
+        for name in list(self.__dict__.get("pending", ())):
+            self._built(name)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, Any]) -> None:
+        self._commands = value
+
+    def _built(self, name: str) -> None:
+        info = self.pending.pop(name, None)
+        if info is not None:
+            self._commands[name] = self.build(info)
+            # In the order declared, whichever was built first (help lists them so).
+            self._commands = {n: self._commands[n] for n in self.order if n in self._commands}
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        self._built(cmd_name)
+        return self._commands.get(cmd_name)
+
+
+def _lazy_group(app: typer.Typer, name: str) -> TyperGroup:
+    """The click group of ``app`` as ``typer.main.get_group_from_info`` makes it, but
+    with its commands left to be built on first use."""
+    shell = copy.copy(app)
+    shell.registered_commands = []
+    shell.info = copy.copy(app.info)
+    shell.info.cls = LazyCommands
+    group = typer.main.get_group_from_info(
+        TyperInfo(shell, name=name),
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        rich_markup_mode=app.rich_markup_mode,
+        suggest_commands=app.suggest_commands,
+    )
+    if not isinstance(group, LazyCommands):  # Typer did not take the class: build all
+        return typer.main.get_group_from_info(
+            TyperInfo(app, name=name),
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            rich_markup_mode=app.rich_markup_mode,
+            suggest_commands=app.suggest_commands,
+        )
+    group.pending = {
+        info.name or typer.main.get_command_name(info.callback.__name__): info
+        for info in app.registered_commands
+        if info.callback is not None
+    }
+    group.order = [*group.pending, *group._commands]
+    group.build = functools.partial(
+        typer.main.get_command_from_info,
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        rich_markup_mode=app.rich_markup_mode,
+    )
+    return group
 
 
 app = typer.Typer(

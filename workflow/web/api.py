@@ -8,6 +8,7 @@ written to the access log in that same transaction.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -45,7 +46,7 @@ from workflow.web.api_models import (
     UserBody,
 )
 from workflow.web.auth import Principal, api_principal
-from workflow.web.context import clock, work
+from workflow.web.context import clock, deliver_if_urgent, work
 from workflow.web.paging import PAGE_HEADERS, Cursor, Limit
 from workflow.web.params import FollowUpKindName, QueryDate
 
@@ -167,14 +168,8 @@ def patient_history(
 ) -> list[PatientEventRead]:
     """``patient history``: registration and corrections, with old and new values, oldest
     first, a page at a time."""
-    offset = decode(cursor)
-    with work(request) as session:
-        patient = patient_by_mrn(session, mrn)
-        _viewed(session, request, me, patient_id=patient.id)
-        rows = queries.patient_history(session=session, mrn=mrn, limit=limit, offset=offset)
-        total = queries.count_patient_history(session=session, mrn=mrn)
-    paging.say(request, response, Page(rows, total, offset, limit))
-    return rows
+    page = (queries.patient_history, queries.count_patient_history)
+    return _patient_page(request, response, me, mrn, limit, cursor, *page)
 
 
 @router.get(
@@ -193,12 +188,28 @@ def list_measurements(
 ) -> list[MeasurementRead]:
     """The patient's measurements, newest first, a page at a time (written to the access
     log)."""
+    page = (queries.list_measurements, queries.count_measurements)
+    return _patient_page(request, response, me, mrn, limit, cursor, *page)
+
+
+def _patient_page(
+    request: Request,
+    response: Response,
+    me: Principal,
+    mrn: str,
+    limit: int,
+    cursor: str | None,
+    rows_of: Callable[..., list[Any]],
+    count_of: Callable[..., int],
+) -> list[Any]:
+    """One page of a patient's records (``rows_of``, ``count_of`` the total), the view
+    written to the access log, the paging headers set."""
     offset = decode(cursor)
     with work(request) as session:
         patient = patient_by_mrn(session, mrn)
         _viewed(session, request, me, patient_id=patient.id)
-        rows = queries.list_measurements(session=session, mrn=mrn, limit=limit, offset=offset)
-        total = queries.count_measurements(session=session, mrn=mrn)
+        rows = rows_of(session=session, mrn=mrn, limit=limit, offset=offset)
+        total = count_of(session=session, mrn=mrn)
     paging.say(request, response, Page(rows, total, offset, limit))
     return rows
 
@@ -312,8 +323,11 @@ def _perform(request: Request, me: Me, action: Action, target: Any, body: Any) -
     with work(request) as session:
         result = perform(action, session=session, target=target, data=body, actor=actor, clock=now)
         if action.scope == Scope.PATIENT:
-            return queries.patient_read(result)
-        return queries.course_read(session, result, today=now.today())
+            answer: Any = queries.patient_read(result)
+        else:
+            answer = queries.course_read(session, result, today=now.today())
+    deliver_if_urgent(request, action.extra)
+    return answer
 
 
 def _action_route(action: Action) -> None:

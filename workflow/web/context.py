@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -52,6 +52,28 @@ def reading(request: Request) -> Iterator[Session]:
     never queue behind a writer (or each other). Any write in it fails."""
     with transaction(config(request).engine, read_only=True) as session:
         yield session
+
+
+def deliver_if_urgent(request: Request, extra: Mapping[str, object]) -> None:
+    """After a committed action the catalogue marks ``deliver_now`` (a serious adverse
+    event): send what the outbox holds due now, as the CLI does, instead of waiting for
+    the scheduler's next delivery run. A channel that fails keeps its message for the
+    scheduler's retries; the action stands either way."""
+    if not extra.get("deliver_now"):
+        return
+    import logging
+
+    from schedules.delivery import deliver_due  # the channels (httpx, smtplib) load here
+    from workflow.config import get_settings
+
+    try:
+        deliver_due(
+            config(request).engine, clock=clock(request), configured=get_settings().notify_urls()
+        )
+    except Exception as exc:  # the scheduler delivers it later
+        logging.getLogger(__name__).error(
+            "immediate delivery failed (%s); the scheduler retries", type(exc).__name__
+        )
 
 
 def log_list(session: Session, request: Request, actor: str, what: str) -> None:

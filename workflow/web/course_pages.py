@@ -27,7 +27,7 @@ from workflow.service.actions import perform
 from workflow.service.common import course_by_id, patient_by_mrn
 from workflow.web.action_forms import action_form
 from workflow.web.auth import Principal, page_principal, posted_form
-from workflow.web.context import clock, work
+from workflow.web.context import clock, deliver_if_urgent, work
 from workflow.web.forms import (
     MEDICATION_ROWS,
     REQUEST_FIELDS,
@@ -360,5 +360,6 @@ def course_action(request: Request, me: Me, course_id: int, action: str, form: F
             raise
         refused = refusal(exc, spec.fields)
         return _course_page(request, me, course_id, failed=action, found=refused, values=values)
+    deliver_if_urgent(request, spec.action.extra)
     flash(request, spec.done)
     return RedirectResponse(f"/courses/{course_id}", status_code=303)
