@@ -40,7 +40,10 @@ def test_an_old_obese_diabetic_with_poor_kidneys_is_screened() -> None:
     assert "GDH-PQQ" in found["safety.glucose_meter"].message
 
 
-@pytest.mark.parametrize("written", ["none", "None", "NONE", " none ", "n/a", "nil"])
+@pytest.mark.parametrize(
+    "written",
+    ["none", "None", "NONE", " none ", "n/a", "nil", "None reported", "No known risk factors"],
+)
 def test_none_is_not_a_thrombosis_risk_factor(written: str) -> None:
     found = run(
         {"diabetes": "none"},

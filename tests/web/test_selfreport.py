@@ -232,3 +232,18 @@ def test_patient_pages_send_no_referrer_and_say_when_to_come_back(web: Web) -> N
     busy = browser.get("/r/guess3")
     assert busy.status_code == 429 and int(busy.headers["retry-after"]) > 0
     assert "<title>Please wait a little</title>" in busy.text
+
+
+def test_withdrawn_consent_closes_the_links_already_sent(web: Web, ivig: Ivig) -> None:
+    cid, token = invited(web, ivig)
+    browser = web.browser()
+    assert browser.get(f"/r/{token}").status_code == 200
+    ivig.ok("patient", "update", "M1", "--self-report", "none", "--reason", "patient asked")
+    closed = browser.get(f"/r/{token}")
+    assert closed.status_code == 404 and CLOSED in closed.text
+    listed = {r["kind"]: r["self_report"] for r in ivig.ok("followups", "list")}
+    assert listed["reassess_2w"] == "call"  # the coordinator phones instead
+    history = ivig.ok("patient", "history", "M1")
+    (update,) = [e for e in history if e["trigger"] == "update"]
+    assert "1 self-report link(s) already sent closed" in update["reason"]
+    assert course_json(ivig, cid)["assessments"] == []

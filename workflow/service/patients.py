@@ -183,6 +183,10 @@ def update_patient(
     }
     if enrolling:
         reason = _enrol(patient, data, changes, reason, today=clock.today())
+        if "self_report" in changes and patient.self_report == selfreport.Mode.NONE.value:
+            closed = selfreport.close_open_links(session, patient_id=patient.id, now=clock.now())
+            if closed:
+                reason = f"{reason}; {closed} self-report link(s) already sent closed"
     if not changes:
         raise TransitionRefused(
             f"update: patient {patient.mrn} already has these values; nothing changed."

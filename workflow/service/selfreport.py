@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from workflow.clock import Clock
@@ -140,6 +140,23 @@ def enrol(
     if current is Mode.LETTER and not patient.postal_address:
         raise InputRefused("address: self-report by letter needs --address (a postal address).")
     return Enrolment(changes)
+
+
+def close_open_links(session: Session, *, patient_id: int, now: datetime) -> int:
+    """Withdrawn consent closes the links already sent: each unanswered invitation of the
+    patient expires now (the link then gets the closed page, like any other; the
+    coordinator's worklist shows the follow-up as one to phone). Returns how many."""
+    closed = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.patient_id == patient_id,
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(closed.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # --- invitations ---------------------------------------------------------------------
@@ -626,22 +643,27 @@ SELF_REPORT_WORDS = {
 
 def states(session: Session, followup_ids: list[int], *, today: date) -> dict[int, str]:
     """Each invited follow-up's state: ``answered`` (the patient used the link),
-    ``call`` (expired unanswered: phone the patient), ``letter_to_print`` (enrolled by
-    letter, not printed yet), else ``invited``."""
+    ``call`` (expired unanswered, or consent withdrawn since: phone the patient),
+    ``letter_to_print`` (enrolled by letter, not printed yet), else ``invited``."""
     if not followup_ids:
         return {}
     found: dict[int, str] = {}
-    for fid, used, expires, channel, printed in session.execute(
+    for fid, used, expires, channel, printed, mode in session.execute(
         select(
             Invitation.followup_id,
             Invitation.used_at,
             Invitation.expires_at,
             Invitation.channel,
             Invitation.letter_printed_at,
-        ).where(Invitation.followup_id.in_(followup_ids))
+            Patient.self_report,
+        )
+        .join(Patient, Patient.id == Invitation.patient_id)
+        .where(Invitation.followup_id.in_(followup_ids))
     ):
         if used is not None:
             found[fid] = "answered"
+        elif mode == Mode.NONE.value:
+            found[fid] = "call"
         elif channel == Mode.LETTER.value and printed is None:
             found[fid] = "letter_to_print"
         elif expires.date() < today:
