@@ -18,6 +18,7 @@ from schedules.delivery import DeliveryReport, deliver_due
 from schedules.raising import RaiseResult, raise_and_escalate
 from schedules.review_deadlines import notify_overdue
 from workflow.clock import Clock
+from workflow.config import PatientOutreach
 from workflow.review import Policy
 from workflow.schemas import FollowUpRead
 
@@ -38,6 +39,7 @@ def raise_then_deliver(
     clock: Clock,
     notify_urls: Sequence[str],
     policy: Policy,
+    outreach: PatientOutreach,
     deliver: bool = True,
     each_raised: Callable[[list[FollowUpRead]], object] | None = None,
 ) -> CycleReport:
@@ -47,8 +49,17 @@ def raise_then_deliver(
     (see ``raise_and_escalate``)."""
     now = clock.now()
     raising = raise_and_escalate(
-        engine, as_of=as_of, now=now, notify_urls=notify_urls, each_raised=each_raised
+        engine,
+        as_of=as_of,
+        now=now,
+        notify_urls=notify_urls,
+        outreach=outreach,
+        each_raised=each_raised,
     )
     overdue = notify_overdue(engine, as_of=as_of, now=now, policy=policy)
-    delivery = deliver_due(engine, clock=clock, configured=notify_urls) if deliver else None
+    delivery = (
+        deliver_due(engine, clock=clock, configured=notify_urls, patient_channel=outreach.channel)
+        if deliver
+        else None
+    )
     return CycleReport(raising, overdue, delivery)

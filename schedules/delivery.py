@@ -83,15 +83,18 @@ def deliver_due(
     *,
     clock: Clock,
     configured: Sequence[str],
+    patient_channel: str | None = None,
     send: Sender | None = None,
     page: int = PAGE,
 ) -> DeliveryReport:
     """Sends every message whose next attempt has come; returns the ids sent and failed.
 
     The clock is read afresh for each page and each claim: a long run never hands out
-    leases that are already over."""
+    leases that are already over. ``configured``: the ``IVIG_NOTIFY`` URLs;
+    ``patient_channel``: the patient SMTP channel (``PatientOutreach.channel``), so
+    its stored name resolves."""
     sender: Sender = send or (lambda url, body: channels.send(url, body))
-    configured = [*configured, *_patient_channel()]
+    configured = [*configured, *([patient_channel] if patient_channel else [])]
     report = DeliveryReport()
     handled: set[int] = set()
     while True:
@@ -111,14 +114,6 @@ def deliver_due(
         for rid in fresh:
             handled.add(rid)
             _deliver_one(engine, rid, clock, configured, sender, report)
-
-
-def _patient_channel() -> list[str]:
-    """The patient SMTP channel (``IVIG_PATIENT_SMTP``), so its stored name resolves."""
-    from workflow.config import get_settings
-
-    channel = get_settings().patient_channel()
-    return [channel] if channel else []
 
 
 def _deliver_one(

@@ -41,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from workflow import outbox
+from workflow.config import PatientOutreach
 from workflow.db import transaction
 from workflow.followups import ESCALATION_AFTER_DAYS, Status
 from workflow.models import FollowUp, Patient, Reminder, UTCDateTime
@@ -54,6 +55,8 @@ T = TypeVar("T")
 log = logging.getLogger("ivig.schedules.raising")
 
 BATCH_SIZE = 1000
+#: No patient e-mail configured: invitations go to the log channel, with default links.
+NO_OUTREACH = PatientOutreach()
 __all__ = [
     "ESCALATION",
     "REMINDER",
@@ -72,12 +75,16 @@ def raise_batches(
     now: datetime,
     channels: Sequence[str],
     batch_size: int = BATCH_SIZE,
+    outreach: PatientOutreach = NO_OUTREACH,
 ) -> Iterator[list[FollowUpRead]]:
     """Raises every scheduled follow-up due on or before ``as_of``, a committed batch at
     a time, yielding each batch's rows (soonest due first) after its commit: a caller
-    prints or counts them as they come, and memory stays that of one batch."""
+    prints or counts them as they come, and memory stays that of one batch. Enrolled
+    patients are invited by ``outreach`` (the default: the log channel, default links)."""
     return _in_batches(
-        engine, lambda session: _raise_batch(session, as_of, now, channels, batch_size), batch_size
+        engine,
+        lambda session: _raise_batch(session, as_of, now, channels, batch_size, outreach),
+        batch_size,
     )
 
 
@@ -88,10 +95,13 @@ def raise_due(
     now: datetime,
     channels: Sequence[str],
     batch_size: int = BATCH_SIZE,
+    outreach: PatientOutreach = NO_OUTREACH,
 ) -> list[FollowUpRead]:
     """Raises every scheduled follow-up due on or before ``as_of``; returns those raised
     here (all of them: for a backlog of unknown size use ``raise_batches``)."""
-    batches = raise_batches(engine, as_of=as_of, now=now, channels=channels, batch_size=batch_size)
+    batches = raise_batches(
+        engine, as_of=as_of, now=now, channels=channels, batch_size=batch_size, outreach=outreach
+    )
     return [row for batch in batches for row in batch]
 
 
@@ -160,12 +170,14 @@ def raise_and_escalate(
     as_of: date,
     now: datetime,
     notify_urls: Sequence[str],
+    outreach: PatientOutreach,
     each_raised: Callable[[list[FollowUpRead]], object] | None = None,
     keep_escalated: bool = True,
 ) -> RaiseResult:
     """One raising pass, as ``followups raise``, the web app and the scheduler all run it:
     raise what is due by ``as_of``, then escalate what is a week overdue, writing the
-    reminders for the channels of ``IVIG_NOTIFY`` (refused, before any write, if bad).
+    reminders for the channels of ``IVIG_NOTIFY`` (refused, before any write, if bad);
+    patients are invited and reminded by ``outreach`` (``Settings.patient_outreach``).
 
     ``each_raised``: called with each committed batch of raised rows, which are then
     not kept (the CLI prints them as they come; the scheduler only counts them), so a
@@ -174,7 +186,7 @@ def raise_and_escalate(
     channels = parse_notify(list(notify_urls))
     raised: list[FollowUpRead] = []
     raised_count = 0
-    for batch in raise_batches(engine, as_of=as_of, now=now, channels=channels):
+    for batch in raise_batches(engine, as_of=as_of, now=now, channels=channels, outreach=outreach):
         raised_count += len(batch)
         if each_raised is None:
             raised.extend(batch)
@@ -187,12 +199,17 @@ def raise_and_escalate(
         if keep_escalated:
             escalated.extend(ids)
     with transaction(engine) as session:
-        reminded = selfreport.send_reminders(session, now=now)
+        reminded = selfreport.send_reminders(session, now=now, outreach=outreach)
     return RaiseResult(raised, escalated, reminded, raised_count, escalated_count)
 
 
 def _raise_batch(
-    session: Session, as_of: date, now: datetime, channels: Sequence[str], size: int
+    session: Session,
+    as_of: date,
+    now: datetime,
+    channels: Sequence[str],
+    size: int,
+    outreach: PatientOutreach,
 ) -> list[FollowUpRead]:
     candidates = (
         select(FollowUp.id)
@@ -212,7 +229,9 @@ def _raise_batch(
     invited: dict[int, str] = {}
     if rows:
         # Enrolled patients are invited to report in the same transaction (issue 17).
-        invited = selfreport.send_invitations(session, followup_ids=[r.id for r in rows], now=now)
+        invited = selfreport.send_invitations(
+            session, followup_ids=[r.id for r in rows], now=now, outreach=outreach
+        )
     if log.isEnabledFor(logging.INFO):
         for r in rows:
             log.info("raised followup=%s due=%s", r.id, r.due_date)

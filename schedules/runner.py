@@ -32,7 +32,7 @@ from schedules.delivery import DeliveryReport, deliver_due
 from schedules.raising import raise_and_escalate
 from schedules.review_deadlines import notify_overdue
 from workflow.config import Settings
-from workflow.db import engine_for, ensure_schema
+from workflow.db import EngineOptions, engine_for, ensure_schema
 from workflow.errors import IvigError, log_unexpected
 from workflow.review import load_policy
 
@@ -52,7 +52,7 @@ class TickReport:
 
 
 def _engine(settings: Settings) -> Engine:
-    engine = engine_for(settings.database_url)
+    engine = engine_for(settings.database_url, EngineOptions.from_settings(settings))
     ensure_schema(engine)
     return engine
 
@@ -70,6 +70,7 @@ def raise_now(settings: Settings, *, ids: bool = True) -> tuple[list[int], list[
         as_of=clock.today(),
         now=clock.now(),
         notify_urls=settings.notify_urls(),
+        outreach=settings.patient_outreach(),
         each_raised=(lambda batch: raised.extend(r.id for r in batch)) if ids else _ignore,
         keep_escalated=ids,
     )
@@ -98,7 +99,12 @@ def expire_now(settings: Settings) -> list[int]:
 def deliver_now(settings: Settings) -> DeliveryReport:
     """Sends the reminders whose next attempt has come."""
     parse_notify(settings.notify_urls())
-    return deliver_due(_engine(settings), clock=settings.clock(), configured=settings.notify_urls())
+    return deliver_due(
+        _engine(settings),
+        clock=settings.clock(),
+        configured=settings.notify_urls(),
+        patient_channel=settings.patient_outreach().channel,
+    )
 
 
 def tick(settings: Settings) -> TickReport:
@@ -112,6 +118,7 @@ def tick(settings: Settings) -> TickReport:
         clock=clock,
         notify_urls=settings.notify_urls(),
         policy=load_policy(),
+        outreach=settings.patient_outreach(),
     )
     delivered = cycle.delivery or DeliveryReport()
     raised = [r.id for r in cycle.raising.raised]

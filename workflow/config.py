@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Literal
@@ -132,6 +133,14 @@ class Settings(BaseModel):
         joiner = "&" if "?" in self.patient_smtp else "?"
         return f"{self.patient_smtp}{joiner}to={sender}&from={sender}"
 
+    def patient_outreach(self) -> PatientOutreach:
+        """What e-mails to patients need, handed to the raising pass and delivery."""
+        return PatientOutreach(
+            channel=self.patient_channel(),
+            base_url=self.public_base_url,
+            contact=self.patient_contact,
+        )
+
     def notify_urls(self) -> list[str]:
         return [part.strip() for part in self.notify.split(",") if part.strip()]
 
@@ -150,6 +159,30 @@ class Settings(BaseModel):
             if key.startswith(PREFIX.lower()):
                 values[key.removeprefix(PREFIX.lower())] = value
         return cls.model_validate({k: v for k, v in values.items() if v != ""})
+
+
+def terminal_columns() -> int | None:
+    """The terminal width the shell exports (``COLUMNS``), when it is a positive number:
+    not ours (no ``IVIG_`` prefix), but read here with the rest of the environment."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
+@dataclass(frozen=True)
+class PatientOutreach:
+    """Patients' e-mail, as :meth:`Settings.patient_outreach` gives it: the outbox
+    channel (``None``: no SMTP, invitations go to the log channel), the public address
+    links start with, and whom the form tells patients to call. The defaults are the
+    settings' defaults (for callers, tests, that configure nothing)."""
+
+    channel: str | None = None
+    base_url: str = Settings.model_fields["public_base_url"].default
+    contact: str = Settings.model_fields["patient_contact"].default
+
+    @property
+    def channels(self) -> list[str]:
+        """The patient channel as a list of channel URLs (empty when there is none)."""
+        return [self.channel] if self.channel else []
 
 
 _installed: ContextVar[Settings | None] = ContextVar("ivig_settings", default=None)

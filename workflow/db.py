@@ -14,8 +14,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -27,22 +28,41 @@ from workflow.errors import Conflict, InvalidInput, SchemaNotReady
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from workflow.config import Settings
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, a busy timeout, WAL and the
-    configured ``synchronous``; other databases the configured pool (``IVIG_DB_POOL_*``,
-    docs/deployment.md)."""
-    from workflow.config import get_settings
+@dataclass(frozen=True)
+class EngineOptions:
+    """How an engine is tuned (``IVIG_DB_POOL_*``, ``IVIG_SQLITE_SYNCHRONOUS``,
+    docs/deployment.md); the defaults are the settings' defaults. The edges pass
+    :meth:`from_settings`; nothing here reads the settings itself."""
 
-    settings = get_settings()
+    pool_pre_ping: bool = True
+    pool_size: int = 5
+    max_overflow: int = 10
+    sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EngineOptions:
+        return cls(
+            pool_pre_ping=settings.db_pool_pre_ping,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
+
+
+def make_engine(url: str, options: EngineOptions = EngineOptions()) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, a busy timeout, WAL and the
+    given ``synchronous``; other databases the given pool (docs/deployment.md)."""
     try:
         if url.startswith("sqlite"):
             # hide_parameters: a failing statement's message (and any log or traceback
             # quoting it) never carries the values bound into it, patient data included.
             engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
-            _tune_sqlite(engine, settings.sqlite_synchronous)
+            _tune_sqlite(engine, options.sqlite_synchronous)
             return engine
         if url.startswith("postgresql"):
             from workflow.models import add_postgresql_predicates
@@ -50,9 +70,9 @@ def make_engine(url: str) -> Engine:
             add_postgresql_predicates()  # the dialect loads with this engine anyway
         return create_engine(
             url,
-            pool_pre_ping=settings.db_pool_pre_ping,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
+            pool_pre_ping=options.pool_pre_ping,
+            pool_size=options.pool_size,
+            max_overflow=options.max_overflow,
             hide_parameters=True,
         )
     except (ArgumentError, ValueError) as exc:
@@ -103,8 +123,9 @@ _ENGINES_LOCK = threading.Lock()
 _MAX_ENGINES = 8
 
 
-def engine_for(url: str) -> Engine:
-    """One engine (and connection pool) per URL for the process.
+def engine_for(url: str, options: EngineOptions = EngineOptions()) -> Engine:
+    """One engine (and connection pool) per URL for the process, tuned by ``options``
+    when it is made.
 
     Beyond a handful of URLs (only tests use many), the least recently used engine is
     disposed, which closes its pooled connections instead of leaving them to the GC.
@@ -114,7 +135,7 @@ def engine_for(url: str) -> Engine:
         if engine is not None:
             _ENGINES.move_to_end(url)
             return engine
-        engine = _ENGINES[url] = make_engine(url)
+        engine = _ENGINES[url] = make_engine(url, options)
         while len(_ENGINES) > _MAX_ENGINES:
             _ENGINES.popitem(last=False)[1].dispose()
             _forget_factories()

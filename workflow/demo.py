@@ -193,12 +193,12 @@ def _report_section(console: Console, invoke: Callable[[list[str]], int], databa
     forget_engine(url)
     if cohort_db.exists():
         cohort_db.unlink()
-    with _settings(database_url=url):
+    with _settings(database_url=url) as settings:
         console.rule("[bold]16. A programme's view: the relapse report over a synthetic cohort")
-        from workflow.db import engine_for, upgrade
+        from workflow.db import EngineOptions, engine_for, upgrade
         from workflow.synthetic import make_cohort as build
 
-        engine = engine_for(url)
+        engine = engine_for(url, EngineOptions.from_settings(settings))
         upgrade(engine)
         build(engine, patients=60, seed=7, clock_end=COHORT_END)
         as_of = COHORT_END.isoformat()

@@ -219,7 +219,12 @@ def _deliver_now() -> None:
     from schedules.delivery import deliver_due  # the channels (httpx, smtplib) load here
 
     settings = RUNTIME.settings
-    deliver_due(RUNTIME.engine(), clock=RUNTIME.clock, configured=settings.notify_urls())
+    deliver_due(
+        RUNTIME.engine(),
+        clock=RUNTIME.clock,
+        configured=settings.notify_urls(),
+        patient_channel=settings.patient_outreach().channel,
+    )
 
 
 def _version(session: Session, course_id: int) -> int:

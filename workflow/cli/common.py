@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from workflow.clock import Clock
 from workflow.config import Settings, get_settings
-from workflow.db import engine_for, ensure_schema, transaction
+from workflow.db import EngineOptions, engine_for, ensure_schema, transaction
 from workflow.errors import InvalidInput
 
 T = TypeVar("T")
@@ -45,7 +45,8 @@ class Runtime:
         return self.settings.clock()
 
     def engine(self) -> Engine:
-        engine = engine_for(self.settings.database_url)
+        settings = self.settings
+        engine = engine_for(settings.database_url, EngineOptions.from_settings(settings))
         ensure_schema(engine)
         return engine
 

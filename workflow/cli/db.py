@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from workflow.cli.common import RUNTIME, JsonOpt, emit_json, wants_json
-from workflow.db import engine_for, upgrade
+from workflow.db import EngineOptions, engine_for, upgrade
 
 app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help=True)
 
@@ -13,7 +13,8 @@ app = typer.Typer(help="Create or migrate the database schema.", no_args_is_help
 @app.command("upgrade")
 def upgrade_(json_out: JsonOpt = False) -> None:
     """Create or migrate the schema to the newest revision; safe to run again."""
-    engine = engine_for(RUNTIME.settings.database_url)
+    settings = RUNTIME.settings
+    engine = engine_for(settings.database_url, EngineOptions.from_settings(settings))
     before, after = upgrade(engine)
     if wants_json(json_out):
         emit_json({"from_revision": before, "to_revision": after})

@@ -125,6 +125,7 @@ def raise_(
             clock=clock,
             notify_urls=settings.notify_urls(),
             policy=load_policy(),
+            outreach=settings.patient_outreach(),
             deliver=deliver,
             each_raised=show,
         )

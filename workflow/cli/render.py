@@ -5,7 +5,6 @@ Severity and status are always spelled out in words, so nothing depends on colou
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable
 from datetime import datetime
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
 
+from workflow.config import terminal_columns
 from workflow.schemas import (
     CourseRead,
     CourseSummary,
@@ -33,8 +33,7 @@ def _width() -> int | None:
     a terminal's own width stands."""
     if sys.stdout.isatty():
         return None
-    columns = os.environ.get("COLUMNS", "").strip()
-    return int(columns) if columns.isdigit() and int(columns) > 0 else 160
+    return terminal_columns() or 160
 
 
 class Table(RichTable):

@@ -34,6 +34,7 @@ from workflow.schemas import FollowUpRead
 from workflow.service.common import id_in, record
 
 if TYPE_CHECKING:  # the policy package loads the rules; reads need only the types
+    from workflow.config import PatientOutreach
     from workflow.review.policy import Policy, SelfReport
 
 #: Who the assessment history names when the patient answered the form.
@@ -551,16 +552,22 @@ def answer(
 # --- through the outbox ----------------------------------------------------------------
 
 
-def _enqueue(session: Session, message: PatientMessage, *, patient_id: int, now: datetime) -> None:
-    """One e-mail to the patient, through the outbox, on the patient channel only.
+def _enqueue(
+    session: Session,
+    message: PatientMessage,
+    *,
+    patient_id: int,
+    now: datetime,
+    channel: str | None,
+) -> None:
+    """One e-mail to the patient, through the outbox, on the patient channel only
+    (``channel``; none configured: the log channel).
 
     The record carries the invitation id and nothing else; the text (with the link)
     rides in the e-mail envelope, which delivery drops from the row once sent.
     """
-    from workflow.config import get_settings
     from workflow.outbox import LOG, PATIENT_INVITATION, enqueue
 
-    channel = get_settings().patient_channel() or LOG
     enqueue(
         session,
         kind=PATIENT_INVITATION,
@@ -571,18 +578,20 @@ def _enqueue(session: Session, message: PatientMessage, *, patient_id: int, now:
         patient_id=patient_id,
         followup_id=message.followup_id,
         now=now,
-        channels=[channel],
+        channels=[channel or LOG],
         subject=message.subject,
         email_to=[message.to],
         text=message.body,
     )
 
 
-def send_invitations(session: Session, *, followup_ids: list[int], now: datetime) -> dict[int, str]:
+def send_invitations(
+    session: Session, *, followup_ids: list[int], now: datetime, outreach: PatientOutreach
+) -> dict[int, str]:
     """Invites the enrolled patients of these just-raised follow-ups (in the raising
-    transaction, so an invitation exists exactly when its follow-up was raised).
-    Returns each invited follow-up's worklist state, for the list of those raised."""
-    from workflow.config import get_settings
+    transaction, so an invitation exists exactly when its follow-up was raised), by
+    ``outreach``'s channel, links and contact. Returns each invited follow-up's
+    worklist state, for the list of those raised."""
     from workflow.review.policy import load_policy
 
     made: dict[int, str] = {}
@@ -591,30 +600,31 @@ def send_invitations(session: Session, *, followup_ids: list[int], now: datetime
         followup_ids=followup_ids,
         now=now,
         policy=load_policy().self_report,
-        base_url=get_settings().public_base_url,
-        contact=get_settings().patient_contact,
+        base_url=outreach.base_url,
+        contact=outreach.contact,
         made=made,
     )
-    _send(session, messages, now)
+    _send(session, messages, now, outreach.channel)
     return made
 
 
-def send_reminders(session: Session, *, now: datetime) -> int:
+def send_reminders(session: Session, *, now: datetime, outreach: PatientOutreach) -> int:
     """The one reminder e-mail of each unanswered invitation that is due one."""
-    from workflow.config import get_settings
     from workflow.review.policy import load_policy
 
     messages = remind(
         session,
         now=now,
         policy=load_policy().self_report,
-        base_url=get_settings().public_base_url,
-        contact=get_settings().patient_contact,
+        base_url=outreach.base_url,
+        contact=outreach.contact,
     )
-    return _send(session, messages, now)
+    return _send(session, messages, now, outreach.channel)
 
 
-def _send(session: Session, messages: list[PatientMessage], now: datetime) -> int:
+def _send(
+    session: Session, messages: list[PatientMessage], now: datetime, channel: str | None
+) -> int:
     if not messages:
         return 0
     owners = {
@@ -626,7 +636,9 @@ def _send(session: Session, messages: list[PatientMessage], now: datetime) -> in
         )
     }
     for message in messages:
-        _enqueue(session, message, patient_id=owners[message.invitation_id], now=now)
+        _enqueue(
+            session, message, patient_id=owners[message.invitation_id], now=now, channel=channel
+        )
     return len(messages)
 
 

@@ -16,7 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from workflow.clock import Clock
 from workflow.config import get_settings
-from workflow.db import engine_for, ensure_schema
+from workflow.db import EngineOptions, engine_for, ensure_schema
 from workflow.web import (
     admin_pages,
     api,
@@ -57,7 +57,7 @@ def create_app(
     """
     settings = get_settings()
     url = database_url or settings.database_url
-    engine = engine_for(url)
+    engine = engine_for(url, EngineOptions.from_settings(settings))
     ensure_schema(engine)
     key = secret_key or find_secret_key(url)
     secure = secure_cookies if secure_cookies is not None else settings.secure_cookies

@@ -79,13 +79,15 @@ def secret_key(database_url: str) -> str:
     """
     from workflow.config import get_settings
 
-    given = (get_settings().secret_key or "").strip()
+    settings = get_settings()
+    given = (settings.secret_key or "").strip()
     if given:
         return given
-    from workflow.db import engine_for
+    from workflow.db import EngineOptions, engine_for
     from workflow.service.users import database_secret
 
-    return database_secret(engine_for(database_url), now=get_settings().clock().now())
+    engine = engine_for(database_url, EngineOptions.from_settings(settings))
+    return database_secret(engine, now=settings.clock().now())
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `ivig user token`.")

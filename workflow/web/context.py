@@ -66,9 +66,13 @@ def deliver_if_urgent(request: Request, extra: Mapping[str, object]) -> None:
     from schedules.delivery import deliver_due  # the channels (httpx, smtplib) load here
     from workflow.config import get_settings
 
+    settings = get_settings()
     try:
         deliver_due(
-            config(request).engine, clock=clock(request), configured=get_settings().notify_urls()
+            config(request).engine,
+            clock=clock(request),
+            configured=settings.notify_urls(),
+            patient_channel=settings.patient_outreach().channel,
         )
     except Exception as exc:  # the scheduler delivers it later
         logging.getLogger(__name__).error(

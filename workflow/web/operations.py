@@ -90,6 +90,7 @@ def add_api_routes(router: APIRouter) -> None:
             clock=now,
             notify_urls=settings.notify_urls(),
             policy=load_policy(),
+            outreach=settings.patient_outreach(),
             deliver=deliver,
         )
         return cycle.raising.raised
