@@ -6,6 +6,7 @@ than its four writes."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -107,3 +108,25 @@ def test_a_review_sends_its_four_writes_and_nothing_more(ivig: Ivig, db_url: str
         "INSERT INTO reviews",
         "INSERT INTO reminders",
     ]
+
+
+class _Ticking(FixedClock):
+    """A clock that moves a second every time it is read (a real clock moves too)."""
+
+    def now(self) -> Any:
+        self.instant = self.instant + timedelta(seconds=1)
+        return super().now()
+
+
+def test_a_review_is_one_instant_in_its_history_review_and_course(ivig: Ivig, db_url: str) -> None:
+    register(ivig, "M1")
+    course_id = request(ivig, "M1")["id"]
+    with transaction(engine_for(db_url)) as s:
+        _review(s, course_id, clock=_Ticking(fixed_now()))
+    with transaction(engine_for(db_url), read_only=True) as s:
+        decided = s.scalars(
+            select(Event.at).where(Event.course_id == course_id, Event.trigger == "approve")
+        ).one()
+        reviewed = s.scalars(select(Review.at).where(Review.course_id == course_id)).one()
+        updated = s.get_one(Course, course_id).updated_at
+    assert decided == reviewed == updated

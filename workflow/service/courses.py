@@ -412,7 +412,7 @@ def review(
             "note": note,
             "override_reason": override,
             "recommendation_outcome": outcome,
-            "at": clock.now(),
+            "at": now,
         },
     ).scalar_one()
     notify_requester(
@@ -424,7 +424,7 @@ def review(
         decision=decision,
         reviewer=reviewer,
         on=on,
-        now=clock.now(),
+        now=now,
         mrn=course.mrn,
         to=requesters[-1],
     )
