@@ -38,6 +38,7 @@ from sqlalchemy import Engine, func, insert, select, text
 from workflow.db import engine_for, transaction, upgrade
 from workflow.models import Assessment, Course, Patient
 from workflow.reports.relapse import assemble, relapse_report
+from workflow.synthetic import bulk_course_row
 
 AS_OF = date(2026, 11, 1)
 INDICATIONS = ("dlrpn",) * 7 + ("lumbosacral_plexus_neuritis", "ici_neuropathy", "other")
@@ -61,42 +62,26 @@ def _course_row(number: int, patient_id: int, rng: random.Random) -> dict[str, A
         ended = last + timedelta(days=rng.randint(60, 400))
         state, ended = ("completed", ended) if ended <= AS_OF else ("monitoring", None)
     now = datetime.combine(last, datetime.min.time(), UTC)
-    return {
-        "id": number,
-        "patient_id": patient_id,
+    return bulk_course_row(
+        number=number,
+        patient_id=patient_id,
+        at=now,
         # One course in five is a re-treatment (of an earlier course in the table).
-        "prior_course_id": rng.randint(1, number - 1)
-        if number > 1 and rng.random() < 0.2
-        else None,
-        "state": state,
-        "indication": rng.choice(INDICATIONS),
-        "severity_grade": 3,
-        "product": "Octagam 10%",
-        "dose_g_per_kg_per_day": 0.4,
-        "days": 5,
-        "weight_kg": 80.0,
-        "dosing_weight_kg": 80.0,
-        "dosing_weight_rule": "actual",
-        "grams_per_day": 32.0,
-        "total_grams": 160.0,
-        "baseline_vas": float(rng.randint(5, 9)),
-        "baseline_mrc_sum": rng.randint(30, 56),
-        "baseline_walking_distance_m": float(rng.choice((0, 50, 100, 150, 200, 300))),
-        "request": {},
-        "requested_by": "dr.bench",
-        "entered_by": "coordinator.bench",
-        "requested_on": last - timedelta(days=14),
-        "requested_at": now,
-        "recommendation": {"outcome": "supported", "findings": []},
-        "policy_id": "default",
-        "policy_version": "bench",
-        "first_infusion_date": last - timedelta(days=4),
-        "last_infusion_date": last,
-        "relapse_date": relapse,
-        "ended_on": ended,
-        "updated_at": now,
-        "version": 1,
-    }
+        prior_course_id=rng.randint(1, number - 1) if number > 1 and rng.random() < 0.2 else None,
+        state=state,
+        indication=rng.choice(INDICATIONS),
+        baseline_vas=float(rng.randint(5, 9)),
+        baseline_mrc_sum=rng.randint(30, 56),
+        baseline_walking_distance_m=float(rng.choice((0, 50, 100, 150, 200, 300))),
+        requested_by="dr.bench",
+        entered_by="coordinator.bench",
+        requested_on=last - timedelta(days=14),
+        policy_version="bench",
+        first_infusion_date=last - timedelta(days=4),
+        last_infusion_date=last,
+        relapse_date=relapse,
+        ended_on=ended,
+    )
 
 
 def build(engine: Engine, courses: int, seed: int) -> None:

@@ -48,6 +48,42 @@ Step = tuple[datetime, Action]
 Story = Generator[Step, Any, None]
 
 
+def bulk_course_row(
+    *, number: int, patient_id: int, at: datetime, **varying: Any
+) -> dict[str, Any]:
+    """One ``courses`` row for bulk inserts (benchmarks, query-plan and report tests):
+    the seed's usual course, 0.4 g/kg/day for 5 days for an 80 kg patient, supported,
+    requested at ``at``; ``varying`` sets or overrides any column (state, dates,
+    baselines, who asked). Not clinical data: a fixed shape for synthetic rows."""
+    dose, days, weight = 0.4, 5, 80.0
+    return {
+        "id": number,
+        "patient_id": patient_id,
+        "state": "monitoring",
+        "indication": "dlrpn",
+        "severity_grade": 3,
+        "product": "Octagam 10%",
+        "dose_g_per_kg_per_day": dose,
+        "days": days,
+        "weight_kg": weight,
+        "dosing_weight_kg": weight,
+        "dosing_weight_rule": "actual",
+        "grams_per_day": dose * weight,
+        "total_grams": dose * weight * days,
+        "request": {},
+        "requested_by": "dr.synthetic",
+        "entered_by": "coordinator.synthetic",
+        "requested_on": at.date(),
+        "requested_at": at,
+        "recommendation": {"outcome": "supported", "findings": []},
+        "policy_id": "default",
+        "policy_version": "synthetic",
+        "updated_at": at,
+        "version": 1,
+        **varying,
+    }
+
+
 @dataclass(frozen=True)
 class CohortSummary:
     patients: int

@@ -26,6 +26,7 @@ from workflow.outcomes import RESPONSE_WINDOW_DAYS
 from workflow.reports.figures import CourseFacts, by_indication, judge, summarize
 from workflow.reports.relapse import REACHED_MONITORING, relapse_report
 from workflow.review.policy import MotorResponseCriteria
+from workflow.synthetic import bulk_course_row
 
 START = date(2025, 1, 1)
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -55,41 +56,22 @@ def _course(number: int, rng: random.Random) -> dict[str, Any]:
         ended = last + timedelta(days=rng.choice((-3, 0, 61, 182, 300)))
     baseline = rng.choice((0.0, 6.0, 8.0, 10.0, round(rng.uniform(0, 10), 1)))
     walk = rng.choice((None, 0.0, 150.0, 37.5, round(rng.uniform(0, 500), 1)))
-    return {
-        "id": number,
-        "patient_id": number,
-        "prior_course_id": rng.randint(1, number - 1)
-        if number > 1 and rng.random() < 0.2
-        else None,
-        "state": state,
-        "indication": rng.choice(INDICATIONS),
-        "severity_grade": 3,
-        "product": "Octagam 10%",
-        "dose_g_per_kg_per_day": 0.4,
-        "days": 5,
-        "weight_kg": 80.0,
-        "dosing_weight_kg": 80.0,
-        "dosing_weight_rule": "actual",
-        "grams_per_day": 32.0,
-        "total_grams": 160.0,
-        "baseline_vas": baseline,
-        "baseline_mrc_sum": rng.choice((None, 40, 48, 56)),
-        "baseline_walking_distance_m": walk,
-        "request": {},
-        "requested_by": "dr.test",
-        "entered_by": "coordinator.test",
-        "requested_on": START,
-        "requested_at": NOW,
-        "recommendation": {"outcome": "supported", "findings": []},
-        "policy_id": "default",
-        "policy_version": "test",
-        "first_infusion_date": None if last is None else last - timedelta(days=4),
-        "last_infusion_date": last,
-        "relapse_date": relapse,
-        "ended_on": ended,
-        "updated_at": NOW,
-        "version": 1,
-    }
+    return bulk_course_row(
+        number=number,
+        patient_id=number,
+        at=NOW,
+        prior_course_id=rng.randint(1, number - 1) if number > 1 and rng.random() < 0.2 else None,
+        state=state,
+        indication=rng.choice(INDICATIONS),
+        baseline_vas=baseline,
+        baseline_mrc_sum=rng.choice((None, 40, 48, 56)),
+        baseline_walking_distance_m=walk,
+        requested_on=START,
+        first_infusion_date=None if last is None else last - timedelta(days=4),
+        last_infusion_date=last,
+        relapse_date=relapse,
+        ended_on=ended,
+    )
 
 
 def _assessments(course: dict[str, Any], rng: random.Random) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ from workflow.db import engine_for, transaction
 from workflow.errors import InvalidInput
 from workflow.models import Course, FollowUp, Patient
 from workflow.read.worklist import next_due
+from workflow.synthetic import bulk_course_row
 
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -40,32 +41,14 @@ PER_PATIENT = 25  # 10 000 follow-ups
 
 def _course(pid: int) -> dict[str, Any]:
     at = datetime(2024, 1, 1, tzinfo=UTC)
-    return {
-        "id": pid,
-        "patient_id": pid,
-        "state": "monitoring",
-        "indication": "dlrpn",
-        "severity_grade": 3,
-        "product": "Octagam 10%",
-        "dose_g_per_kg_per_day": 0.4,
-        "days": 5,
-        "weight_kg": 80.0,
-        "dosing_weight_kg": 80.0,
-        "dosing_weight_rule": "actual",
-        "grams_per_day": 32.0,
-        "total_grams": 160.0,
-        "baseline_vas": 8.0,
-        "request": {},
-        "requested_by": "dr.requester",
-        "entered_by": "coordinator",
-        "requested_on": at.date(),
-        "requested_at": at,
-        "recommendation": {"outcome": "supported", "findings": []},
-        "policy_id": "default",
-        "policy_version": "test",
-        "updated_at": at,
-        "version": 1,
-    }
+    return bulk_course_row(
+        number=pid,
+        patient_id=pid,
+        at=at,
+        baseline_vas=8.0,
+        requested_by="dr.requester",
+        entered_by="coordinator",
+    )
 
 
 def _followup(pid: int, n: int) -> dict[str, Any]:
